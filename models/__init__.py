@@ -1,0 +1,1 @@
+"""Submission models: the competition interface and the models behind `UserModel`."""

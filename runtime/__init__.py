@@ -1,0 +1,1 @@
+"""The ShopBench submission runtime: data, official parsing and scoring, local evaluation."""

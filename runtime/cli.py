@@ -1,0 +1,129 @@
+"""Command lines: `local_evaluation.py` and `python -m runtime <command>`.
+
+Parses arguments into the configuration models and hands over; each error the runtime raises
+for bad input is printed as one clear line with a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from runtime.config import ConfigError, load_config
+from runtime.data import DataError
+from runtime.embeddings import EmbeddingModelMissing
+from runtime.evaluation import ModelReplyError, OutputDirError, evaluate, score_saved
+from runtime.scoring import MissingMetricModel
+
+USER_ERRORS = (
+    ConfigError,
+    DataError,
+    EmbeddingModelMissing,
+    MissingMetricModel,
+    ModelReplyError,
+    OutputDirError,
+    FileNotFoundError,
+)
+
+
+def _embedding_model(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError("expected NAME=PATH, e.g. all-MiniLM-L6-v2=/models/x")
+    return name, Path(path)
+
+
+def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="JSON file with evaluation settings")
+    parser.add_argument(
+        "--embedding-model", type=_embedding_model, action="append", metavar="NAME=PATH",
+        help="local directory of a sentence-embedding model used by a metric (repeatable)",
+    )
+    parser.add_argument("--strict", action="store_true", default=None,
+                        help="fail if a metric's embedding model is missing")
+    parser.add_argument("--skip-invalid", action="store_true", default=None,
+                        help="report and drop invalid data rows instead of failing")
+
+
+def evaluation_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="local_evaluation.py",
+        description="Score a model on a development set exactly as the leaderboard would.",
+    )
+    parser.add_argument("--data", type=Path, help="data file (default: data/sample.jsonl)")
+    parser.add_argument("--model", help="module:Class or dummy, baseline, vllm "
+                        "(default: UserModel from models/user_config.py)")
+    parser.add_argument("--weights", type=Path, help="model directory for models that take one")
+    parser.add_argument("--output-dir", type=Path,
+                        help="where results go (default: outputs/<model>_<data name>)")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    parser.add_argument("--resume", action="store_true", default=None,
+                        help="reuse the answers already saved in the output directory")
+    parser.add_argument("--overwrite", action="store_true", default=None,
+                        help="discard answers saved in the output directory")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    _add_scoring_options(parser)
+    return parser
+
+
+def _config_from(args: argparse.Namespace, **fields: object) -> object:
+    return load_config(
+        args.config,
+        **fields,
+        skip_invalid=args.skip_invalid,
+        scoring_strict=args.strict,
+        scoring_embedding_models=dict(args.embedding_model) if args.embedding_model else None,
+    )
+
+
+def _run(action: Callable[[], object]) -> int:
+    try:
+        action()
+    except USER_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def evaluation_main(argv: Sequence[str] | None = None) -> int:
+    args = evaluation_parser().parse_args(argv)
+    try:
+        config = _config_from(
+            args, data=args.data, model=args.model, weights=args.weights,
+            output_dir=args.output_dir, limit=args.limit, resume=args.resume,
+            overwrite=args.overwrite, progress=args.progress,
+        )
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return _run(lambda: evaluate(config))  # type: ignore[arg-type]
+
+
+def _score_command(args: argparse.Namespace) -> int:
+    config = _config_from(args)
+    return _run(lambda: score_saved(args.data, args.predictions, args.output_dir,
+                                    config))  # type: ignore[arg-type]
+
+
+def runtime_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m runtime")
+    commands = parser.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="re-score saved answers without a model")
+    score.add_argument("--data", type=Path, required=True)
+    score.add_argument("--predictions", type=Path, required=True,
+                       help="a predictions.jsonl written by local_evaluation.py")
+    score.add_argument("--output-dir", type=Path, required=True)
+    _add_scoring_options(score)
+    score.set_defaults(handler=_score_command)
+    return parser
+
+
+def runtime_main(argv: Sequence[str] | None = None) -> int:
+    args = runtime_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

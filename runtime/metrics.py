@@ -1,0 +1,184 @@
+"""The nine ShopBench metrics with the leaderboard's semantics, offline.
+
+`METRICS` maps each metric name of the data to a plain function that scores a batch of parsed
+answers against their truths: `fn(predictions, truths, encoder) -> list[float]` (one score per
+sample). Only the two sentence-embedding metrics use `encoder`; they embed every text of the batch
+in a few large calls instead of one call per sample. `task_score` aggregates a task: the mean of
+its samples, except micro F1, whose true/false positives and negatives are summed over the task.
+
+Edge cases the official code leaves undefined (it divides by zero) score 0 here: a micro-F1 task
+with no predicted entities at all, and an NDCG truth whose relevances are all zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from runtime.config import ALL_MINILM, MULTILINGUAL_MINILM
+from runtime.embeddings import Encoder, encode
+
+EMBEDDING_MODEL_FOR_METRIC: dict[str, str] = {
+    "sent-transformer": ALL_MINILM,
+    "multilingual-sent-transformer": MULTILINGUAL_MINILM,
+}
+
+BatchMetric = Callable[[Sequence[Any], Sequence[Any], Encoder | None], list[float]]
+
+
+class EntityCounts(NamedTuple):
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+
+def accuracy(prediction: int, truth: int) -> float:
+    return float(prediction == truth)
+
+
+def hit_rate_at_3(prediction: list[int], truth: list[int]) -> float:
+    return len(set(truth) & set(prediction[:3])) / len(truth)
+
+
+def ndcg(prediction: list[int], truth: list[float]) -> float:
+    """Item k of the answer (1-based) has relevance truth[k-1]; gain 2^rel - 1, log2 discount."""
+    ranked = prediction[: len(truth)]
+    dcg = 0.0
+    for position, item in enumerate(ranked, start=1):
+        # An item 0 reads truth[-1], as the official code does; items past the end score 0.
+        relevance = truth[item - 1] if item - 1 < len(truth) else 0
+        dcg += (np.power(2, relevance) - 1) / np.log2(position + 1)
+    idcg = 0.0
+    for position, relevance in enumerate(sorted(truth, reverse=True), start=1):
+        idcg += (np.power(2, relevance) - 1) / np.log2(position + 1)
+    return float(dcg / idcg) if idcg > 0 else 0.0
+
+
+@lru_cache(maxsize=1)
+def _rouge_scorer() -> Any:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+
+
+def rouge_l(prediction: str, truth: str) -> float:
+    return float(_rouge_scorer().score(prediction, truth)["rougeL"].fmeasure)
+
+
+@lru_cache(maxsize=2)
+def _bleu_scorer(tokenize: str) -> Any:
+    from sacrebleu.metrics import BLEU
+
+    return BLEU(lowercase=True, tokenize=tokenize)
+
+
+def _first_line(text: str) -> str:
+    return text.lstrip("\n").rstrip("\n").split("\n")[0]
+
+
+def bleu(prediction: str, truth: str) -> float:
+    """Corpus BLEU of one sentence (13a tokens, lower-cased) on the answer's first line, /100."""
+    return float(_bleu_scorer("13a").corpus_score([_first_line(prediction)], [[truth]]).score) / 100
+
+
+def jp_bleu(prediction: str, truth: str) -> float:
+    """As `bleu`, tokenised with MeCab (ja-mecab)."""
+    scorer = _bleu_scorer("ja-mecab")
+    return float(scorer.corpus_score([_first_line(prediction)], [[truth]]).score) / 100
+
+
+def entity_counts(prediction: list[str], truth: list[str]) -> EntityCounts:
+    """Answers are lower-cased and stripped of spaces, truths lower-cased, as the grader does."""
+    answers = [entity.lower().strip(" ") for entity in prediction]
+    truths = [entity.lower() for entity in truth]
+    true_positives = len(set(answers) & set(truths))
+    return EntityCounts(
+        true_positives, len(answers) - true_positives, len(truths) - true_positives
+    )
+
+
+def micro_f1(counts: Sequence[EntityCounts]) -> float:
+    tp = sum(c.true_positives for c in counts)
+    fp = sum(c.false_positives for c in counts)
+    fn = sum(c.false_negatives for c in counts)
+    if tp + fp == 0 or tp + fn == 0:
+        return 0.0
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    if precision + recall == 0:
+        return 0.0
+    return 2 * precision * recall / (precision + recall)
+
+
+def entity_f1(prediction: list[str], truth: list[str]) -> float:
+    """One sample's own F1, for reading predictions; task scores use `micro_f1`."""
+    tp, fp, fn = entity_counts(prediction, truth)
+    if tp + fp + fn == 0:
+        return 1.0
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a * b).sum() / (np.linalg.norm(a, ord=2) * np.linalg.norm(b, ord=2)))
+
+
+def sentence_similarity(
+    predictions: Sequence[str],
+    truths: Sequence[str | list[str]],
+    encoder: Encoder | None,
+    batch_size: int = 64,
+) -> list[float]:
+    """Cosine of answer and truth embeddings, clipped at 0; a list of truths is averaged first.
+
+    Every distinct text of the batch is embedded once, in batches of `batch_size`.
+    """
+    if encoder is None:
+        raise ValueError("sentence similarity needs an embedding model")
+    texts: dict[str, int] = {}
+    for text in [*predictions, *(t for truth in truths for t in _as_list(truth))]:
+        texts.setdefault(text, len(texts))
+    vectors = encode(encoder, list(texts), batch_size=batch_size)
+    scores = []
+    for prediction, truth in zip(predictions, truths, strict=True):
+        answer = vectors[texts[prediction]]
+        score = float(np.mean([_cosine(answer, vectors[texts[t]]) for t in _as_list(truth)]))
+        scores.append(score if score > 0 else 0.0)
+    return scores
+
+
+def _as_list(truth: str | list[str]) -> list[str]:
+    return [truth] if isinstance(truth, str) else list(truth)
+
+
+def _each(sample_metric: Callable[[Any, Any], float]) -> BatchMetric:
+    def batch(
+        predictions: Sequence[Any], truths: Sequence[Any], encoder: Encoder | None = None
+    ) -> list[float]:
+        return [sample_metric(p, t) for p, t in zip(predictions, truths, strict=True)]
+
+    batch.__name__ = sample_metric.__name__
+    return batch
+
+
+METRICS: dict[str, BatchMetric] = {
+    "accuracy": _each(accuracy),
+    "hit rate@3": _each(hit_rate_at_3),
+    "ndcg": _each(ndcg),
+    "micro f1": _each(entity_f1),
+    "rougel": _each(rouge_l),
+    "bleu": _each(bleu),
+    "jp-bleu": _each(jp_bleu),
+    "sent-transformer": sentence_similarity,
+    "multilingual-sent-transformer": sentence_similarity,
+}
+
+
+def task_score(
+    metric: str, predictions: Sequence[Any], truths: Sequence[Any], sample_scores: Sequence[float]
+) -> float:
+    """A task's score: micro F1 over the whole task for `micro f1`, otherwise the mean."""
+    if metric == "micro f1":
+        return micro_f1([entity_counts(p, t) for p, t in zip(predictions, truths, strict=True)])
+    return float(np.mean(sample_scores)) if len(sample_scores) else 0.0

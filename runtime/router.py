@@ -1,0 +1,269 @@
+"""The task router: what a prompt asks for, read from its structure alone.
+
+Given only the prompt text and `is_multiple_choice` (all a test row carries), infer the task type
+and the shape of the answer: the option numbers of a choice, the candidate list and how many to
+pick for retrieval, the item count for ranking, the entity type and source text for entity
+extraction, and for generation its kind (span extraction, translation, description) and language.
+
+It reads structure, not memorised sentences: numbered lists, `Label:` lines, instructions about
+how many numbers to output, quoted entity types, language names. Most test tasks are unseen.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Language names as instructions write them (English and native forms), to a canonical name.
+LANGUAGES: dict[str, str] = {
+    "english": "English", "inglés": "English", "ingles": "English", "anglais": "English",
+    "englisch": "English", "inglese": "English", "英語": "English", "英文": "English",
+    "german": "German", "deutsch": "German", "alemán": "German", "allemand": "German",
+    "tedesco": "German", "ドイツ語": "German",
+    "french": "French", "français": "French", "francais": "French", "französisch": "French",
+    "francés": "French", "francese": "French", "フランス語": "French",
+    "spanish": "Spanish", "español": "Spanish", "espanol": "Spanish", "spanisch": "Spanish",
+    "espagnol": "Spanish", "spagnolo": "Spanish", "スペイン語": "Spanish",
+    "italian": "Italian", "italiano": "Italian", "italienisch": "Italian", "italien": "Italian",
+    "japanese": "Japanese", "japonés": "Japanese", "japonais": "Japanese",
+    "japanisch": "Japanese", "giapponese": "Japanese", "日本語": "Japanese",
+    "chinese": "Chinese", "中文": "Chinese", "中国語": "Chinese",
+    "portuguese": "Portuguese", "português": "Portuguese", "dutch": "Dutch",
+    "nederlands": "Dutch", "korean": "Korean", "한국어": "Korean", "arabic": "Arabic",
+    "hindi": "Hindi", "polish": "Polish", "swedish": "Swedish", "turkish": "Turkish",
+}
+NUMBER_WORDS: dict[str, int] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "single": 1,
+}
+
+_NUMBERED_LINE = re.compile(r"^\s*(\d{1,2})\s*[.):]\s*(.*\S)?\s*$")
+_LABEL_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}):\s*(.*)$")
+_QUOTED = r"""['"“‘「]([^'"”’」]{1,60})['"”’」]"""
+_COUNT = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
+_RANK_CUE = re.compile(r"\b(rank|ranking|re-rank|permutation|reorder|sort)\w*", re.I)
+_PICK_CUE = re.compile(
+    rf"\b(?:select|choose|pick|output|give|return|recommend|identify|find|list)\s+"
+    rf"(?:the\s+|only\s+|exactly\s+|ONLY\s+|top\s+|at most\s+)*{_COUNT}\b"
+    rf"(?!\s*(?:to|-)\s*\d)",
+    re.I,
+)
+_SELECT_CUE = re.compile(
+    rf"\b(?:select|choose|pick|recommend)\s+(?:the\s+|only\s+|exactly\s+|top\s+)*{_COUNT}\b", re.I
+)
+_COUNT_OF_NUMBERS = re.compile(rf"\b{_COUNT}\s+(?:numbers|indices|indexes|items|products|"
+                               r"snippets|aspects|queries|candidates|options)\b", re.I)
+_ENTITY_CUE = re.compile(r"\bentit(y|ies)\b|\bnamed entity\b", re.I)
+_TRANSLATE_CUE = re.compile(r"\btranslat\w*|\btradu\w*|\bübersetz\w*|翻訳|翻译", re.I)
+_EXTRACT_CUE = re.compile(r"\b(extract|copy|quote|span|keyphrase|key phrase)\w*", re.I)
+
+
+@dataclass
+class Route:
+    """What the router decided for one prompt. `task_type` uses the data's names."""
+
+    task_type: str
+    options: list[int] = field(default_factory=list)
+    option_texts: list[str] = field(default_factory=list)
+    question: str = ""
+    candidates: list[str] = field(default_factory=list)
+    pick: int = 0
+    entity_type: str = ""
+    source_text: str = ""
+    generation_kind: str = ""
+    language: str = ""
+    aspect: str = ""
+
+    @property
+    def num_candidates(self) -> int:
+        return len(self.candidates)
+
+    def summary(self) -> dict[str, Any]:
+        """The decision without long texts, for predictions.jsonl and `route` output."""
+        data = asdict(self)
+        for key in ("option_texts", "candidates", "source_text", "question"):
+            data.pop(key)
+        data["num_candidates"] = self.num_candidates
+        return {k: v for k, v in data.items() if v not in ("", [], 0) or k == "task_type"}
+
+
+def numbered_blocks(lines: list[str], first: int) -> list[tuple[int, list[str]]]:
+    """Runs of consecutive numbered lines first, first+1, ... as (start line index, texts)."""
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
+    expected = first
+    for index, line in enumerate(lines):
+        match = _NUMBERED_LINE.match(line)
+        if match and int(match.group(1)) == expected:
+            if expected == first:
+                start = index
+                current = []
+            current.append((match.group(2) or "").strip())
+            expected += 1
+            continue
+        if match and int(match.group(1)) == first:
+            if len(current) >= 2:
+                blocks.append((start, current))
+            start, current, expected = index, [(match.group(2) or "").strip()], first + 1
+            continue
+        # Candidates may wrap over several lines; a plain line continues the last item.
+        if current and line.strip() and not _LABEL_LINE.match(line):
+            current[-1] = f"{current[-1]} {line.strip()}".strip()
+            continue
+        if len(current) >= 2:
+            blocks.append((start, current))
+        current, expected = [], first
+    if len(current) >= 2:
+        blocks.append((start, current))
+    return blocks
+
+
+def labelled_fields(prompt: str) -> dict[str, str]:
+    """`Label: value` lines (value may continue on following unlabelled lines), by lower label."""
+    fields: dict[str, str] = {}
+    label = ""
+    for line in prompt.splitlines():
+        match = _LABEL_LINE.match(line)
+        if match and not _NUMBERED_LINE.match(line):
+            label = match.group(1).strip().lower()
+            fields[label] = match.group(2).strip()
+        elif label and line.strip():
+            fields[label] = f"{fields[label]}\n{line.strip()}".strip()
+    return fields
+
+
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBER_WORDS[word.lower()]
+
+
+def find_language(text: str) -> str:
+    """The language an instruction names as its target ("into German", "en español")."""
+    lowered = text.lower()
+    patterns = [
+        r"(?:into|to|in|for|a|al|en|auf|in|nach|into the)\s+(?:an?\s+)?"
+        r"([a-zà-ÿ]+)(?:\s+online|\s+shopping|\s+language|\s+website|[\s.,:'\"]|$)",
+    ]
+    for pattern in patterns:
+        for match in re.finditer(pattern, lowered):
+            if match.group(1) in LANGUAGES:
+                return LANGUAGES[match.group(1)]
+    for name, language in LANGUAGES.items():
+        if not name.isascii() and name in text:
+            return language
+    for name, language in LANGUAGES.items():
+        if name.isascii() and re.search(rf"\b{name}\b", lowered):
+            return language
+    return ""
+
+
+def _instruction_text(prompt: str, fields: dict[str, str]) -> str:
+    """The prompt without the bodies of its data fields (queries, reviews, titles)."""
+    drop = {"query", "review", "input", "product title", "product description", "text"}
+    lines = []
+    for line in prompt.splitlines():
+        match = _LABEL_LINE.match(line)
+        if match and match.group(1).strip().lower() in drop:
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def route_multiple_choice(prompt: str, lines: list[str]) -> Route:
+    blocks = numbered_blocks(lines, first=0)
+    start, texts = blocks[-1] if blocks else (len(lines), [])
+    question = "\n".join(lines[:start]).strip()
+    return Route(
+        task_type="multiple-choice",
+        options=list(range(len(texts))) or [0, 1, 2, 3],
+        option_texts=texts,
+        question=question,
+    )
+
+
+def _pick_count(instruction: str, n: int, cues: tuple[re.Pattern[str], ...]) -> int:
+    for regex in cues:
+        for match in regex.finditer(instruction):
+            value = _count(match.group(1))
+            if 1 <= value < n:
+                return value
+    return 0
+
+
+def route_list_task(prompt: str, candidates: list[str], instruction: str) -> Route:
+    n = len(candidates)
+    if _RANK_CUE.search(instruction):
+        # "a comma separating two numbers" in a ranking prompt is no selection; only an explicit
+        # "select/choose/pick k" turns a ranking instruction into retrieval.
+        pick = _pick_count(instruction, n, (_SELECT_CUE,))
+        if not pick:
+            return Route(task_type="ranking", candidates=candidates, pick=n)
+    else:
+        pick = _pick_count(instruction, n, (_PICK_CUE, _COUNT_OF_NUMBERS))
+    return Route(task_type="retrieval", candidates=candidates, pick=pick or min(3, n))
+
+
+def _entity_type(prompt: str) -> str:
+    match = re.search(rf"entity type\s*(?:of\s*|is\s*|:\s*)?{_QUOTED}", prompt, re.I)
+    if match:
+        return match.group(1).strip()
+    match = re.search(rf"{_QUOTED}\s*(?:entit|type)", prompt, re.I)
+    if match:
+        return match.group(1).strip()
+    match = re.search(r"entity type\s+([\w ]{1,30}?)(?:[.,:\n]| from| in)", prompt, re.I)
+    return match.group(1).strip() if match else ""
+
+
+def route_entities(prompt: str, fields: dict[str, str]) -> Route:
+    source = ""
+    for label in ("query", "input", "text", "title", "product title", "sentence", "review"):
+        if fields.get(label):
+            source = fields[label]
+            break
+    if not source:
+        quoted = re.findall(_QUOTED, prompt)
+        source = max(quoted, key=len) if quoted else ""
+    return Route(task_type="named_entity_recognition", entity_type=_entity_type(prompt),
+                 source_text=source)
+
+
+def _quoted_title(prompt: str) -> str:
+    match = re.search(r"""(?:titled?|entitled|named|title)\s*['"“‘「](.+?)['"”’」](?=\s|$|[.,:)])""",
+                      prompt, re.S)
+    if match:
+        return match.group(1).strip()
+    quoted = re.findall(r"""['"“‘「](.+?)['"”’」](?=\s|$|[.,:)])""", prompt, re.S)
+    return max(quoted, key=len).strip() if quoted else ""
+
+
+def route_generation(prompt: str, fields: dict[str, str], instruction: str) -> Route:
+    language = find_language(instruction)
+    wants_title = re.search(r"\btitle\b", instruction, re.I) and language
+    if _TRANSLATE_CUE.search(instruction) or wants_title:
+        return Route(task_type="generation", generation_kind="translation",
+                     language=language or "English", source_text=_quoted_title(prompt))
+    aspect = fields.get("aspect", "")
+    text = fields.get("review") or fields.get("text") or fields.get("passage") or ""
+    if (aspect and text) or (text and _EXTRACT_CUE.search(instruction)):
+        return Route(task_type="generation", generation_kind="extraction", source_text=text,
+                     aspect=aspect, language=language)
+    subject = fields.get("input") or _quoted_title(prompt)
+    return Route(task_type="generation", generation_kind="description", source_text=subject,
+                 language=language)
+
+
+def route(prompt: str, is_multiple_choice: bool) -> Route:
+    """Decide the task type and answer shape of one prompt."""
+    lines = prompt.splitlines()
+    if is_multiple_choice:
+        return route_multiple_choice(prompt, lines)
+    fields = labelled_fields(prompt)
+    instruction = _instruction_text(prompt, fields)
+    if _ENTITY_CUE.search(instruction):
+        return route_entities(prompt, fields)
+    blocks = numbered_blocks(lines, first=1)
+    if blocks:
+        _, candidates = max(blocks, key=lambda block: len(block[1]))
+        return route_list_task(prompt, candidates, instruction)
+    return route_generation(prompt, fields, instruction)
