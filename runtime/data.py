@@ -196,8 +196,7 @@ def _decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError
             items = json.loads(text)
         except json.JSONDecodeError as err:
             raise DataError(f"{path}: line {err.lineno}: not valid JSON: {err.msg}") from err
-        for index, item in enumerate(items, start=1):
-            yield index, item
+        yield from enumerate(items, start=1)
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -229,8 +229,9 @@ def route_entities(prompt: str, fields: dict[str, str]) -> Route:
 
 
 def _quoted_title(prompt: str) -> str:
-    match = re.search(r"""(?:titled?|entitled|named|title)\s*['"“‘「](.+?)['"”’」](?=\s|$|[.,:)])""",
-                      prompt, re.S)
+    match = re.search(
+        r"""(?:titled?|entitled|named|title)\s*['"“‘「](.+?)['"”’」](?=\s|$|[.,:)])""", prompt, re.S
+    )
     if match:
         return match.group(1).strip()
     quoted = re.findall(r"""['"“‘「](.+?)['"”’」](?=\s|$|[.,:)])""", prompt, re.S)

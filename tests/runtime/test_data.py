@@ -1,0 +1,93 @@
+"""Loading data into validated question records; bad rows name file, line and field."""
+
+import json
+
+import pytest
+
+from runtime.data import DataError, load_questions
+
+GOOD = {
+    "input_field": "Which one?\n0. a\n1. b\nAnswer: ",
+    "output_field": 1,
+    "task_name": "task2",
+    "task_type": "multiple-choice",
+    "metric": "accuracy",
+    "is_multiple_choice": True,
+    "track": "amazon-kdd-cup-24-understanding-shopping-concepts",
+}
+
+
+def write_lines(tmp_path, rows, name="data.jsonl"):
+    path = tmp_path / name
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_loads_json_lines_and_json_arrays(tmp_path, sample_path):
+    lines = load_questions(write_lines(tmp_path, [GOOD, GOOD]))
+    array_path = tmp_path / "array.json"
+    array_path.write_text(json.dumps([GOOD, GOOD]))
+    array = load_questions(array_path)
+    assert [q.row for q in lines.questions] == [0, 1]
+    assert lines.questions == [
+        q.__class__(**{**q.__dict__, "line": i + 1}) for i, q in enumerate(array.questions)
+    ]
+    sample = load_questions(sample_path).questions
+    assert len(sample) >= 40
+
+
+def test_duplicate_prompts_are_kept_as_separate_rows(tmp_path):
+    data = load_questions(write_lines(tmp_path, [GOOD, GOOD, GOOD]))
+    assert len(data.questions) == 3
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("{not json", "line 2: not valid JSON"),
+        ({k: v for k, v in GOOD.items() if k != "metric"}, "line 2: field 'metric': missing"),
+        ({**GOOD, "task_type": "quiz"}, "line 2: field 'task_type': unknown task type 'quiz'"),
+        ({**GOOD, "metric": "f2"}, "line 2: field 'metric': unknown metric 'f2'"),
+        ({**GOOD, "output_field": "1"}, "line 2: field 'output_field': for metric 'accuracy'"),
+        ({**GOOD, "output_field": True}, "field 'output_field'"),
+        ({**GOOD, "track": "track-9"}, "line 2: field 'track': unknown track"),
+        ({**GOOD, "metric": "ndcg"}, "field 'metric': 'ndcg' cannot score task type"),
+        ({**GOOD, "is_multiple_choice": False}, "field 'is_multiple_choice'"),
+        ({**GOOD, "task_type": "retrieval", "metric": "hit rate@3", "is_multiple_choice": False,
+          "output_field": ["1"]}, "field 'output_field': for metric 'hit rate@3'"),
+        ({**GOOD, "task_type": "named_entity_recognition", "metric": "micro f1",
+          "is_multiple_choice": False, "output_field": "nike"}, "for metric 'micro f1'"),
+        ([1, 2], "line 2: row is a list"),
+    ],
+)
+def test_bad_rows_name_file_line_and_field(tmp_path, row, message):
+    path = write_lines(tmp_path, [GOOD, row, GOOD])
+    with pytest.raises(DataError) as err:
+        load_questions(path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+
+
+def test_skip_invalid_reports_and_drops(tmp_path):
+    path = write_lines(tmp_path, [GOOD, "{oops", {**GOOD, "metric": "f2"}, GOOD])
+    data = load_questions(path, skip_invalid=True)
+    assert [q.line for q in data.questions] == [1, 4]
+    assert [q.row for q in data.questions] == [0, 1]
+    assert [s.line for s in data.skipped] == [2, 3]
+    assert "field 'metric'" in data.skipped[1].message
+
+
+def test_unlabelled_rows_load_when_labels_are_not_required(tmp_path):
+    path = write_lines(tmp_path, [{"input_field": "hi", "is_multiple_choice": False}])
+    with pytest.raises(DataError, match="field 'output_field': missing"):
+        load_questions(path)
+    data = load_questions(path, require_labels=False)
+    assert not data.questions[0].labelled
+
+
+def test_missing_file_and_empty_file(tmp_path):
+    with pytest.raises(DataError, match="no such data file"):
+        load_questions(tmp_path / "nope.jsonl")
+    (tmp_path / "empty.jsonl").write_text("\n")
+    with pytest.raises(DataError, match="no valid questions"):
+        load_questions(tmp_path / "empty.jsonl")

@@ -1,0 +1,52 @@
+"""The command lines: local_evaluation.py and `python -m runtime score`."""
+
+import json
+import subprocess
+import sys
+
+from runtime.cli import evaluation_main, runtime_main
+from tests.conftest import REPO_ROOT
+
+
+def test_bad_data_is_one_clear_error_line(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"input_field": "x", "is_multiple_choice": false}\n')
+    code = evaluation_main(["--data", str(bad), "--model", "dummy", "--output-dir",
+                            str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"error: {bad}: line 1: field 'output_field': missing" in err
+
+
+def test_strict_fails_before_any_answer_is_generated(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = evaluation_main(["--model", "dummy", "--output-dir", str(out), "--strict"])
+    assert code == 2
+    assert "multilingual-sent-transformer" in capsys.readouterr().err
+    assert not (out / "predictions.jsonl").exists()
+
+
+def test_score_command_rescores_saved_answers(tmp_path):
+    first = tmp_path / "first"
+    assert evaluation_main(["--model", "dummy", "--output-dir", str(first), "--no-progress"]) == 0
+    again = tmp_path / "again"
+    code = runtime_main(["score", "--data", str(REPO_ROOT / "data" / "sample.jsonl"),
+                         "--predictions", str(first / "predictions.jsonl"),
+                         "--output-dir", str(again)])
+    assert code == 0
+    before = json.loads((first / "results.json").read_text())
+    after = json.loads((again / "results.json").read_text())
+    assert after["tasks"] == before["tasks"]
+    assert after["track5"] == before["track5"]
+    for name in ("predictions.jsonl", "report.md", "scores.png"):
+        assert (again / name).is_file()
+
+
+def test_local_evaluation_script_runs_as_a_program(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "local_evaluation.py", "--model", "dummy", "--limit", "5",
+         "--output-dir", str(tmp_path), "--no-progress"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Track 5 (mean of tracks)" in result.stdout
