@@ -107,6 +107,45 @@ def _score_command(args: argparse.Namespace) -> int:
                                     config))  # type: ignore[arg-type]
 
 
+def _route_command(args: argparse.Namespace) -> int:
+    import json
+    from collections import Counter
+
+    from runtime.data import load_questions
+    from runtime.router import route
+
+    try:
+        questions = load_questions(args.data, require_labels=False).questions
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    confusions: Counter[tuple[str, str]] = Counter()
+    for q in questions:
+        decision = route(q.input_field, q.is_multiple_choice)
+        print(json.dumps({"row": q.row, **decision.summary()}, ensure_ascii=False))
+        if q.task_type:
+            confusions[q.task_type, decision.task_type] += 1
+    labelled = sum(confusions.values())
+    if labelled:
+        right = sum(n for (truth, guess), n in confusions.items() if truth == guess)
+        print(f"router: {right}/{labelled} task types right ({right / labelled:.1%})",
+              file=sys.stderr)
+        for (truth, guess), n in sorted(confusions.items()):
+            if truth != guess:
+                print(f"  {truth} routed as {guess}: {n}", file=sys.stderr)
+    return 0
+
+
+def _tiny_model_command(args: argparse.Namespace) -> int:
+    from runtime.tiny_model import write_tiny_model
+
+    out = write_tiny_model(args.out_dir, awq=args.awq)
+    kind = ("4-bit AWQ layout (round-to-nearest weights, not calibrated AWQ)" if args.awq
+            else "float16")
+    print(f"wrote a tiny random Qwen2-architecture model ({kind}) to {out}")
+    return 0
+
+
 def runtime_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m runtime")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +156,15 @@ def runtime_parser() -> argparse.ArgumentParser:
     score.add_argument("--output-dir", type=Path, required=True)
     _add_scoring_options(score)
     score.set_defaults(handler=_score_command)
+
+    router = commands.add_parser("route", help="print the router's decision for every question")
+    router.add_argument("--data", type=Path, required=True)
+    router.set_defaults(handler=_route_command)
+
+    tiny = commands.add_parser("tiny-model", help="write a tiny random model for smoke tests")
+    tiny.add_argument("out_dir", type=Path)
+    tiny.add_argument("--awq", action="store_true", help="also quantize to the AWQ layout")
+    tiny.set_defaults(handler=_tiny_model_command)
     return parser
 
 

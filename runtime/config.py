@@ -12,6 +12,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from runtime.decoding import DecodingConfig
+from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "data" / "sample.jsonl"
 
@@ -116,3 +119,44 @@ def load_config(path: Path | None = None, **overrides: object) -> EvaluationConf
         return EvaluationConfig(**values, scoring=ScoringConfig(**scoring))  # type: ignore[arg-type]
     except ValidationError as err:
         raise ConfigError(f"invalid configuration: {err}") from err
+
+
+DEFAULT_SHOP_MODEL_CONFIG = REPO_ROOT / "models" / "vllm_config.json"
+
+
+class ShopModelConfig(BaseModel):
+    """Everything `VLLMShopModel` reads: its batch size, the engine and the decoding budgets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(default=16, ge=1, le=16, description="Prompts per grader batch.")
+    engine: EngineConfig
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+
+
+def load_shop_model_config(
+    path: Path | None = None, weights: Path | None = None
+) -> ShopModelConfig:
+    """Read the model's configuration file (default models/vllm_config.json).
+
+    A relative engine model path is relative to the file. With `weights`, the engine points
+    there instead, and an `engine.json` beside those weights overrides the engine settings.
+    """
+    path = Path(path or DEFAULT_SHOP_MODEL_CONFIG)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the model configuration: {err}") from err
+    engine = dict(data.get("engine", {}))
+    model = Path(engine.get("model", "weights"))
+    engine["model"] = model if model.is_absolute() else (path.parent / model).resolve()
+    if weights is not None:
+        engine["model"] = Path(weights).resolve()
+    beside = Path(engine["model"]) / ENGINE_CONFIG_FILE
+    if beside.is_file():
+        engine.update(json.loads(beside.read_text(encoding="utf-8")))
+        engine["model"] = Path(weights).resolve() if weights else engine["model"]
+    try:
+        return ShopModelConfig(**{**data, "engine": engine})
+    except ValidationError as err:
+        raise ConfigError(f"{path}: invalid model configuration: {err}") from err

@@ -1,0 +1,97 @@
+"""VLLMShopModel: answers every ShopBench question through vLLM over (quantized) weights.
+
+Per batch: route each prompt (runtime/router.py), build its task prompt from prompts/ with the
+model's chat template, shorten what does not fit, decode under the answer shape's budget and
+constraint (runtime/decoding.py) in one engine call, and post-process every output into an
+answer the official parser accepts (runtime/postprocess.py). Configuration comes from one file,
+models/vllm_config.json by default.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from models.base_model import ShopBenchBaseModel
+from runtime.config import ShopModelConfig, load_shop_model_config
+from runtime.decoding import DecodingPlan, plan_for
+from runtime.engine import Engine
+from runtime.postprocess import finish
+from runtime.prompting import messages_for, shorten_prompt
+from runtime.router import Route, route
+
+
+class VLLMShopModel(ShopBenchBaseModel):
+    def __init__(
+        self,
+        config_path: Path | None = None,
+        weights: Path | None = None,
+        config: ShopModelConfig | None = None,
+        engine: Any = None,
+    ) -> None:
+        self.config = config or load_shop_model_config(config_path, weights)
+        self.engine = engine if engine is not None else Engine(self.config.engine)
+        self.last_batch_records: list[dict[str, Any]] = []
+        self.totals: Counter[str] = Counter()
+
+    def get_batch_size(self) -> int:
+        return self.config.batch_size
+
+    def engine_input(self, prompt: str, decision: Route, plan: DecodingPlan) -> tuple[str, bool]:
+        """The chat-templated prompt, shortened to leave room for the answer if needed."""
+        rendered = self.engine.render_chat(messages_for(prompt, decision))
+        limit = self.config.engine.max_model_len - plan.max_tokens
+        length = self.engine.count_tokens(rendered)
+        if length <= limit:
+            return rendered, False
+        overhead = length - self.engine.count_tokens(prompt)
+        shorter = shorten_prompt(prompt, max(limit - overhead, 16), self.engine.count_tokens)
+        rendered = self.engine.render_chat(messages_for(shorter, decision))
+        if self.engine.count_tokens(rendered) > limit:
+            # The template alone is too long for this model; keep the tail of the prompt.
+            ids = self.engine.tokenizer.encode(rendered, add_special_tokens=False)
+            rendered = self.engine.tokenizer.decode(ids[-limit:])
+        return rendered, True
+
+    def batch_predict(self, batch: dict[str, Any], is_multiple_choice: bool) -> list[str]:
+        prompts: list[str] = list(batch["prompt"])
+        decisions = [route(p, is_multiple_choice) for p in prompts]
+        plans = [plan_for(d, self.config.decoding) for d in decisions]
+        inputs = [self.engine_input(p, d, plan) for p, d, plan in
+                  zip(prompts, decisions, plans, strict=True)]
+        results = self.engine.generate([text for text, _ in inputs], plans)
+        answers, records = [], []
+        for decision, plan, (_, shortened), result in zip(decisions, plans, inputs, results,
+                                                          strict=True):
+            finished = finish(result.text, decision)
+            answers.append(finished.answer)
+            records.append({
+                "route": decision.summary(),
+                "constraint": plan.constraint,
+                "max_tokens": plan.max_tokens,
+                "raw_output": result.text,
+                "prompt_tokens": result.prompt_tokens,
+                "generated_tokens": result.generated_tokens,
+                "cached_prompt_tokens": result.cached_prompt_tokens,
+                "shortened": shortened,
+                "fallback": finished.fallback,
+            })
+            self.totals["prompt_tokens"] += result.prompt_tokens
+            self.totals["generated_tokens"] += result.generated_tokens
+            self.totals["cached_prompt_tokens"] += result.cached_prompt_tokens
+            self.totals["fallbacks"] += finished.fallback is not None
+            self.totals["shortened_prompts"] += shortened
+        self.last_batch_records = records
+        return answers
+
+    def run_totals(self) -> dict[str, float]:
+        """Totals for results.json's timing section."""
+        return {
+            "engine_load_s": round(float(getattr(self.engine, "load_s", 0.0)), 3),
+            "prompt_tokens": self.totals["prompt_tokens"],
+            "generated_tokens": self.totals["generated_tokens"],
+            "cached_prompt_tokens": self.totals["cached_prompt_tokens"],
+            "fallbacks": self.totals["fallbacks"],
+            "shortened_prompts": self.totals["shortened_prompts"],
+        }

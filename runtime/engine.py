@@ -1,0 +1,197 @@
+"""The engine seam: the only module that imports vLLM.
+
+`EngineConfig` says how to start vLLM over a model directory (loadable from `engine.json`
+beside the weights); `Engine.generate` runs one mixed batch with one sampling-parameter set per
+request and returns text plus token counts. Tests and the deadline guard drive the runtime
+through the same `generate` signature.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runtime.decoding import DecodingPlan
+
+ENGINE_CONFIG_FILE = "engine.json"
+
+
+class EngineConfig(BaseModel):
+    """How vLLM is started. Defaults suit one T4-class GPU or a CPU box with a small model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Path = Field(description="Local model directory (config, safetensors, tokenizer).")
+    quantization: Literal["auto", "awq", "gptq", "none"] = Field(
+        default="auto", description="'auto' reads the checkpoint's quantization_config."
+    )
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = Field(
+        default="auto",
+        description="'auto' picks float16 for 4-bit checkpoints and on GPUs without bfloat16 "
+        "(the T4), else the checkpoint's dtype.",
+    )
+    tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs to shard over.")
+    executor_backend: Literal["auto", "mp", "ray", "uni"] = Field(
+        default="auto", description="vLLM's distributed executor ('auto' lets vLLM choose)."
+    )
+    memory_fraction: float = Field(
+        default=0.9, gt=0, le=1,
+        description="Fraction of GPU memory vLLM may use (on CPU builds: of RAM, keep small).",
+    )
+    kv_cache_bytes: int | None = Field(
+        default=None, ge=1,
+        description="Exact KV-cache size in bytes; overrides memory_fraction.",
+    )
+    cpu_kv_cache_bytes: int = Field(
+        default=512 * 2**20, ge=1,
+        description="KV-cache size used on a machine without a GPU when kv_cache_bytes is unset "
+        "(the CPU build reads memory_fraction as a share of RAM, and 0.9 fails).",
+    )
+    max_model_len: int = Field(default=3072, ge=64, description="Prompt plus answer tokens.")
+    enable_prefix_caching: bool = Field(default=True, description="Reuse shared prompt prefixes.")
+    seed: int = Field(default=0, description="Sampling seed.")
+    enforce_eager: bool = Field(default=True, description="No CUDA graphs: faster start-up.")
+    trust_remote_code: bool = Field(
+        default=False, description="Run code shipped with the checkpoint. Off unless you must."
+    )
+    in_process: bool | None = Field(
+        default=None,
+        description="Run the engine core in this process (identical answers across runs); "
+        "default: yes when tensor_parallel_size is 1.",
+    )
+
+
+def load_engine_config(path: Path, **overrides: Any) -> EngineConfig:
+    """Read an EngineConfig JSON file; relative model paths are relative to the file."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    model = Path(data.get("model", "."))
+    if not model.is_absolute():
+        data["model"] = (Path(path).parent / model).resolve()
+    return EngineConfig(**data)
+
+
+def checkpoint_quantization(model_dir: Path) -> dict[str, Any] | None:
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    return config.get("quantization_config")
+
+
+def _has_gpu() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def resolved_dtype(config: EngineConfig) -> str:
+    if config.dtype != "auto":
+        return config.dtype
+    quant = checkpoint_quantization(config.model)
+    if quant and quant.get("bits", 16) <= 8:
+        return "float16"
+    if _has_gpu():
+        import torch
+
+        if not torch.cuda.is_bf16_supported():
+            return "float16"
+    return "auto"
+
+
+@dataclass
+class GenerationResult:
+    text: str
+    prompt_tokens: int
+    generated_tokens: int
+    cached_prompt_tokens: int
+
+
+class Engine:
+    """vLLM over one model directory. Start-up time is kept in `load_s`."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        if not (Path(config.model) / "config.json").is_file():
+            raise FileNotFoundError(
+                f"no model at {config.model}: point --weights (or engine.model) at a directory "
+                "with config.json, *.safetensors and the tokenizer; "
+                "`python -m runtime tiny-model DIR` writes a tiny one for smoke tests"
+            )
+        in_process = config.in_process
+        if in_process is None:
+            in_process = config.tensor_parallel_size == 1
+        if in_process:
+            # vLLM reads this when the engine is created; answers then repeat exactly.
+            os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+        started = time.perf_counter()
+        from vllm import LLM
+
+        kwargs: dict[str, Any] = {
+            "model": str(config.model),
+            "tokenizer": str(config.model),
+            "dtype": resolved_dtype(config),
+            "tensor_parallel_size": config.tensor_parallel_size,
+            "max_model_len": config.max_model_len,
+            "enable_prefix_caching": config.enable_prefix_caching,
+            "seed": config.seed,
+            "enforce_eager": config.enforce_eager,
+            "trust_remote_code": config.trust_remote_code,
+            "load_format": "safetensors",
+        }
+        if config.quantization != "auto":
+            kwargs["quantization"] = None if config.quantization == "none" else config.quantization
+        if config.executor_backend != "auto":
+            kwargs["distributed_executor_backend"] = config.executor_backend
+        if config.kv_cache_bytes is not None:
+            kwargs["kv_cache_memory_bytes"] = config.kv_cache_bytes
+        elif not _has_gpu():
+            kwargs["kv_cache_memory_bytes"] = config.cpu_kv_cache_bytes
+        else:
+            kwargs["gpu_memory_utilization"] = config.memory_fraction
+        self.config = config
+        self.llm = LLM(**kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
+        self.load_s = time.perf_counter() - started
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def render_chat(self, messages: list[dict[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+
+    def generate(self, prompts: list[str], plans: list[DecodingPlan]) -> list[GenerationResult]:
+        """Generate one mixed batch: prompt i is decoded under plan i."""
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        params = []
+        for plan in plans:
+            structured = None
+            if plan.choices is not None:
+                structured = StructuredOutputsParams(choice=plan.choices)
+            elif plan.regex is not None:
+                structured = StructuredOutputsParams(regex=plan.regex)
+            params.append(SamplingParams(
+                max_tokens=plan.max_tokens,
+                temperature=0.0,
+                seed=self.config.seed,
+                stop=plan.stop or None,
+                structured_outputs=structured,
+            ))
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        return [
+            GenerationResult(
+                text=out.outputs[0].text,
+                prompt_tokens=len(out.prompt_token_ids or []),
+                generated_tokens=len(out.outputs[0].token_ids),
+                cached_prompt_tokens=out.num_cached_tokens or 0,
+            )
+            for out in outputs
+        ]

@@ -1,0 +1,119 @@
+"""Post-processing: every raw output becomes a string the official parser reads as a valid value.
+
+- choice: a digit among the options present;
+- retrieval: exactly k distinct indices within 1..n;
+- ranking: a full permutation of 1..n without duplicates;
+- entities: a Python list literal of entities found in the source text;
+- generation: a stripped text; one line for translations, titles and copied spans.
+
+When the model gives nothing usable, the answer is a deterministic valid fallback and the result
+says so (`fallback`), so the run can record it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from runtime.router import Route
+
+_INTEGER = re.compile(r"\d+")
+
+
+@dataclass
+class Finished:
+    answer: str
+    fallback: str | None = None  # None, "completed" (partly filled in) or "fallback" (replaced)
+
+
+def finish_choice(raw: str, decision: Route) -> Finished:
+    options = decision.options or [0, 1, 2, 3]
+    for char in raw.strip():
+        if char.isdigit() and int(char) in options:
+            return Finished(char)
+    return Finished(str(options[0]), "fallback")
+
+
+def distinct_indices(raw: str, count: int) -> list[int]:
+    seen: list[int] = []
+    for match in _INTEGER.finditer(raw):
+        value = int(match.group())
+        if 1 <= value <= count and value not in seen:
+            seen.append(value)
+    return seen
+
+
+def _status(found: int, wanted: int) -> str | None:
+    if found == 0:
+        return "fallback"
+    return "completed" if found < wanted else None
+
+
+def finish_retrieval(raw: str, decision: Route) -> Finished:
+    count = max(decision.num_candidates, 1)
+    pick = max(1, min(decision.pick or 3, count))
+    chosen = distinct_indices(raw, count)[:pick]
+    status = _status(len(chosen), pick)
+    chosen += [i for i in range(1, count + 1) if i not in chosen][: pick - len(chosen)]
+    return Finished(", ".join(map(str, chosen)), status)
+
+
+def finish_ranking(raw: str, decision: Route) -> Finished:
+    count = max(decision.num_candidates, 1)
+    order = distinct_indices(raw, count)
+    status = _status(len(order), count)
+    order += [i for i in range(1, count + 1) if i not in order]
+    return Finished(", ".join(map(str, order)), status)
+
+
+def _entity_candidates(raw: str) -> list[str]:
+    text = raw.strip().splitlines()[0] if raw.strip() else ""
+    try:
+        value = ast.literal_eval(text)
+    except Exception:  # noqa: BLE001 - any unreadable literal falls back to splitting
+        value = None
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        return [value]
+    text = text.strip("[]() ")
+    return [piece.strip(" '\"“”‘’") for piece in text.split(",")]
+
+
+def finish_entities(raw: str, decision: Route) -> Finished:
+    source = decision.source_text.lower()
+    kept: list[str] = []
+    for entity in _entity_candidates(raw):
+        entity = entity.strip()
+        if entity and (not source or entity.lower() in source) and entity not in kept:
+            kept.append(entity)
+    if kept:
+        return Finished(repr(kept))
+    words = decision.source_text.split()
+    return Finished(repr(words[:1] or ["none"]), "fallback")
+
+
+def finish_generation(raw: str, decision: Route) -> Finished:
+    text = raw.strip()
+    if decision.generation_kind in ("translation", "extraction"):
+        text = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if text:
+        return Finished(text)
+    fallback = decision.source_text.strip().splitlines()[0] if decision.source_text.strip() else ""
+    if decision.generation_kind == "extraction":
+        fallback = " ".join(fallback.split()[:4])
+    return Finished(fallback or "product", "fallback")
+
+
+def finish(raw: str, decision: Route) -> Finished:
+    """Shape one raw output into an answer the official parser accepts with a valid value."""
+    if decision.task_type == "multiple-choice":
+        return finish_choice(raw, decision)
+    if decision.task_type == "retrieval":
+        return finish_retrieval(raw, decision)
+    if decision.task_type == "ranking":
+        return finish_ranking(raw, decision)
+    if decision.task_type == "named_entity_recognition":
+        return finish_entities(raw, decision)
+    return finish_generation(raw, decision)

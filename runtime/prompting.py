@@ -1,0 +1,85 @@
+"""Prompts: the task templates under prompts/ applied to a routed question, and shortening of
+prompts that do not fit the model.
+
+Templates are plain `str.format` files, one per task type, plus the system prompt; the chat
+template of the model's own tokenizer turns the messages into the engine's input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from runtime.config import REPO_ROOT
+from runtime.router import Route
+
+PROMPTS_DIR = REPO_ROOT / "prompts"
+_FORMAT_LINE_MARKERS = ("output", "answer", "respond", "separat", "only", "comma", "number")
+
+
+@lru_cache(maxsize=16)
+def read_template(name: str, directory: Path = PROMPTS_DIR) -> str:
+    return (directory / name).read_text(encoding="utf-8").strip()
+
+
+def user_message(prompt: str, decision: Route, directory: Path = PROMPTS_DIR) -> str:
+    template = read_template(f"{decision.task_type}.txt", directory)
+    language = decision.language
+    format_line = ""
+    if decision.task_type == "generation":
+        formats = json.loads(read_template("generation_formats.json", directory))
+        kind = decision.generation_kind or "description"
+        format_line = formats.get(kind, formats["description"]).format(
+            language=language or "the language the prompt asks for",
+            language_clause=f" in {language}" if language else "",
+        )
+    return template.format(
+        prompt=prompt.strip(),
+        options=", ".join(str(o) for o in decision.options),
+        pick=decision.pick,
+        count=decision.num_candidates,
+        entity_type=decision.entity_type or "the requested type",
+        format_line=format_line,
+    )
+
+
+def messages_for(prompt: str, decision: Route, directory: Path = PROMPTS_DIR) -> list[dict]:
+    return [
+        {"role": "system", "content": read_template("system.txt", directory)},
+        {"role": "user", "content": user_message(prompt, decision, directory)},
+    ]
+
+
+def _is_protected(line: str, index: int, total: int) -> bool:
+    """Instruction and output-format lines stay whole: the first line, the last three, and
+    short lines that talk about the output."""
+    lowered = line.lower()
+    if index == 0 or index >= total - 3:
+        return len(line) < 400
+    return len(line) < 300 and any(marker in lowered for marker in _FORMAT_LINE_MARKERS)
+
+
+def shorten_prompt(prompt: str, limit: int, count_tokens: Callable[[str], int]) -> str:
+    """Cut the longest data lines (reviews, descriptions, titles) until `prompt` fits `limit`
+    tokens, keeping the instruction and output-format lines whole."""
+    lines = prompt.split("\n")
+    for _ in range(200):
+        if count_tokens("\n".join(lines)) <= limit:
+            return "\n".join(lines)
+        candidates = [i for i, line in enumerate(lines)
+                      if not _is_protected(line, i, len(lines)) and len(line) > 20]
+        if not candidates:
+            candidates = [i for i, line in enumerate(lines) if len(line) > 20]
+        if not candidates:
+            break
+        longest = max(candidates, key=lambda i: len(lines[i]))
+        line = lines[longest]
+        lines[longest] = line[: max(len(line) * 2 // 3, 20)].rstrip() + " …"
+    text = "\n".join(lines)
+    # Last resort: keep the head and the tail (which holds the output-format lines).
+    while count_tokens(text) > limit and len(text) > 40:
+        keep = len(text) * 3 // 4
+        text = text[: keep // 3] + "\n…\n" + text[-(keep * 2 // 3):]
+    return text
