@@ -72,7 +72,9 @@ class BaselineModel(ShopBenchBaseModel):
     def choose(self, decision: Route) -> int:
         texts = decision.option_texts
         if not texts:
-            return 0
+            # A rating asked on a scale: the option numbers are the ratings themselves.
+            wanted = self._rating_of(decision.question)
+            return min(decision.options, key=lambda option: abs(option - wanted))
         ratings = [_rating(text) for text in texts]
         if "scale of 1 to 5" in decision.question or all(r is not None for r in ratings):
             if all(r is not None for r in ratings):

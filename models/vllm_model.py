@@ -9,7 +9,6 @@ models/vllm_config.json by default.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ class VLLMShopModel(ShopBenchBaseModel):
         self.config = config or load_shop_model_config(config_path, weights)
         self.engine = engine if engine is not None else Engine(self.config.engine)
         self.last_batch_records: list[dict[str, Any]] = []
-        self.totals: Counter[str] = Counter()
 
     def get_batch_size(self) -> int:
         return self.config.batch_size
@@ -77,21 +75,10 @@ class VLLMShopModel(ShopBenchBaseModel):
                 "shortened": shortened,
                 "fallback": finished.fallback,
             })
-            self.totals["prompt_tokens"] += result.prompt_tokens
-            self.totals["generated_tokens"] += result.generated_tokens
-            self.totals["cached_prompt_tokens"] += result.cached_prompt_tokens
-            self.totals["fallbacks"] += finished.fallback is not None
-            self.totals["shortened_prompts"] += shortened
         self.last_batch_records = records
         return answers
 
     def run_totals(self) -> dict[str, float]:
-        """Totals for results.json's timing section."""
-        return {
-            "engine_load_s": round(float(getattr(self.engine, "load_s", 0.0)), 3),
-            "prompt_tokens": self.totals["prompt_tokens"],
-            "generated_tokens": self.totals["generated_tokens"],
-            "cached_prompt_tokens": self.totals["cached_prompt_tokens"],
-            "fallbacks": self.totals["fallbacks"],
-            "shortened_prompts": self.totals["shortened_prompts"],
-        }
+        """For results.json's timing: the part of model_s spent starting the engine.
+        (Token totals are summed by the evaluation from the per-answer records.)"""
+        return {"engine_load_s": round(float(getattr(self.engine, "load_s", 0.0)), 3)}

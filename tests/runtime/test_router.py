@@ -1,0 +1,98 @@
+"""The router on every development question, every sample wording, and unseen wordings."""
+
+import json
+
+import pytest
+
+from runtime.router import find_language, route
+
+
+def load(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def check_shape(row, decision):
+    assert decision.task_type == row["task_type"], row["input_field"][:200]
+    truth = row["output_field"]
+    if row["task_type"] == "multiple-choice":
+        assert truth in decision.options
+        assert len(decision.options) >= 2
+        assert len(decision.option_texts) in (0, len(decision.options))
+    elif row["task_type"] == "retrieval":
+        assert decision.pick == 3
+        assert max(truth) <= decision.num_candidates
+    elif row["task_type"] == "ranking":
+        assert decision.num_candidates == len(truth)
+    elif row["task_type"] == "named_entity_recognition":
+        assert decision.entity_type
+        assert all(entity.lower() in decision.source_text.lower() for entity in truth)
+    elif row["metric"] in ("bleu", "jp-bleu"):
+        assert decision.generation_kind == "translation"
+        assert decision.language
+    elif row["metric"] == "rougel":
+        assert decision.generation_kind == "extraction"
+
+
+def test_every_development_question(development_path):
+    for row in load(development_path):
+        check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
+
+
+def test_every_sample_wording(sample_path):
+    for row in load(sample_path):
+        check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
+
+
+UNSEEN = [
+    # (prompt, is_multiple_choice, task_type, extra checks)
+    ("Pick the 2 accessories below that best fit a DSLR camera. Reply with two indices "
+     "separated by a comma.\n1) tripod\n2) cat food\n3) lens cap\n4) garden rake\nOutput:",
+     False, "retrieval", {"pick": 2, "num_candidates": 4}),
+    ("Order the following 3 search results by how well they match 'usb c hub', best first.\n"
+     "1. USB-C Hub 7-in-1\n2. HDMI cable\n3. USB C dock with ethernet\n"
+     "Return a permutation of 1 to 3, comma separated.", False, "ranking", {"num_candidates": 3}),
+    ("Identify all entities of type \"material\" in the product title below; list them "
+     "separated by commas.\nTitle: Oak wood and steel bookshelf\nOutput:",
+     False, "named_entity_recognition", {"entity_type": "material"}),
+    ("Please translate this product title to Spanish: 'Wireless Gaming Mouse, 16000 DPI'.",
+     False, "generation", {"generation_kind": "translation", "language": "Spanish"}),
+    ("Given the product review and the aspect, quote the words of the review about the aspect."
+     "\nReview: The strap broke after a week but the sound is superb.\nAspect: sound quality\n"
+     "Output:", False, "generation", {"generation_kind": "extraction"}),
+    ("What is a carabiner used for? Answer in one sentence.", False, "generation",
+     {"generation_kind": "description"}),
+    ("Is a phone case a complement or a substitute of a phone?\n0. complement\n1. substitute\n"
+     "Answer:", True, "multiple-choice", {"options": [0, 1]}),
+    ("Rate how satisfied this customer is, on a scale of 1 to 5.\nReview: Great kettle.\n"
+     "Answer:", True, "multiple-choice", {"options": [1, 2, 3, 4, 5], "option_texts": []}),
+    ("Which keyword fits best?\n0. a\n1. b\n2. c\n3. d\n4. e\nAnswer:", True, "multiple-choice",
+     {"options": [0, 1, 2, 3, 4]}),
+]
+
+
+@pytest.mark.parametrize(("prompt", "is_mc", "task_type", "checks"), UNSEEN)
+def test_unseen_wordings(prompt, is_mc, task_type, checks):
+    decision = route(prompt, is_mc)
+    assert decision.task_type == task_type
+    for name, value in checks.items():
+        assert getattr(decision, name) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("Translate the title into German.", "German"), ("Traduce al inglés:", "English"),
+     ("when it appears on a(n) Japanese online shopping website", "Japanese"),
+     ("Erklären Sie auf Deutsch", "German"), ("Describe the product.", "")],
+)
+def test_language_names(text, language):
+    assert find_language(text) == language
+
+
+def test_route_command_prints_one_line_per_question_and_a_summary(development_path, capsys):
+    from runtime.cli import runtime_main
+
+    assert runtime_main(["route", "--data", str(development_path)]) == 0
+    captured = capsys.readouterr()
+    lines = [json.loads(x) for x in captured.out.splitlines()]
+    assert [line["row"] for line in lines] == list(range(96))
+    assert "96/96 task types right" in captured.err
