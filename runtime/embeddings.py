@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 
 class Encoder(Protocol):
-    def encode(self, sentences: list[str], batch_size: int = ..., **kwargs: object) -> np.ndarray:
-        ...
+    def encode(self, sentences: list[str], /, **kwargs: Any) -> Any: ...
 
 
 class EmbeddingModelMissing(RuntimeError):
@@ -26,7 +25,8 @@ class EmbeddingModelMissing(RuntimeError):
 def _load(path: str, device: str) -> Encoder:
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(path, device=device, local_files_only=True)
+    # SentenceTransformer.encode is heavily overloaded; it does satisfy Encoder.
+    return cast(Encoder, SentenceTransformer(path, device=device, local_files_only=True))
 
 
 def load_encoder(path: Path, device: str = "cpu") -> Encoder:

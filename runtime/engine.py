@@ -166,9 +166,12 @@ class Engine:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:
-        return self.tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True
+        rendered = self.tokenizer.apply_chat_template(
+            messages,  # type: ignore[arg-type]  # plain role/content dicts are what it reads
+            tokenize=False,
+            add_generation_prompt=True,
         )
+        return str(rendered)
 
     def generate(self, prompts: list[str], plans: list[DecodingPlan]) -> list[GenerationResult]:
         """Generate one mixed batch: prompt i is decoded under plan i."""

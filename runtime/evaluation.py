@@ -253,19 +253,48 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _load_data(path: Path, config: EvaluationConfig) -> tuple[DataSet, list[Question]]:
+    """Load the data once and say, before any answer is generated, what cannot be scored
+    (or stop, with --strict)."""
+    dataset = load_questions(path, skip_invalid=config.skip_invalid)
+    for invalid in dataset.skipped:
+        print(f"skipped invalid row: {invalid.message}", file=sys.stderr)
+    questions = dataset.questions[: config.limit] if config.limit else dataset.questions
+    for problem in check_metric_models(questions, config.scoring).values():
+        print(f"warning: {problem} These tasks are reported as unscored.", file=sys.stderr)
+    return dataset, questions
+
+
+def _score_into(
+    path: Path, questions: list[Question], lines: dict[int, dict[str, Any]],
+    config: EvaluationConfig,
+) -> tuple[Scores, float]:
+    """Score the saved answers and write each row's parsed answer and score into `path`."""
+    started = time.perf_counter()
+    answers = {row: line["model_output_str"] for row, line in lines.items()}
+    scores = score_answers(questions, answers, config.scoring)
+    scoring_s = time.perf_counter() - started
+    _fill_scores(path, lines, scores)
+    return scores, scoring_s
+
+
+def _run_info(dataset: DataSet, questions: list[Question], started_at: str,
+              **fields: Any) -> dict[str, Any]:
+    return {
+        **fields,
+        "num_questions": len(questions),
+        "skipped_invalid_rows": [s.message for s in dataset.skipped],
+        "started_at": started_at,
+        "finished_at": _now(),
+    }
+
+
 def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
     """Run a whole local evaluation; returns the results document that was written.
 
     `model` is an already built model to use instead of building `config.model`."""
     started_at, started = _now(), time.perf_counter()
-    dataset: DataSet = load_questions(config.data, skip_invalid=config.skip_invalid)
-    for invalid in dataset.skipped:
-        print(f"skipped invalid row: {invalid.message}", file=sys.stderr)
-    questions = dataset.questions[: config.limit] if config.limit else dataset.questions
-    # Say what cannot be scored before any answer is generated (or stop, with --strict).
-    for problem in check_metric_models(questions, config.scoring).values():
-        print(f"warning: {problem} These tasks are reported as unscored.", file=sys.stderr)
-
+    dataset, questions = _load_data(config.data, config)
     saved = prepare_output_dir(config, questions)
     out = config.resolved_output_dir()
     pending = [q for q in questions if q.row not in saved]
@@ -280,12 +309,7 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
         stats.runtime_totals.update(_runtime_totals(model))
 
     lines = load_saved_answers(out / PREDICTIONS_FILE, questions)
-    answers = {row: line["model_output_str"] for row, line in lines.items()}
-    scoring_started = time.perf_counter()
-    scores = score_answers(questions, answers, config.scoring)
-    scoring_s = time.perf_counter() - scoring_started
-    _fill_scores(out / PREDICTIONS_FILE, lines, scores)
-
+    scores, scoring_s = _score_into(out / PREDICTIONS_FILE, questions, lines, config)
     timing = {
         "total_s": round(time.perf_counter() - started, 3),
         "model_s": round(stats.load_s + stats.model_s, 3),
@@ -294,17 +318,9 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
         "scoring_s": round(scoring_s, 3),
         **stats.runtime_totals,
     }
-    run = {
-        "model": config.model,
-        "weights": str(config.weights) if config.weights else None,
-        "data": str(config.data),
-        "num_questions": len(questions),
-        "skipped_invalid_rows": [s.message for s in dataset.skipped],
-        "started_at": started_at,
-        "finished_at": _now(),
-        "resumed_rows": len(saved),
-        "asked_rows": stats.asked_rows,
-    }
+    run = _run_info(dataset, questions, started_at, model=config.model,
+                    weights=str(config.weights) if config.weights else None,
+                    data=str(config.data), resumed_rows=len(saved), asked_rows=stats.asked_rows)
     return write_reports(out, scores, timing, run)
 
 
@@ -336,38 +352,22 @@ def score_saved(
 ) -> dict[str, Any]:
     """Re-score saved answers without a model and write the same files."""
     started_at, started = _now(), time.perf_counter()
-    dataset = load_questions(data, skip_invalid=config.skip_invalid)
-    questions = dataset.questions
-    for problem in check_metric_models(questions, config.scoring).values():
-        print(f"warning: {problem} These tasks are reported as unscored.", file=sys.stderr)
+    dataset, questions = _load_data(data, config)
     lines = load_saved_answers(predictions, questions)
-    answers = {row: line["model_output_str"] for row, line in lines.items()}
-    missing = len(questions) - len(answers)
+    missing = len(questions) - len(lines)
     if missing:
         print(f"warning: {missing} questions have no saved answer and are not scored",
               file=sys.stderr)
-    scoring_started = time.perf_counter()
-    scores = score_answers(questions, answers, config.scoring)
-    scoring_s = time.perf_counter() - scoring_started
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / PREDICTIONS_FILE
-    if target.resolve() != predictions.resolve():
+    if not target.exists() or target.resolve() != predictions.resolve():
         _write_lines_atomically(target, [lines[row] for row in sorted(lines)])
-    _fill_scores(target, lines, scores)
+    scores, scoring_s = _score_into(target, questions, lines, config)
     timing = {
         "total_s": round(time.perf_counter() - started, 3),
         "model_s": 0.0,
         "scoring_s": round(scoring_s, 3),
     }
-    run = {
-        "model": None,
-        "predictions": str(predictions),
-        "data": str(data),
-        "num_questions": len(questions),
-        "skipped_invalid_rows": [s.message for s in dataset.skipped],
-        "started_at": started_at,
-        "finished_at": _now(),
-        "resumed_rows": len(lines),
-        "asked_rows": 0,
-    }
+    run = _run_info(dataset, questions, started_at, model=None, predictions=str(predictions),
+                    data=str(data), resumed_rows=len(lines), asked_rows=0)
     return write_reports(output_dir, scores, timing, run)

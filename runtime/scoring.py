@@ -78,7 +78,7 @@ def missing_metric_models(questions: list[Question], config: ScoringConfig) -> d
             where = f"nothing usable at {path}"
         else:
             continue
-        tasks = sorted({q.task_name for q in questions if q.metric == metric}, key=_natural)
+        tasks = sorted({q.task_name or "" for q in questions if q.metric == metric}, key=_natural)
         problems[metric] = (
             f"metric {metric!r} needs the sentence-transformers model {model!r}, but {where}. "
             f"Provide a local copy with --embedding-model {model}=/path/to/{model} "
