@@ -9,6 +9,8 @@ models/vllm_config.json by default.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from models.base_model import ShopBenchBaseModel
 from runtime.config import ShopModelConfig, load_shop_model_config
 from runtime.decoding import DecodingPlan, plan_for
 from runtime.engine import Engine
+from runtime.guard import DeadlineGuard
 from runtime.postprocess import finish
 from runtime.prompting import messages_for, shorten_prompt
 from runtime.router import Route, route
@@ -28,10 +31,13 @@ class VLLMShopModel(ShopBenchBaseModel):
         weights: Path | None = None,
         config: ShopModelConfig | None = None,
         engine: Any = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.config = config or load_shop_model_config(config_path, weights)
         self.engine = engine if engine is not None else Engine(self.config.engine)
+        self.guard = DeadlineGuard(self.config.guard, clock)
         self.last_batch_records: list[dict[str, Any]] = []
+        self.last_batch_engine_s = 0.0
 
     def get_batch_size(self) -> int:
         return self.config.batch_size
@@ -53,16 +59,25 @@ class VLLMShopModel(ShopBenchBaseModel):
         return rendered, True
 
     def batch_predict(self, batch: dict[str, Any], is_multiple_choice: bool) -> list[str]:
+        clock = self.guard.clock
+        batch_started = clock()
         prompts: list[str] = list(batch["prompt"])
         decisions = [route(p, is_multiple_choice) for p in prompts]
-        plans = [plan_for(d, self.config.decoding) for d in decisions]
+        plans = [self.guard.adjust(plan_for(d, self.config.decoding), d) for d in decisions]
         inputs = [self.engine_input(p, d, plan) for p, d, plan in
                   zip(prompts, decisions, plans, strict=True)]
-        results = self.engine.generate([text for text, _ in inputs], plans)
+        # The engine stops at the batch's deadline; what is unfinished gets a valid fallback.
+        remaining = self.guard.batch_deadline_s(len(prompts)) - (clock() - batch_started)
+        started = clock()
+        results = self.engine.generate([text for text, _ in inputs], plans,
+                                       deadline_s=max(remaining, 0.0))
+        self.last_batch_engine_s = clock() - started
         answers, records = [], []
         for decision, plan, (_, shortened), result in zip(decisions, plans, inputs, results,
                                                           strict=True):
             finished = finish(result.text, decision)
+            if not result.finished:
+                finished.fallback = "deadline"
             answers.append(finished.answer)
             records.append({
                 "route": decision.summary(),
@@ -74,11 +89,14 @@ class VLLMShopModel(ShopBenchBaseModel):
                 "cached_prompt_tokens": result.cached_prompt_tokens,
                 "shortened": shortened,
                 "fallback": finished.fallback,
+                "guard_level": self.guard.level,
             })
         self.last_batch_records = records
+        self.guard.record_batch(len(prompts), clock() - batch_started)
         return answers
 
-    def run_totals(self) -> dict[str, float]:
+    def run_totals(self) -> dict[str, Any]:
         """For results.json's timing: the part of model_s spent starting the engine.
         (Token totals are summed by the evaluation from the per-answer records.)"""
-        return {"engine_load_s": round(float(getattr(self.engine, "load_s", 0.0)), 3)}
+        return {"engine_load_s": round(float(getattr(self.engine, "load_s", 0.0)), 3),
+                "guard_events": self.guard.events}

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from runtime.config import ConfigError, load_config
+from runtime.config import REPO_ROOT, SAMPLE_DATA, ConfigError, load_config
 from runtime.data import DataError
 from runtime.embeddings import EmbeddingModelMissing
 from runtime.evaluation import ModelReplyError, OutputDirError, evaluate, score_saved
 from runtime.scoring import MissingMetricModel
+
+ESTIMATED_COUNTS = REPO_ROOT / "data" / "track_counts_estimate.json"
 
 USER_ERRORS = (
     ConfigError,
@@ -146,6 +149,87 @@ def _tiny_model_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mean_prompt_tokens(data: Path) -> dict[str, float]:
+    """Mean prompt size per task type, at about 4 characters per token."""
+    from runtime.data import load_questions
+
+    sizes: dict[str, list[int]] = {}
+    for q in load_questions(data).questions:
+        sizes.setdefault(q.task_type or "", []).append(len(q.input_field))
+    return {t: sum(v) / len(v) / 4 for t, v in sizes.items()}
+
+
+def _estimate_command(args: argparse.Namespace) -> int:
+    from runtime.data import TRACKS
+    from runtime.estimate import (
+        BASELINE_NEW_TOKENS,
+        GPUS,
+        estimate_lines,
+        runtime_new_tokens,
+    )
+    from runtime.profiler import TRACK5, TRACK_LIMITS_S, load_counts
+
+    counts, note = load_counts(args.counts or ESTIMATED_COUNTS)
+    counts.pop(TRACK5, None)
+    limits = {**TRACK_LIMITS_S, "all": TRACK_LIMITS_S[TRACK5]}
+    new_tokens = BASELINE_NEW_TOKENS if args.recipe == "baseline" else runtime_new_tokens()
+    prompt_tokens = _mean_prompt_tokens(args.data)
+    lines = estimate_lines(args.params, args.bits, GPUS[args.gpu], args.gpus, args.batch_size,
+                           counts, prompt_tokens, new_tokens, limits,
+                           {**TRACKS, "all": "Track 5: all-around"})
+    print("\n".join(lines))
+    print(f"Prompt tokens per task type from {args.data} (about 4 characters per token): "
+          + ", ".join(f"{t} {n:.0f}" for t, n in prompt_tokens.items()))
+    print(f"New tokens per question ({args.recipe} recipe): "
+          + ", ".join(f"{t} {n}" for t, n in new_tokens.items()))
+    print(f"Question counts: {note or args.counts}")
+    return 0
+
+
+def _profile_command(args: argparse.Namespace) -> int:
+    import math
+
+    from runtime.data import load_questions
+    from runtime.evaluation import build_model
+    from runtime.profiler import (
+        counts_of,
+        fit_costs,
+        load_counts,
+        profile_batches,
+        profile_document,
+        profile_markdown,
+        project_tracks,
+        stratified_sample,
+        warm_up,
+        write_profile,
+    )
+
+    if args.estimate:
+        return _estimate_command(args)
+    questions = load_questions(args.data).questions
+    size = args.sample or math.ceil(len(questions) * args.fraction)
+    sample = stratified_sample(questions, size)
+    started = time.perf_counter()
+    model = build_model(args.model, args.weights)
+    load_s = time.perf_counter() - started
+    engine_load_s = float(getattr(getattr(model, "engine", None), "load_s", load_s))
+    warm_up_s = warm_up(model, sample)
+    records = profile_batches(model, sample)
+    costs = fit_costs(records)
+    if args.counts:
+        counts, note = load_counts(args.counts)
+    else:
+        counts, note = counts_of(questions), f"the questions of {args.data}"
+    projections = project_tracks(records, costs, counts, model.get_batch_size())
+    run = {"model": args.model, "data": str(args.data), "sampled_questions": len(sample),
+           "warm_up_s": round(warm_up_s, 3)}
+    document = profile_document(projections, records, costs, engine_load_s, note, run)
+    write_profile(args.output_dir, document)
+    print(profile_markdown(document))
+    print(f"written to {args.output_dir}: profile.json, profile.md, profile.png")
+    return 0
+
+
 def runtime_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m runtime")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +244,30 @@ def runtime_parser() -> argparse.ArgumentParser:
     router = commands.add_parser("route", help="print the router's decision for every question")
     router.add_argument("--data", type=Path, required=True)
     router.set_defaults(handler=_route_command)
+
+    profile = commands.add_parser(
+        "profile", help="project every track's run time against its limit")
+    profile.add_argument("--model", default="UserModel", help="module:Class or a short name")
+    profile.add_argument("--weights", type=Path)
+    profile.add_argument("--data", type=Path, default=SAMPLE_DATA)
+    profile.add_argument("--sample", type=int, help="questions to run (stratified by task)")
+    profile.add_argument("--fraction", type=float, default=0.25,
+                         help="share of the data to run when --sample is not given")
+    profile.add_argument("--counts", type=Path,
+                         help="JSON {track_id: {task_type: count}} to project "
+                         "(default: the data's own counts; with --estimate: "
+                         "data/track_counts_estimate.json)")
+    profile.add_argument("--output-dir", type=Path, default=Path("outputs/profile"))
+    profile.add_argument("--estimate", action="store_true",
+                         help="print physical lower bounds without running anything")
+    profile.add_argument("--params", type=float, default=72, help="parameters, billions")
+    profile.add_argument("--bits", type=int, default=4, help="bits per weight")
+    profile.add_argument("--gpu", default="T4", choices=["T4", "A10G", "L4", "A100", "H100"])
+    profile.add_argument("--gpus", type=int, default=4)
+    profile.add_argument("--batch-size", type=int, default=16)
+    profile.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
+                         help="new-token budgets: this runtime's, or 100 (1 for a choice)")
+    profile.set_defaults(handler=_profile_command)
 
     tiny = commands.add_parser("tiny-model", help="write a tiny random model for smoke tests")
     tiny.add_argument("out_dir", type=Path)

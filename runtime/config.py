@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runtime.decoding import DecodingConfig
 from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig
+from runtime.guard import GuardConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "data" / "sample.jsonl"
@@ -132,6 +133,7 @@ class ShopModelConfig(BaseModel):
     batch_size: int = Field(default=16, ge=1, le=16, description="Prompts per grader batch.")
     engine: EngineConfig
     decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+    guard: GuardConfig = Field(default_factory=GuardConfig)
 
 
 def load_shop_model_config(

@@ -110,6 +110,21 @@ class GenerationResult:
     prompt_tokens: int
     generated_tokens: int
     cached_prompt_tokens: int
+    finished: bool = True  # False when the deadline stopped it; `text` is what was generated
+
+
+def _done(output: Any) -> bool:
+    return bool(output is not None and output.finished)
+
+
+def _result(out: Any) -> GenerationResult:
+    return GenerationResult(
+        text=out.outputs[0].text if out.outputs else "",
+        prompt_tokens=len(out.prompt_token_ids or []),
+        generated_tokens=len(out.outputs[0].token_ids) if out.outputs else 0,
+        cached_prompt_tokens=out.num_cached_tokens or 0,
+        finished=bool(out.finished),
+    )
 
 
 class Engine:
@@ -157,6 +172,7 @@ class Engine:
         self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
         self.load_s = time.perf_counter() - started
+        self._batches = 0
 
     def reset_prefix_cache(self) -> None:
         """Forget cached prompt prefixes (for measurements that must start cold)."""
@@ -173,8 +189,13 @@ class Engine:
         )
         return str(rendered)
 
-    def generate(self, prompts: list[str], plans: list[DecodingPlan]) -> list[GenerationResult]:
-        """Generate one mixed batch: prompt i is decoded under plan i."""
+    def generate(
+        self, prompts: list[str], plans: list[DecodingPlan], deadline_s: float | None = None
+    ) -> list[GenerationResult]:
+        """Generate one mixed batch: prompt i is decoded under plan i.
+
+        With `deadline_s`, decoding stops when that many seconds have passed: unfinished
+        requests are aborted and returned with what they had generated (`finished` False)."""
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
@@ -192,13 +213,23 @@ class Engine:
                 stop=plan.stop or None,
                 structured_outputs=structured,
             ))
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        return [
-            GenerationResult(
-                text=out.outputs[0].text,
-                prompt_tokens=len(out.prompt_token_ids or []),
-                generated_tokens=len(out.outputs[0].token_ids),
-                cached_prompt_tokens=out.num_cached_tokens or 0,
-            )
-            for out in outputs
-        ]
+        if deadline_s is None:
+            return [_result(out) for out in self.llm.generate(prompts, params, use_tqdm=False)]
+        return self._generate_until(prompts, params, time.perf_counter() + deadline_s)
+
+    def _generate_until(self, prompts: list[str], params: list[Any],
+                        stop_at: float) -> list[GenerationResult]:
+        engine = self.llm.llm_engine
+        self._batches += 1
+        ids = [f"shop-{self._batches}-{i}" for i in range(len(prompts))]
+        for request_id, prompt, param in zip(ids, prompts, params, strict=True):
+            engine.add_request(request_id, prompt, param)
+        latest: dict[str, Any] = {}
+        while engine.has_unfinished_requests():
+            if time.perf_counter() >= stop_at:
+                engine.abort_request([r for r in ids if not _done(latest.get(r))])
+                break
+            for out in engine.step():
+                latest[out.request_id] = out
+        return [_result(latest[r]) if r in latest else
+                GenerationResult("", 0, 0, 0, finished=False) for r in ids]

@@ -61,6 +61,7 @@ class GenerationStats:
     asked_rows: int = 0
     batches: int = 0
     runtime_totals: dict[str, float] = field(default_factory=dict)
+    model_report: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_model_class(spec: str) -> type:
@@ -306,7 +307,11 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
         stats_load = time.perf_counter() - load_started
         stats = generate_answers(model, pending, out / PREDICTIONS_FILE, config.progress)
         stats.load_s = stats_load
-        stats.runtime_totals.update(_runtime_totals(model))
+        for key, value in _runtime_totals(model).items():
+            if isinstance(value, int | float):
+                stats.runtime_totals[key] = value
+            else:
+                stats.model_report[key] = value
 
     lines = load_saved_answers(out / PREDICTIONS_FILE, questions)
     scores, scoring_s = _score_into(out / PREDICTIONS_FILE, questions, lines, config)
@@ -320,12 +325,13 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
     }
     run = _run_info(dataset, questions, started_at, model=config.model,
                     weights=str(config.weights) if config.weights else None,
-                    data=str(config.data), resumed_rows=len(saved), asked_rows=stats.asked_rows)
+                    data=str(config.data), resumed_rows=len(saved), asked_rows=stats.asked_rows,
+                    **stats.model_report)
     return write_reports(out, scores, timing, run)
 
 
-def _runtime_totals(model: Any) -> dict[str, float]:
-    """What a model reports about itself (engine start-up time)."""
+def _runtime_totals(model: Any) -> dict[str, Any]:
+    """What a model reports about itself (engine start-up time, deadline-guard events)."""
     totals = getattr(model, "run_totals", None)
     return dict(totals()) if callable(totals) else {}
 

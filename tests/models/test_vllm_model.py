@@ -147,3 +147,31 @@ def test_awq_model_answers_parse(tiny_awq_dir, tmp_path, sample_path):
     assert result.returncode == 0, result.stderr[-3000:]
     document = json.loads((tmp_path / "results.json").read_text())
     assert sum(t["parse_failures"] for t in document["tasks"]) == 0
+
+
+def test_the_real_engine_stops_at_a_batch_deadline(tiny_engine, tiny_model_dir, sample_path):
+    from runtime.guard import GuardConfig
+
+    config = ShopModelConfig(engine=EngineConfig(model=tiny_model_dir,
+                                                 max_model_len=ENGINE_MAX_MODEL_LEN),
+                             guard=GuardConfig(per_question_limit_s=0.0005))
+    hurried = VLLMShopModel(config=config, engine=tiny_engine)
+    questions = [q for q in load_questions(sample_path).questions
+                 if q.task_type == "generation"]
+    answers = hurried.batch_predict({"prompt": [q.input_field for q in questions]}, False)
+    records = hurried.last_batch_records
+    assert any(r["fallback"] == "deadline" for r in records)
+    assert sum(r["generated_tokens"] for r in records) < sum(r["max_tokens"] for r in records)
+    for answer, question in zip(answers, questions, strict=True):
+        assert_valid(answer, question)
+
+
+def test_profiling_records_tokens_and_overhead_per_batch(model, sample_path):
+    from runtime.profiler import fit_costs, profile_batches
+
+    questions = load_questions(sample_path).questions
+    records = profile_batches(model, questions)
+    assert sum(r.batch_size for r in records) == len(questions)
+    assert all(r.prompt_tokens > 0 and r.overhead_s is not None for r in records)
+    assert all(0 <= r.overhead_s <= r.wall_s for r in records)
+    assert set(fit_costs(records)) == {q.task_type for q in questions}
