@@ -230,6 +230,19 @@ def _profile_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_command(args: argparse.Namespace) -> int:
+    from runtime.check import as_json, exit_status, parse_target, report_lines, run_checks
+
+    try:
+        target = parse_target(args.target)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    checks = run_checks(args.repo, target, args.weights, args.data, smoke=not args.no_smoke)
+    print(as_json(checks) if args.json else "\n".join(report_lines(checks)))
+    return exit_status(checks)
+
+
 def runtime_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m runtime")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -268,6 +281,18 @@ def runtime_parser() -> argparse.ArgumentParser:
     profile.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
                          help="new-token budgets: this runtime's, or 100 (1 for a choice)")
     profile.set_defaults(handler=_profile_command)
+
+    check = commands.add_parser("check", help="say whether a submission will build, load "
+                                "and finish")
+    check.add_argument("--target", default="4xT4",
+                       help="cpu, or NxGPU with GPU one of T4, A10G, L4, A100, H100")
+    check.add_argument("--weights", type=Path, help="model directory to check")
+    check.add_argument("--repo", type=Path, default=REPO_ROOT)
+    check.add_argument("--data", type=Path,
+                       help="data whose longest prompt must fit (default: the sample set)")
+    check.add_argument("--no-smoke", action="store_true", help="skip the smoke run")
+    check.add_argument("--json", action="store_true", help="machine-readable results")
+    check.set_defaults(handler=_check_command)
 
     tiny = commands.add_parser("tiny-model", help="write a tiny random model for smoke tests")
     tiny.add_argument("out_dir", type=Path)

@@ -1,0 +1,453 @@
+"""The pre-submission checker: reads the repository as the platform would and lists every
+problem that would make the submission fail, each with its fix.
+
+Checks: aicrowd.json; that models/user_config.py imports offline and exposes the interface;
+the weights (present, safetensors only, tracked by git-lfs, no dangling pointers, tokenizer);
+the checkpoint's quantization and its fit across the target's tensor-parallel shards; dtype;
+memory per GPU; max_model_len against the longest prompt; repository size; trust_remote_code;
+and a smoke run of the UserModel on one batch of every task type.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from runtime.data import TRACK5, TRACKS
+from runtime.estimate import GPUS, GPUSpec
+
+MAX_REPO_BYTES = 200 * 10**9
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+MARLIN_GROUP_SIZES = (-1, 32, 64, 128)
+ChallengeId = Literal[
+    "amazon-kdd-cup-24-understanding-shopping-concepts",
+    "amazon-kdd-cup-24-shopping-knowledge-reasoning",
+    "amazon-kdd-cup-24-user-behavior-alignment",
+    "amazon-kdd-cup-24-multi-lingual-abilities",
+    "amazon-kdd-cup-24-all-around",
+]
+assert set(ChallengeId.__args__) == {*TRACKS, TRACK5}  # type: ignore[attr-defined]
+
+
+class AicrowdConfig(BaseModel):
+    """aicrowd.json: which track the submission is for and whether it needs a GPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    challenge_id: ChallengeId
+    authors: list[str] = Field(min_length=1)
+    gpu: bool
+    description: str
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    message: str
+    fatal: bool = True
+
+
+@dataclass
+class Target:
+    name: str
+    gpu: GPUSpec | None
+    count: int
+
+
+def parse_target(text: str) -> Target:
+    """`cpu`, or `NxGPU` with a GPU from the profiler's table (4xT4, 2xT4, 1xA100, ...)."""
+    if text.lower() == "cpu":
+        return Target("cpu", None, 1)
+    match = re.fullmatch(r"(\d+)x(\w+)", text)
+    if not match or match.group(2) not in GPUS:
+        raise ValueError(f"unknown target {text!r}: use cpu or NxGPU with GPU one of "
+                         f"{', '.join(GPUS)} (e.g. 4xT4)")
+    return Target(text, GPUS[match.group(2)], int(match.group(1)))
+
+
+def check_aicrowd(repo: Path) -> tuple[Check, AicrowdConfig | None]:
+    path = repo / "aicrowd.json"
+    try:
+        config = AicrowdConfig(**json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return Check("aicrowd.json", False, "aicrowd.json is missing: create it with "
+                     "challenge_id, authors, gpu and description"), None
+    except (json.JSONDecodeError, TypeError) as err:
+        return Check("aicrowd.json", False, f"aicrowd.json is not a JSON object: {err}"), None
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in err.errors())
+        return Check("aicrowd.json", False, f"aicrowd.json is invalid: {problems}. "
+                     f"challenge_id must be one of {', '.join(ChallengeId.__args__)}"), None  # type: ignore[attr-defined]
+    return Check("aicrowd.json", True, f"valid, for {config.challenge_id}"), config
+
+
+# Imports the UserModel with every socket refused, and reports what it found.
+INSPECT_USER_MODEL = """
+import json, socket, sys
+def refuse(*a, **k):
+    raise OSError("network access attempted while importing the submission")
+class NoSocket(socket.socket):
+    def __init__(self, *a, **k):
+        refuse()
+socket.socket, socket.create_connection, socket.getaddrinfo = NoSocket, refuse, refuse
+sys.path.insert(0, sys.argv[1])
+from models.user_config import UserModel
+names = [c.__module__ + "." + c.__name__ for c in UserModel.__mro__]
+print(json.dumps({
+    "name": UserModel.__module__ + ":" + UserModel.__name__,
+    "uses_vllm": any(n.endswith("VLLMShopModel") for n in names),
+    "interface": all(callable(getattr(UserModel, m, None))
+                     for m in ("get_batch_size", "batch_predict")),
+}))
+"""
+
+
+def check_user_model(repo: Path) -> tuple[Check, dict[str, Any] | None]:
+    result = subprocess.run([sys.executable, "-c", INSPECT_USER_MODEL, str(repo)], cwd=repo,
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return Check("user model", False, f"models/user_config.py does not import offline: "
+                     f"{last}. Fix the import (no downloads at import time)."), None
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    if not info["interface"]:
+        return Check("user model", False, f"{info['name']} lacks get_batch_size() or "
+                     "batch_predict(): subclass models.base_model.ShopBenchBaseModel"), info
+    return Check("user model", True, f"UserModel is {info['name']}, imports offline"), info
+
+
+def check_gpu_flag(config: AicrowdConfig, uses_vllm: bool, target: Target) -> Check:
+    if uses_vllm and target.gpu is not None and not config.gpu:
+        return Check("gpu flag", False, "the configured model runs on vLLM and needs a GPU, "
+                     "but aicrowd.json says \"gpu\": false: set it to true")
+    return Check("gpu flag", True, f"gpu is {str(config.gpu).lower()}")
+
+
+def _lfs_patterns(repo: Path) -> list[str]:
+    path = repo / ".gitattributes"
+    if not path.is_file():
+        return []
+    patterns = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) > 1 and "filter=lfs" in parts[1:]:
+            patterns.append(parts[0])
+    return patterns
+
+
+def _lfs_tracked(relative: str, patterns: list[str]) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    for pattern in patterns:
+        if "/" in pattern.strip("/"):
+            if fnmatch.fnmatch(relative, pattern.lstrip("/").replace("**/", "*")):
+                return True
+        elif fnmatch.fnmatch(name, pattern):
+            return True
+    return False
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    with path.open("rb") as handle:  # weight files are tens of GB: read only the head
+        return handle.read(len(prefix)) == prefix
+
+
+def check_weight_files(repo: Path, weights: Path) -> list[Check]:
+    checks: list[Check] = []
+    if not (weights / "config.json").is_file():
+        return [Check("weights", False, f"no model at {weights}: put config.json, "
+                      "*.safetensors and the tokenizer there, or point --weights at them")]
+    files = [p for p in weights.rglob("*") if p.is_file()]
+    tensors = [p for p in files if p.suffix == ".safetensors"]
+    unsafe = [p.name for p in files if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt")]
+    if not tensors:
+        checks.append(Check("safetensors", False, f"no *.safetensors in {weights}: convert "
+                            "the weights to safetensors (the runtime loads nothing else)"))
+    elif unsafe:
+        checks.append(Check("safetensors", False, f"pickle weight files in {weights}: "
+                            f"{', '.join(sorted(unsafe))}; delete them and keep safetensors"))
+    else:
+        checks.append(Check("safetensors", True, f"{len(tensors)} safetensors file(s)"))
+    pointers = [p.name for p in files if _starts_with(p, LFS_POINTER)]
+    checks.append(Check("lfs pointers", not pointers,
+                        f"dangling git-lfs pointers (content not fetched): "
+                        f"{', '.join(sorted(pointers))}; run `git lfs pull`" if pointers
+                        else "no dangling git-lfs pointers"))
+    tokenizer = [p for p in ("tokenizer.json", "tokenizer.model") if (weights / p).is_file()]
+    checks.append(Check("tokenizer", bool(tokenizer),
+                        f"tokenizer: {', '.join(tokenizer)}" if tokenizer else
+                        f"no tokenizer.json or tokenizer.model in {weights}: save the "
+                        "tokenizer beside the weights"))
+    try:
+        relative_dir = weights.resolve().relative_to(repo.resolve())
+    except ValueError:
+        checks.append(Check("git-lfs", False, f"{weights} is outside the repository, so it "
+                            "will not be submitted: move it under models/"))
+        return checks
+    patterns = _lfs_patterns(repo)
+    big = [p for p in files if p.suffix in (".safetensors", ".bin") or p.name in
+           ("tokenizer.json", "tokenizer.model")]
+    untracked = [str(relative_dir / p.relative_to(weights)) for p in big
+                 if not _lfs_tracked(str(relative_dir / p.relative_to(weights)), patterns)]
+    checks.append(Check("git-lfs", not untracked,
+                        f"not tracked by git-lfs per .gitattributes: {', '.join(untracked)}; "
+                        "add e.g. `*.safetensors filter=lfs diff=lfs merge=lfs -text`"
+                        if untracked else "weight and tokenizer files go through git-lfs"))
+    return checks
+
+
+def check_quantization(model: dict[str, Any], target: Target, tp: int) -> list[Check]:
+    quant = model.get("quantization_config")
+    checks: list[Check] = []
+    if quant:
+        method = str(quant.get("quant_method", "")).lower()
+        bits = quant.get("bits", quant.get("w_bit"))
+        group = quant.get("group_size", quant.get("q_group_size", -1))
+        zero = quant.get("zero_point", not quant.get("sym", True))
+        fmt = str(quant.get("version", quant.get("format", ""))).lower()
+        known = method in ("awq", "gptq", "compressed-tensors") and bits in (4, 8, None)
+        description = f"{method} {bits}-bit, group size {group}, zero point {zero}, {fmt or '-'}"
+        if not known:
+            checks.append(Check("quantization", False, f"unrecognised quantization "
+                                f"({description}): use 4-bit AWQ (GEMM) or GPTQ"))
+            return checks
+        if group not in MARLIN_GROUP_SIZES:
+            checks.append(Check("quantization", False, f"{description}: group size {group} "
+                                "is not one the T4's Marlin kernels take (-1, 32, 64, 128)"))
+        else:
+            checks.append(Check("quantization", True, description))
+        checks.append(_shard_check(model, tp, group))
+    else:
+        checks.append(Check("quantization", True, "not quantized"))
+        checks.append(_shard_check(model, tp, -1))
+    return checks
+
+
+def _shard_check(model: dict[str, Any], tp: int, group: int) -> Check:
+    hidden = int(model.get("hidden_size", 0))
+    intermediate = int(model.get("intermediate_size", 0))
+    heads = int(model.get("num_attention_heads", 1))
+    kv_heads = int(model.get("num_key_value_heads", heads))
+    head_dim = int(model.get("head_dim", hidden // max(heads, 1)))
+    problems = []
+    if heads % tp:
+        problems.append(f"{heads} attention heads do not divide by {tp} GPUs")
+    if kv_heads % tp and tp % kv_heads:
+        problems.append(f"{kv_heads} key/value heads and {tp} GPUs do not divide either way")
+    for name, features in (("intermediate_size", intermediate),
+                           ("attention output", heads * head_dim)):
+        if features % tp:
+            problems.append(f"{name} {features} does not divide by {tp} GPUs")
+        elif group > 0 and (features // tp) % group:
+            problems.append(f"{name} {features} / {tp} GPUs = {features // tp} input features "
+                            f"per shard, not a multiple of the group size {group}")
+    if problems:
+        return Check("tensor parallel", False, "; ".join(problems) + ". Pad the weights (e.g. "
+                     "intermediate_size to a multiple of group size x GPUs), re-quantize with a "
+                     "smaller group size, or use fewer GPUs")
+    return Check("tensor parallel", True, f"every sharded dimension divides across {tp} GPU(s)")
+
+
+def check_dtype(engine: dict[str, Any], target: Target) -> Check:
+    dtype = engine.get("dtype", "auto")
+    if target.gpu is not None and not target.gpu.bfloat16 and dtype == "bfloat16":
+        return Check("dtype", False, f"dtype bfloat16 on {target.gpu.name}, which has no "
+                     "bfloat16: set engine.dtype to \"auto\" or \"float16\"")
+    return Check("dtype", True, f"dtype {dtype}")
+
+
+def check_memory(weights: Path, model: dict[str, Any], engine: dict[str, Any], target: Target,
+                 batch_size: int) -> Check:
+    if target.gpu is None:
+        return Check("memory", True, "CPU target: no GPU memory to check", fatal=False)
+    weight_bytes = sum(p.stat().st_size for p in weights.rglob("*.safetensors"))
+    layers = int(model.get("num_hidden_layers", 0))
+    heads = int(model.get("num_attention_heads", 1))
+    kv_heads = int(model.get("num_key_value_heads", heads))
+    head_dim = int(model.get("head_dim", int(model.get("hidden_size", 0)) // max(heads, 1)))
+    max_len = int(engine.get("max_model_len", 3072))
+    fraction = float(engine.get("memory_fraction", 0.9))
+    kv_per_token = 2 * layers * kv_heads * head_dim * 2  # keys and values, float16
+    kv_bytes = kv_per_token * max_len * batch_size
+    per_gpu = (weight_bytes + kv_bytes) / target.count
+    budget = target.gpu.memory_gb * 1e9 * fraction
+    arithmetic = (f"weights {weight_bytes / 1e9:.2f} GB + KV cache 2 x {layers} layers x "
+                  f"{kv_heads} kv heads x {head_dim} x 2 bytes x {max_len} tokens x "
+                  f"{batch_size} sequences = {kv_bytes / 1e9:.2f} GB; / {target.count} GPUs = "
+                  f"{per_gpu / 1e9:.2f} GB per GPU against {fraction:g} x "
+                  f"{target.gpu.memory_gb:g} GB = {budget / 1e9:.2f} GB")
+    if per_gpu > budget:
+        return Check("memory", False, f"does not fit: {arithmetic}. Use fewer bits, more GPUs, "
+                     "a smaller max_model_len or batch size")
+    return Check("memory", True, f"fits: {arithmetic}")
+
+
+def check_context(weights: Path, engine: dict[str, Any], data: Path, largest_budget: int
+                  ) -> Check:
+    from runtime.data import load_questions
+
+    questions = load_questions(data).questions
+    longest = max(questions, key=lambda q: len(q.input_field))
+    tokens, how = len(longest.input_field) // 3, "about 3 characters per token"
+    if (weights / "tokenizer.json").is_file() or (weights / "tokenizer.model").is_file():
+        try:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(weights), local_files_only=True)
+            tokens = max(len(tokenizer.encode(q.input_field)) for q in questions)
+            how = "the model's tokenizer"
+        except Exception as err:  # noqa: BLE001 - any tokenizer failure falls back to chars
+            how = f"about 3 characters per token (tokenizer failed: {err})"
+    needed = tokens + largest_budget
+    max_len = int(engine.get("max_model_len", 3072))
+    message = (f"longest prompt of {data.name} is {tokens} tokens ({how}) + largest new-token "
+               f"budget {largest_budget} = {needed}; max_model_len is {max_len}")
+    if needed > max_len:
+        return Check("max_model_len", False, f"{message}: raise max_model_len to at least "
+                     f"{needed} (longer prompts would be shortened, losing text)")
+    return Check("max_model_len", True, message)
+
+
+def check_repo_size(repo: Path) -> Check:
+    skip = {".git", ".venv", "outputs", "__pycache__", ".pytest_cache", ".ruff_cache",
+            ".mypy_cache"}
+    total = 0
+    for root, dirs, files in os.walk(repo):
+        dirs[:] = [d for d in dirs if d not in skip]
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    ok = total <= MAX_REPO_BYTES
+    return Check("repository size", ok, f"{total / 1e9:.2f} GB of at most 200 GB"
+                 + ("" if ok else ": remove unused weights"))
+
+
+def check_trust_remote_code(engine: dict[str, Any]) -> Check:
+    if engine.get("trust_remote_code"):
+        return Check("trust_remote_code", False, "trust_remote_code is on: the checkpoint's own "
+                     "Python code will run in the container. Keep it only if the architecture "
+                     "needs it; vLLM supports Qwen2 and Llama without it", fatal=False)
+    return Check("trust_remote_code", True, "off")
+
+
+SMOKE_RUN = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from runtime.data import load_questions
+from runtime.evaluation import batches_as_grader, check_reply
+from runtime.parsers import is_parse_failure, parse_answer
+if __name__ == "__main__":
+    from models.user_config import UserModel
+    weights = sys.argv[3] if len(sys.argv) > 3 else None
+    model = UserModel(weights=Path(weights)) if weights else UserModel()
+    questions = load_questions(sys.argv[2]).questions
+    seen, problems = set(), []
+    for batch in batches_as_grader(questions, model):
+        if batch.task_type in seen:
+            continue
+        seen.add(batch.task_type)
+        reply = check_reply(model.batch_predict(
+            {"prompt": [q.input_field for q in batch.questions]}, batch.is_multiple_choice), batch)
+        for q, answer in zip(batch.questions, reply):
+            if is_parse_failure(parse_answer(answer, q.task_type), q.task_type):
+                problems.append(f"row {q.row} ({q.task_type}): {answer[:60]!r}")
+    print(json.dumps({"task_types": sorted(seen), "problems": problems}))
+"""
+
+
+def check_smoke_run(repo: Path, data: Path, weights: Path | None) -> Check:
+    args = [sys.executable, "-c", SMOKE_RUN, str(repo), str(data)]
+    if weights is not None:
+        args.append(str(weights))
+    env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
+    result = subprocess.run(args, cwd=repo, capture_output=True, text=True, timeout=900,
+                            env=env)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return Check("smoke run", False, f"the UserModel failed on the sample set: {last}")
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    if report["problems"]:
+        return Check("smoke run", False, "answers the grader cannot parse: "
+                     + "; ".join(report["problems"][:5]))
+    return Check("smoke run", True, "one batch of each task type answered and parsed: "
+                 + ", ".join(report["task_types"]))
+
+
+def run_checks(repo: Path, target: Target, weights: Path | None = None,
+               data: Path | None = None, smoke: bool = True) -> list[Check]:
+    from runtime.config import SAMPLE_DATA, load_shop_model_config
+    from runtime.decoding import DecodingConfig
+
+    repo = repo.resolve()
+    sample = repo / "data" / "sample.jsonl"
+    data = data or (sample if sample.is_file() else SAMPLE_DATA)
+    checks: list[Check] = []
+    aicrowd_check, aicrowd = check_aicrowd(repo)
+    checks.append(aicrowd_check)
+    user_check, info = check_user_model(repo)
+    checks.append(user_check)
+    uses_vllm = bool(info and info["uses_vllm"])
+    if aicrowd is not None:
+        checks.append(check_gpu_flag(aicrowd, uses_vllm, target))
+    config_path = repo / "models" / "vllm_config.json"
+    engine: dict[str, Any] = {}
+    batch_size = 16
+    largest_budget = max(DecodingConfig().model_dump(
+        include={"translation_tokens", "description_tokens", "entity_tokens",
+                 "extraction_tokens", "retrieval_tokens", "ranking_tokens"}).values())
+    if config_path.is_file() and (uses_vllm or weights is not None):
+        config = load_shop_model_config(config_path, weights)
+        engine = config.engine.model_dump(mode="json")
+        batch_size = config.batch_size
+        largest_budget = max(config.decoding.model_dump(exclude={"max_enumerated_choices"})
+                             .values())
+        weights = Path(config.engine.model)
+    if weights is None:
+        checks.append(Check("weights", True, "the UserModel uses no weights", fatal=False))
+    else:
+        weight_checks = check_weight_files(repo, weights)
+        checks += weight_checks
+        if (weights / "config.json").is_file():
+            model = json.loads((weights / "config.json").read_text(encoding="utf-8"))
+            tp = target.count if target.gpu is not None else 1
+            checks += check_quantization(model, target, tp)
+            checks.append(check_dtype(engine, target))
+            checks.append(check_memory(weights, model, engine, target, batch_size))
+            checks.append(check_context(weights, engine, data, largest_budget))
+            checks.append(check_trust_remote_code(engine))
+    checks.append(check_repo_size(repo))
+    if smoke:
+        if all(c.passed or not c.fatal for c in checks):
+            checks.append(check_smoke_run(repo, sample if sample.is_file() else data,
+                                          weights if uses_vllm else None))
+        else:
+            checks.append(Check("smoke run", False, "skipped: fix the problems above first"))
+    return checks
+
+
+def report_lines(checks: list[Check]) -> list[str]:
+    lines = []
+    for c in checks:
+        mark = "ok  " if c.passed else ("FAIL" if c.fatal else "warn")
+        lines.append(f"[{mark}] {c.name}: {c.message}")
+    failed = [c for c in checks if not c.passed and c.fatal]
+    lines.append(f"{len(failed)} problem(s) would make the submission fail" if failed
+                 else "no problem found that would make the submission fail")
+    return lines
+
+
+def as_json(checks: list[Check]) -> str:
+    return json.dumps([{k: v for k, v in asdict(c).items()} for c in checks], indent=2)
+
+
+def exit_status(checks: list[Check]) -> int:
+    return 1 if any(not c.passed and c.fatal for c in checks) else 0

@@ -1,0 +1,221 @@
+"""The pre-submission checker: the shipped repository passes, and each known way a submission
+dies is reported on a fixture built to have it (message and exit status)."""
+
+import json
+import shutil
+
+import pytest
+
+from runtime.cli import runtime_main
+from tests.conftest import REPO_ROOT
+
+SHIPPED = ["runtime", "models", "prompts", "data", "aicrowd.json", ".gitattributes",
+           "pyproject.toml"]
+
+
+def copy_repo(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in SHIPPED:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, repo / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "weights"))
+        else:
+            shutil.copy(source, repo / name)
+    return repo
+
+
+def use_vllm(repo, gpu=True):
+    (repo / "models" / "user_config.py").write_text(
+        "from models.vllm_model import VLLMShopModel\n\nUserModel = VLLMShopModel\n")
+    aicrowd = json.loads((repo / "aicrowd.json").read_text())
+    (repo / "aicrowd.json").write_text(json.dumps({**aicrowd, "gpu": gpu}))
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return copy_repo(tmp_path)
+
+
+@pytest.fixture
+def tiny_repo(repo, tiny_model_dir):
+    shutil.copytree(tiny_model_dir, repo / "models" / "weights")
+    use_vllm(repo)
+    return repo
+
+
+def check(repo, capsys, *args):
+    code = runtime_main(["check", "--repo", str(repo), "--json", *args])
+    results = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    return code, results
+
+
+def failed(results, name, fragment):
+    assert not results[name]["passed"], results[name]
+    assert fragment in results[name]["message"], results[name]["message"]
+
+
+@pytest.mark.engine
+def test_the_shipped_repository_passes_for_cpu_with_the_tiny_model(tiny_repo, capsys):
+    code, results = check(tiny_repo, capsys, "--target", "cpu")
+    assert code == 0, results
+    assert results["smoke run"]["passed"]
+    assert "generation, multiple-choice" in results["smoke run"]["message"]
+    assert all(c["passed"] for c in results.values())
+
+
+def test_invalid_aicrowd_json(repo, capsys):
+    (repo / "aicrowd.json").write_text(json.dumps({"challenge_id": "track-9", "authors": [],
+                                                   "gpu": "yes", "description": "x"}))
+    code, results = check(repo, capsys, "--no-smoke")
+    assert code == 1
+    failed(results, "aicrowd.json", "challenge_id")
+    failed(results, "aicrowd.json", "authors")
+
+
+def test_gpu_false_for_a_vllm_model(tiny_repo, capsys):
+    use_vllm(tiny_repo, gpu=False)
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "4xT4")
+    assert code == 1
+    failed(results, "gpu flag", "set it to true")
+
+
+def test_user_config_that_does_not_import(repo, capsys):
+    (repo / "models" / "user_config.py").write_text("import requests_to_nowhere\n")
+    code, results = check(repo, capsys, "--no-smoke")
+    assert code == 1
+    failed(results, "user model", "does not import offline")
+
+
+def test_user_config_that_reaches_the_network(repo, capsys):
+    (repo / "models" / "user_config.py").write_text(
+        "import socket\nsocket.create_connection(('example.org', 80))\nUserModel = object\n")
+    code, results = check(repo, capsys, "--no-smoke")
+    assert code == 1
+    failed(results, "user model", "network access attempted")
+
+
+def test_missing_weights(repo, capsys):
+    use_vllm(repo)
+    code, results = check(repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "weights", "no model at")
+
+
+def test_weights_not_tracked_by_lfs(tiny_repo, capsys):
+    (tiny_repo / ".gitattributes").write_text("")
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "git-lfs", "models/weights/model.safetensors")
+
+
+def test_dangling_lfs_pointer(tiny_repo, capsys):
+    (tiny_repo / "models" / "weights" / "model.safetensors").write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123\n")
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "lfs pointers", "git lfs pull")
+
+
+def test_pickle_weights(tiny_repo, capsys):
+    (tiny_repo / "models" / "weights" / "pytorch_model.bin").write_bytes(b"\x80\x04")
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "safetensors", "pytorch_model.bin")
+
+
+def test_missing_tokenizer(tiny_repo, capsys):
+    (tiny_repo / "models" / "weights" / "tokenizer.json").unlink()
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "tokenizer", "no tokenizer.json")
+
+
+def set_model_config(repo, **changes):
+    path = repo / "models" / "weights" / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+def test_awq_shards_that_do_not_divide_across_four_gpus(tiny_repo, capsys):
+    # Qwen2-72B's intermediate size 29568 / 4 GPUs = 7392, not a multiple of group size 128
+    set_model_config(tiny_repo, intermediate_size=29568, quantization_config={
+        "quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True,
+        "version": "gemm"})
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "4xT4")
+    assert code == 1
+    assert results["quantization"]["passed"]
+    failed(results, "tensor parallel", "7392 input features per shard, not a multiple of the "
+                                       "group size 128")
+
+
+def test_unusable_group_size(tiny_repo, capsys):
+    set_model_config(tiny_repo, quantization_config={"quant_method": "awq", "bits": 4,
+                                                     "group_size": 100, "version": "gemm"})
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "quantization", "group size 100")
+
+
+def set_engine(repo, **changes):
+    path = repo / "models" / "vllm_config.json"
+    config = json.loads(path.read_text())
+    config["engine"].update(changes)
+    path.write_text(json.dumps(config))
+
+
+def test_bfloat16_on_a_t4(tiny_repo, capsys):
+    set_engine(tiny_repo, dtype="bfloat16")
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "4xT4")
+    assert code == 1
+    failed(results, "dtype", "no bfloat16")
+
+
+def test_a_model_that_does_not_fit_in_t4_memory(tiny_repo, capsys):
+    weights = tiny_repo / "models" / "weights" / "model.safetensors"
+    with weights.open("r+b") as handle:  # a sparse 70 GB file: the size is what counts
+        handle.truncate(70 * 10**9)
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "4xT4")
+    assert code == 1
+    failed(results, "memory", "does not fit")
+    assert "per GPU against 0.9 x 16 GB = 14.40 GB" in results["memory"]["message"]
+
+
+def test_max_model_len_below_the_longest_prompt(tiny_repo, capsys):
+    set_engine(tiny_repo, max_model_len=128)
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "max_model_len", "raise max_model_len to at least")
+    assert "the model's tokenizer" in results["max_model_len"]["message"]
+
+
+def test_trust_remote_code_is_flagged(tiny_repo, capsys):
+    set_engine(tiny_repo, trust_remote_code=True)
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 0  # a warning: on purpose is allowed
+    failed(results, "trust_remote_code", "trust_remote_code is on")
+
+
+def test_repository_over_200_gb(repo, capsys, monkeypatch):
+    import runtime.check
+
+    monkeypatch.setattr(runtime.check, "MAX_REPO_BYTES", 1000)
+    code, results = check(repo, capsys, "--no-smoke")
+    assert code == 1
+    failed(results, "repository size", "of at most 200 GB")
+
+
+def test_smoke_run_catches_unparseable_answers(repo, capsys):
+    (repo / "models" / "user_config.py").write_text(
+        "from models.dummy_model import DummyModel\n\n"
+        "class Broken(DummyModel):\n"
+        "    def batch_predict(self, batch, is_multiple_choice):\n"
+        "        return ['no idea'] * len(batch['prompt'])\n\nUserModel = Broken\n")
+    code, results = check(repo, capsys, "--target", "cpu")
+    assert code == 1
+    failed(results, "smoke run", "answers the grader cannot parse")
+
+
+def test_unknown_target_is_a_clear_error(repo, capsys):
+    assert runtime_main(["check", "--repo", str(repo), "--target", "3xV100"]) == 2
+    assert "unknown target" in capsys.readouterr().err
