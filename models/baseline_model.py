@@ -76,10 +76,9 @@ class BaselineModel(ShopBenchBaseModel):
             wanted = self._rating_of(decision.question)
             return min(decision.options, key=lambda option: abs(option - wanted))
         ratings = [_rating(text) for text in texts]
-        if "scale of 1 to 5" in decision.question or all(r is not None for r in ratings):
-            if all(r is not None for r in ratings):
-                wanted = self._rating_of(decision.question)
-                return int(np.argmin([abs((r or 0) - wanted) for r in ratings]))
+        if all(r is not None for r in ratings):  # options that are star ratings
+            wanted = self._rating_of(decision.question)
+            return int(np.argmin([abs((r or 0) - wanted) for r in ratings]))
         arithmetic = _arithmetic_match(decision.question, texts)
         if arithmetic is not None:
             return arithmetic

@@ -289,7 +289,8 @@ def runtime_parser() -> argparse.ArgumentParser:
     check.add_argument("--weights", type=Path, help="model directory to check")
     check.add_argument("--repo", type=Path, default=REPO_ROOT)
     check.add_argument("--data", type=Path,
-                       help="data whose longest prompt must fit (default: the sample set)")
+                       help="data whose longest prompt must fit (default: "
+                       "../shared/data/development.json if present, else the sample set)")
     check.add_argument("--no-smoke", action="store_true", help="skip the smoke run")
     check.add_argument("--json", action="store_true", help="machine-readable results")
     check.set_defaults(handler=_check_command)
