@@ -154,10 +154,11 @@ def load_shop_model_config(
     engine["model"] = model if model.is_absolute() else (path.parent / model).resolve()
     if weights is not None:
         engine["model"] = Path(weights).resolve()
-    beside = Path(engine["model"]) / ENGINE_CONFIG_FILE
+    model_dir = Path(engine["model"])
+    beside = model_dir / ENGINE_CONFIG_FILE
     if beside.is_file():
         engine.update(json.loads(beside.read_text(encoding="utf-8")))
-        engine["model"] = Path(weights).resolve() if weights else engine["model"]
+        engine["model"] = model_dir  # the file describes the weights it sits beside
     try:
         return ShopModelConfig(**{**data, "engine": engine})
     except ValidationError as err:

@@ -45,6 +45,3 @@ def encode(encoder: Encoder, texts: list[str], batch_size: int = 64) -> np.ndarr
     )
     return np.asarray(vectors, dtype=np.float32)
 
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))

@@ -67,16 +67,6 @@ class EngineConfig(BaseModel):
     )
 
 
-def load_engine_config(path: Path, **overrides: Any) -> EngineConfig:
-    """Read an EngineConfig JSON file; relative model paths are relative to the file."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    model = Path(data.get("model", "."))
-    if not model.is_absolute():
-        data["model"] = (Path(path).parent / model).resolve()
-    return EngineConfig(**data)
-
-
 def checkpoint_quantization(model_dir: Path) -> dict[str, Any] | None:
     config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
     return config.get("quantization_config")

@@ -59,7 +59,6 @@ class GenerationStats:
     model_s: float = 0.0
     load_s: float = 0.0
     asked_rows: int = 0
-    batches: int = 0
     runtime_totals: dict[str, float] = field(default_factory=dict)
     model_report: dict[str, Any] = field(default_factory=dict)
 
@@ -190,7 +189,6 @@ def generate_answers(
             handle.flush()
             os.fsync(handle.fileno())
             stats.asked_rows += len(answers)
-            stats.batches += 1
             bar.update(len(answers))
     bar.close()
     return stats
