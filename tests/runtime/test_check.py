@@ -219,3 +219,26 @@ def test_smoke_run_catches_unparseable_answers(repo, capsys):
 def test_unknown_target_is_a_clear_error(repo, capsys):
     assert runtime_main(["check", "--repo", str(repo), "--target", "3xV100"]) == 2
     assert "unknown target" in capsys.readouterr().err
+
+
+def test_user_model_without_the_interface(repo, capsys):
+    (repo / "models" / "user_config.py").write_text("class UserModel:\n    pass\n")
+    code, results = check(repo, capsys, "--no-smoke")
+    assert code == 1
+    failed(results, "user model", "lacks get_batch_size() or batch_predict()")
+
+
+def test_unrecognised_quantization(tiny_repo, capsys):
+    set_model_config(tiny_repo, quantization_config={"quant_method": "bitsandbytes",
+                                                     "bits": 4})
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "quantization", "unrecognised quantization")
+
+
+def test_weights_option_checks_another_directory(repo, tiny_model_dir, capsys):
+    code, results = check(repo, capsys, "--no-smoke", "--target", "cpu", "--weights",
+                          str(tiny_model_dir))
+    assert code == 1
+    assert results["safetensors"]["passed"] and results["tokenizer"]["passed"]
+    failed(results, "git-lfs", "outside the repository")
