@@ -42,21 +42,19 @@ class VLLMShopModel(ShopBenchBaseModel):
     def get_batch_size(self) -> int:
         return self.config.batch_size
 
-    def engine_input(self, prompt: str, decision: Route, plan: DecodingPlan) -> tuple[str, bool]:
-        """The chat-templated prompt, shortened to leave room for the answer if needed."""
-        rendered = self.engine.render_chat(messages_for(prompt, decision))
+    def engine_input(self, prompt: str, decision: Route,
+                     plan: DecodingPlan) -> tuple[list[int], bool]:
+        """The chat-templated prompt as token ids (tokenised once, here), shortened to leave
+        room for the answer if needed."""
+        ids = self.engine.tokenize(self.engine.render_chat(messages_for(prompt, decision)))
         limit = self.config.engine.max_model_len - plan.max_tokens
-        length = self.engine.count_tokens(rendered)
-        if length <= limit:
-            return rendered, False
-        overhead = length - self.engine.count_tokens(prompt)
+        if len(ids) <= limit:
+            return ids, False
+        overhead = len(ids) - self.engine.count_tokens(prompt)
         shorter = shorten_prompt(prompt, max(limit - overhead, 16), self.engine.count_tokens)
-        rendered = self.engine.render_chat(messages_for(shorter, decision))
-        if self.engine.count_tokens(rendered) > limit:
-            # The template alone is too long for this model; keep the tail of the prompt.
-            ids = self.engine.tokenizer.encode(rendered, add_special_tokens=False)
-            rendered = self.engine.tokenizer.decode(ids[-limit:])
-        return rendered, True
+        ids = self.engine.tokenize(self.engine.render_chat(messages_for(shorter, decision)))
+        # When the template alone is too long for this model, keep the tail of the prompt.
+        return ids[-limit:], True
 
     def batch_predict(self, batch: dict[str, Any], is_multiple_choice: bool) -> list[str]:
         clock = self.guard.clock
@@ -69,7 +67,7 @@ class VLLMShopModel(ShopBenchBaseModel):
         # The engine stops at the batch's deadline; what is unfinished gets a valid fallback.
         remaining = self.guard.batch_deadline_s(len(prompts)) - (clock() - batch_started)
         started = clock()
-        results = self.engine.generate([text for text, _ in inputs], plans,
+        results = self.engine.generate([ids for ids, _ in inputs], plans,
                                        deadline_s=max(remaining, 0.0))
         self.last_batch_engine_s = clock() - started
         answers, records = [], []

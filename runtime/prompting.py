@@ -24,7 +24,8 @@ def read_template(name: str, directory: Path = PROMPTS_DIR) -> str:
     return (directory / name).read_text(encoding="utf-8").strip()
 
 
-def user_message(prompt: str, decision: Route, directory: Path = PROMPTS_DIR) -> str:
+def task_instruction(decision: Route, directory: Path = PROMPTS_DIR) -> str:
+    """The task type's template, filled in for this question."""
     template = read_template(f"{decision.task_type}.txt", directory)
     language = decision.language
     format_line = ""
@@ -32,23 +33,31 @@ def user_message(prompt: str, decision: Route, directory: Path = PROMPTS_DIR) ->
         formats = json.loads(read_template("generation_formats.json", directory))
         kind = decision.generation_kind or "description"
         format_line = formats.get(kind, formats["description"]).format(
-            language=language or "the language the prompt asks for",
+            language=language or "the language the user asks for",
             language_clause=f" in {language}" if language else "",
         )
     return template.format(
-        prompt=prompt.strip(),
         options=", ".join(str(o) for o in decision.options),
         pick=decision.pick,
         count=decision.num_candidates,
         entity_type=decision.entity_type or "the requested type",
+        language=language or "the language the user asks for",
         format_line=format_line,
     )
 
 
 def messages_for(prompt: str, decision: Route, directory: Path = PROMPTS_DIR) -> list[dict]:
+    """System turn: the shared system prompt and the task instruction; user turn: the question
+    as written.
+
+    The shipped templates use no per-question values, so every question of a task type (the
+    grader batches by type) starts with the same tokens and the engine's prefix cache prefills
+    them once; the constraint in runtime/decoding.py enforces the per-question details
+    (options present, how many to pick, list length)."""
+    system = read_template("system.txt", directory) + "\n\n" + task_instruction(decision, directory)
     return [
-        {"role": "system", "content": read_template("system.txt", directory)},
-        {"role": "user", "content": user_message(prompt, decision, directory)},
+        {"role": "system", "content": system},
+        {"role": "user", "content": prompt.strip()},
     ]
 
 

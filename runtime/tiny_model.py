@@ -17,6 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.config import SAMPLE_DATA
+from runtime.data import load_questions
+
+VOCAB = 2048
 HIDDEN = 128
 INTERMEDIATE = 256
 LAYERS = 2
@@ -43,6 +47,19 @@ CORPUS = [
 ]
 
 
+def _corpus() -> list[str]:
+    """The sentences above plus the shipped sample set's prompts and answers (our own text):
+    trained on these, the tokenizer splits shopping prompts into about 2.4 characters per
+    token instead of 1.5, nearer a real tokenizer's, so prefill is not wildly over-weighted."""
+    texts = CORPUS * 4
+    if SAMPLE_DATA.is_file():
+        for question in load_questions(SAMPLE_DATA).questions:
+            truth = question.output_field
+            texts.append(question.input_field)
+            texts.extend(str(t) for t in (truth if isinstance(truth, list) else [truth]))
+    return texts
+
+
 def _train_tokenizer(out_dir: Path) -> int:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -50,12 +67,12 @@ def _train_tokenizer(out_dir: Path) -> int:
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=1000,
+        vocab_size=VOCAB,
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(CORPUS * 4, trainer=trainer)
+    tokenizer.train_from_iterator(_corpus(), trainer=trainer)
     tokenizer.save(str(out_dir / "tokenizer.json"))
     config = {
         "tokenizer_class": "PreTrainedTokenizerFast",

