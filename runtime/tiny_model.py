@@ -1,9 +1,10 @@
 """A tiny random causal LM, written in seconds, for smoke tests of the whole engine path.
 
 `write_tiny_model(out_dir, awq=False)` writes a Qwen2-architecture model (2 layers, hidden size
-128, head size 64) with random weights, its own byte-level BPE tokenizer trained here on a small
-shopping corpus, and a chat template. With `awq=True` the same weights are written in the 4-bit
-AWQ checkpoint layout (GEMM packing, zero points, group size 32).
+128, head size 64) with random weights, its own byte-level BPE tokenizer trained here on a few
+shopping sentences and the shipped sample set, and a chat template. With `awq=True` the same
+weights are written in the 4-bit AWQ checkpoint layout of real AWQ models (GEMM packing, zero
+points, group size 128).
 
 The AWQ form uses plain round-to-nearest quantisation, not activation-aware scaling: it proves
 the loading and kernel path, not quantisation quality. Real AWQ weights come from llm-compressor
@@ -26,7 +27,7 @@ INTERMEDIATE = 256
 LAYERS = 2
 HEADS = 2
 KV_HEADS = 1
-AWQ_GROUP = 32
+AWQ_GROUP = 128
 AWQ_PACK_ORDER = (0, 2, 4, 6, 1, 3, 5, 7)
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
