@@ -2,14 +2,18 @@
 project every track's run time against its limit.
 
 Records per batch, called as the grader calls: task type, batch size, wall time, prompt and
-generated tokens (when the model reports them) and the runtime's overhead outside the engine.
-The cost model is, per task type, batch time = a + b x prompt tokens + c x generated tokens
-(least squares; with too few distinct batches, time per question). Projections exclude engine
+generated tokens and decode steps (when the model reports tokens) and the runtime's overhead
+outside the engine. The cost model is batch time = a + b x prompt tokens + c x decode steps,
+where decode steps are the most new tokens any one answer of the batch took (a batch decodes
+until its longest answer ends). It is fitted by least squares per task type where the sample
+holds enough batches of that type, else over all batches (prefill and decode costs belong to the
+engine, not the task), else time per token or per question. Projections exclude engine
 start-up, which is reported apart.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -23,6 +27,7 @@ import numpy as np
 
 from runtime.data import TRACK5, TRACKS, Question
 from runtime.evaluation import batches_as_grader
+from runtime.router import route
 
 TRACK_LIMITS_S: dict[str, float] = {
     "amazon-kdd-cup-24-understanding-shopping-concepts": 70 * 60,
@@ -45,22 +50,24 @@ class BatchRecord:
     overhead_s: float | None = None
     # Per question of the batch: (track, prompt tokens, generated tokens), when reported.
     questions: list[tuple[str, int, int]] | None = None
+    decode_steps: int = 0  # the most new tokens one answer took; 0 when tokens are unknown
 
 
 @dataclass
 class Cost:
-    """Batch time = intercept + per_prompt_token x prompt tokens + per_generated_token x new."""
+    """Batch time = intercept + per_prompt_token x prompt tokens + per_decode_step x steps."""
 
     intercept: float
     per_prompt_token: float
-    per_generated_token: float
+    per_decode_step: float
     per_question: float  # used when tokens are unknown
+    fitted_on: str = "task type"  # or "all batches", "tokens", "questions"
 
-    def batch_s(self, questions: int, prompt_tokens: float, generated_tokens: float) -> float:
-        if prompt_tokens == 0 and generated_tokens == 0:
+    def batch_s(self, questions: int, prompt_tokens: float, decode_steps: float) -> float:
+        if prompt_tokens == 0 and decode_steps == 0:
             return self.per_question * questions
         return (self.intercept + self.per_prompt_token * prompt_tokens
-                + self.per_generated_token * generated_tokens)
+                + self.per_decode_step * decode_steps)
 
 
 @dataclass
@@ -120,88 +127,142 @@ def profile_batches(model: Any, questions: list[Question]) -> list[BatchRecord]:
             generated_tokens=sum(g for _, _, g in per_question),
             overhead_s=None if engine_s is None else max(wall - engine_s, 0.0),
             questions=per_question or None,
+            decode_steps=max((g for _, _, g in per_question), default=0),
         ))
     return records
 
 
+def answer_shape(question: Question) -> tuple[Any, ...]:
+    """What the decoding constraint of a question depends on, as the router sees it."""
+    decision = route(question.input_field, question.is_multiple_choice)
+    return (decision.task_type, tuple(decision.options), decision.num_candidates, decision.pick,
+            decision.generation_kind)
+
+
 def warm_up(model: Any, questions: list[Question]) -> float:
-    """Answer one question of each task type, untimed in the profile: the first batch of an
-    answer shape pays one-off costs (grammar compilation, caches) that no later batch pays."""
-    firsts: dict[str, Question] = {}
+    """Answer one question of each answer shape, untimed in the profile: the first batch of a
+    shape pays one-off costs (compiling its grammar, e.g. 3 of 20 differs from 3 of 15) that no
+    later batch pays, and a long run amortises them to nothing."""
+    firsts: dict[tuple[Any, ...], Question] = {}
     for q in questions:
-        firsts.setdefault(q.task_type or "", q)
+        firsts.setdefault(answer_shape(q), q)
     started = time.perf_counter()
     for q in firsts.values():
         model.batch_predict({"prompt": [q.input_field]}, q.is_multiple_choice)
     return time.perf_counter() - started
 
 
+def _least_squares(records: list[BatchRecord]) -> tuple[float, float, float] | None:
+    """(a, b, c) >= 0 of batch time = a + b x prompt tokens + c x decode steps, with the least
+    squared error, from at least 3 batches; None when no such fit exists.
+
+    Non-negative by exhaustion: every subset of the three terms that the batches determine (no
+    collinear columns: one-token answers all take 1 decode step) is fitted, and the best one
+    with no negative coefficient wins (a negative cost would project less time for more work)."""
+    x = np.array([[1.0, r.prompt_tokens, r.decode_steps] for r in records])
+    y = np.array([r.wall_s for r in records])
+    if len(records) < 3:
+        return None
+    best: tuple[float, np.ndarray] | None = None
+    for terms in itertools.product((0, 1), repeat=3):
+        columns = [i for i, used in enumerate(terms) if used]
+        if not columns or np.linalg.matrix_rank(x[:, columns]) < len(columns):
+            continue
+        coef = np.zeros(3)
+        coef[columns], *_ = np.linalg.lstsq(x[:, columns], y, rcond=None)
+        if (coef < 0).any():
+            continue
+        error = float(np.sum((x @ coef - y) ** 2))
+        if best is None or error < best[0] - 1e-15:
+            best = (error, coef)
+    if best is None:
+        return None
+    return float(best[1][0]), float(best[1][1]), float(best[1][2])
+
+
 def fit_costs(records: list[BatchRecord]) -> dict[str, Cost]:
-    """One cost model per task type."""
+    """One cost model per task type: its own fit where its batches determine one, else the fit
+    over all batches, else time per token (or per question) of its own batches."""
     costs: dict[str, Cost] = {}
     by_type: dict[str, list[BatchRecord]] = defaultdict(list)
     for record in records:
         by_type[record.task_type].append(record)
+    pooled = _least_squares(records)
     for task_type, group in by_type.items():
         per_question = sum(r.wall_s for r in group) / sum(r.batch_size for r in group)
-        x = np.array([[1.0, r.prompt_tokens, r.generated_tokens] for r in group])
-        y = np.array([r.wall_s for r in group])
-        if len(group) >= 3 and np.linalg.matrix_rank(x) == 3:
-            coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-            if (coef[1:] >= 0).all():
-                costs[task_type] = Cost(float(coef[0]), float(coef[1]), float(coef[2]),
-                                        per_question)
-                continue
-        # Too few or collinear batches: time proportional to tokens through the origin.
-        tokens = sum(r.prompt_tokens + r.generated_tokens for r in group)
-        rate = sum(r.wall_s for r in group) / tokens if tokens else 0.0
-        costs[task_type] = Cost(0.0, rate, rate, per_question)
+        own = _least_squares(group)
+        if own is not None:
+            costs[task_type] = Cost(*own, per_question)
+        elif pooled is not None:
+            costs[task_type] = Cost(*pooled, per_question, fitted_on="all batches")
+        else:
+            tokens = sum(r.prompt_tokens + r.decode_steps for r in group)
+            rate = sum(r.wall_s for r in group) / tokens if tokens else 0.0
+            costs[task_type] = Cost(0.0, rate, rate, per_question,
+                                    fitted_on="tokens" if tokens else "questions")
     return costs
 
 
-def _token_means(records: list[BatchRecord]) -> dict[tuple[str, str], tuple[float, float]]:
-    """Mean prompt and generated tokens per question, by (track, task type) where questions
-    were reported one by one, and by ("", task type) over all tracks."""
-    sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+def _prompt_means(records: list[BatchRecord]) -> dict[tuple[str, str], float]:
+    """Mean prompt tokens per question, by (track, task type) where questions were reported
+    one by one, and by ("", task type) over all tracks."""
+    sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for r in records:
-        for key, p, g, n in [(("", r.task_type), r.prompt_tokens, r.generated_tokens,
-                               r.batch_size)] + [((track, r.task_type), p, g, 1)
-                                                 for track, p, g in (r.questions or [])]:
-            sums[key][0] += p
-            sums[key][1] += g
-            sums[key][2] += n
-    return {key: (p / n, g / n) for key, (p, g, n) in sums.items()}
+        sums[("", r.task_type)][0] += r.prompt_tokens
+        sums[("", r.task_type)][1] += r.batch_size
+        for track, prompt, _ in r.questions or []:
+            sums[(track, r.task_type)][0] += prompt
+            sums[(track, r.task_type)][1] += 1
+    return {key: p / n for key, (p, n) in sums.items()}
+
+
+def _steps_means(records: list[BatchRecord]) -> dict[tuple[str, str], float]:
+    """Mean decode steps per batch by ("", task type), and by (track, task type) counting only
+    that track's answers in each batch (a run of one track batches only its questions)."""
+    steps: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for r in records:
+        steps[("", r.task_type)].append(r.decode_steps)
+        longest: dict[str, int] = {}
+        for track, _, generated in r.questions or []:
+            longest[track] = max(longest.get(track, 0), generated)
+        for track, most in longest.items():
+            steps[(track, r.task_type)].append(most)
+    return {key: sum(v) / len(v) for key, v in steps.items()}
 
 
 def project_task_type(cost: Cost, questions: int, batch_size: int,
-                      prompt_per_question: float, generated_per_question: float) -> float:
+                      prompt_per_question: float, steps_per_batch: float) -> float:
     """Time for `questions` of one type in full batches plus one remainder batch."""
     full, rest = divmod(questions, batch_size)
-    total = full * cost.batch_s(batch_size, batch_size * prompt_per_question,
-                                batch_size * generated_per_question)
+    total = full * cost.batch_s(batch_size, batch_size * prompt_per_question, steps_per_batch)
     if rest:
-        total += cost.batch_s(rest, rest * prompt_per_question, rest * generated_per_question)
+        total += cost.batch_s(rest, rest * prompt_per_question, steps_per_batch)
     return total
 
 
 def project_tracks(records: list[BatchRecord], costs: dict[str, Cost], counts: Counts,
                    batch_size: int) -> dict[str, Projection]:
-    means = _token_means(records)
+    prompts, steps = _prompt_means(records), _steps_means(records)
     fallback_type = max(costs, key=lambda t: costs[t].per_question)
-    projections: dict[str, Projection] = {}
-    whole: dict[str, float] = defaultdict(float)
-    for track, per_type in counts.items():
+
+    def project(track: str, per_type: dict[str, int]) -> Projection:
         by_type = {}
         for task_type, count in per_type.items():
             known = task_type if task_type in costs else fallback_type
-            prompt, generated = means.get((track, known), means[("", known)])
+            prompt = prompts.get((track, known), prompts[("", known)])
+            decode = steps.get((track, known), steps[("", known)])
             by_type[task_type] = project_task_type(costs[known], count, batch_size, prompt,
-                                                   generated)
-            whole[task_type] += by_type[task_type]
-        projections[track] = _projection(track, by_type)
+                                                   decode)
+        return _projection(track, by_type)
+
+    projections = {track: project(track, per_type) for track, per_type in counts.items()}
     if counts and TRACK5 not in counts:
-        # Track 5 answers every question with one solution: the tracks' times added up.
-        projections[TRACK5] = _projection(TRACK5, dict(whole))
+        # Track 5 answers every question in one run, batched by task type across the tracks.
+        every: dict[str, int] = defaultdict(int)
+        for per_type in counts.values():
+            for task_type, count in per_type.items():
+                every[task_type] += count
+        projections[TRACK5] = project(TRACK5, dict(every))
     return projections
 
 

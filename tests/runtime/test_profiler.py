@@ -11,6 +11,7 @@ from runtime.data import TRACK5, Question
 from runtime.estimate import GPUS, Workload, lower_bound
 from runtime.profiler import (
     BatchRecord,
+    Cost,
     counts_of,
     fit_costs,
     load_counts,
@@ -25,39 +26,76 @@ T2 = "amazon-kdd-cup-24-shopping-knowledge-reasoning"
 
 
 def synthetic(task_type, a, b, c, shapes):
-    return [BatchRecord(task_type, n, a + b * p + c * g, p, g) for n, p, g in shapes]
+    """Batches of (questions, prompt tokens, decode steps) costing exactly a + b p + c s."""
+    return [BatchRecord(task_type, n, a + b * p + c * s, p, s * n, decode_steps=s)
+            for n, p, s in shapes]
 
 
-RECORDS = (synthetic("generation", 0.5, 0.001, 0.02, [(4, 400, 200), (4, 800, 100),
-                                                       (2, 300, 60), (4, 500, 180)])
-           + synthetic("multiple-choice", 0.1, 0.002, 0.0, [(4, 400, 4), (4, 600, 4),
-                                                            (3, 450, 3), (4, 520, 4)]))
+RECORDS = (synthetic("generation", 0.5, 0.001, 0.02, [(4, 400, 50), (4, 800, 20),
+                                                       (2, 300, 30), (4, 500, 45)])
+           + synthetic("multiple-choice", 0.1, 0.002, 0.0, [(4, 400, 1), (4, 600, 1),
+                                                            (3, 450, 1), (4, 520, 1)]))
 
 
 def test_the_cost_model_recovers_exact_coefficients():
     costs = fit_costs(RECORDS)
     gen = costs["generation"]
-    assert (gen.intercept, gen.per_prompt_token, gen.per_generated_token) == pytest.approx(
+    assert (gen.intercept, gen.per_prompt_token, gen.per_decode_step) == pytest.approx(
         (0.5, 0.001, 0.02))
+    assert gen.fitted_on == "task type"
     assert costs["multiple-choice"].per_prompt_token == pytest.approx(0.002)
+
+
+def test_a_task_type_with_one_batch_uses_the_fit_over_all_batches():
+    # Engine-wide costs: 0.1 s a batch, 1 ms a prompt token, 10 ms a decode step.
+    records = synthetic("multiple-choice", 0.1, 0.001, 0.01, [(8, 800, 1), (8, 1600, 1)]) + \
+        synthetic("ranking", 0.1, 0.001, 0.01, [(2, 300, 12)]) + \
+        synthetic("generation", 0.1, 0.001, 0.01, [(4, 200, 50)])
+    ranking = fit_costs(records)["ranking"]
+    assert ranking.fitted_on == "all batches"
+    assert (ranking.intercept, ranking.per_prompt_token, ranking.per_decode_step) == \
+        pytest.approx((0.1, 0.001, 0.01))
+
+
+def test_no_coefficient_comes_out_negative():
+    # Unconstrained least squares gives these a negative intercept (time = 0.002 p - 0.5).
+    records = [BatchRecord("generation", 4, 0.002 * p - 0.5 + noise, p, 4, decode_steps=s)
+               for p, s, noise in [(400, 1, 0.0), (800, 2, 0.01), (1200, 1, 0.0),
+                                   (1600, 2, -0.01)]]
+    cost = fit_costs(records)["generation"]
+    assert min(cost.intercept, cost.per_prompt_token, cost.per_decode_step) >= 0
+    assert cost.batch_s(4, 800, 2) > cost.batch_s(4, 400, 1)
 
 
 def test_projection_arithmetic_is_exact():
     costs = fit_costs(RECORDS)
-    counts = {T1: {"generation": 10}, T2: {"multiple-choice": 9}}
+    counts = {T1: {"generation": 10}, T2: {"multiple-choice": 9, "generation": 6}}
     projections = project_tracks(RECORDS, costs, counts, batch_size=4)
-    # generation: per question 2000/14 prompt and 540/14 generated tokens
-    p, g = 2000 / 14, 540 / 14
-    batch = lambda n: 0.5 + 0.001 * n * p + 0.02 * n * g  # noqa: E731
+    # generation: 2000/14 prompt tokens a question, (50 + 20 + 30 + 45)/4 decode steps a batch
+    p, s = 2000 / 14, 145 / 4
+    batch = lambda n: 0.5 + 0.001 * n * p + 0.02 * s  # noqa: E731
     assert projections[T1].projected_s == pytest.approx(2 * batch(4) + batch(2))
-    mp, mg = 1970 / 15, 15 / 15
-    choice = lambda n: 0.1 + 0.002 * n * mp + 0.0 * n * mg  # noqa: E731
-    assert projections[T2].projected_s == pytest.approx(2 * choice(4) + choice(1))
-    assert projections[TRACK5].projected_s == pytest.approx(
-        projections[T1].projected_s + projections[T2].projected_s)
+    mp = 1970 / 15
+    choice = lambda n: 0.1 + 0.002 * n * mp  # noqa: E731
+    assert projections[T2].projected_s == pytest.approx(2 * choice(4) + choice(1)
+                                                        + batch(4) + batch(2))
+    # Track 5 is one run batched by task type: 16 generation questions are 4 full batches.
+    assert projections[TRACK5].projected_s == pytest.approx(4 * batch(4)
+                                                            + 2 * choice(4) + choice(1))
     assert projections[T1].limit_s == 4200 and projections[T2].limit_s == 1200
     assert projections[T1].margin_s == pytest.approx(4200 - projections[T1].projected_s)
     assert projections[T1].verdict == "fits"
+
+
+def test_a_track_is_projected_with_the_decode_steps_of_its_own_answers():
+    # Mixed batches: track 1's answers run to 50 tokens, track 2's stop after 5.
+    answers = [(T1, 100, 50), (T1, 100, 40), (T2, 100, 5), (T2, 100, 3)]
+    records = [BatchRecord("generation", 4, 0.0, 400, 98, questions=answers,
+                           decode_steps=50)] * 3
+    cost = Cost(0.1, 0.001, 0.01, 0.0)
+    projections = project_tracks(records, {"generation": cost}, {T2: {"generation": 4}}, 4)
+    assert projections[T2].projected_s == pytest.approx(0.1 + 0.001 * 400 + 0.01 * 5)
+    assert projections[TRACK5].projected_s == pytest.approx(0.1 + 0.001 * 400 + 0.01 * 50)
 
 
 def test_verdicts_and_worst_batch():
