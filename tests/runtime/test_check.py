@@ -81,19 +81,17 @@ def test_gpu_false_for_a_vllm_model(tiny_repo, capsys):
     failed(results, "gpu flag", "set it to true")
 
 
-def test_user_config_that_does_not_import(repo, capsys):
-    (repo / "models" / "user_config.py").write_text("import requests_to_nowhere\n")
+@pytest.mark.parametrize(("source", "message"), [
+    ("import requests_to_nowhere\n", "does not import offline"),
+    ("import socket\nsocket.create_connection(('example.org', 80))\nUserModel = object\n",
+     "network access attempted"),
+    ("class UserModel:\n    pass\n", "lacks get_batch_size() or batch_predict()"),
+], ids=["does-not-import", "reaches-the-network", "without-the-interface"])
+def test_a_broken_user_config(repo, capsys, source, message):
+    (repo / "models" / "user_config.py").write_text(source)
     code, results = check(repo, capsys, "--no-smoke")
     assert code == 1
-    failed(results, "user model", "does not import offline")
-
-
-def test_user_config_that_reaches_the_network(repo, capsys):
-    (repo / "models" / "user_config.py").write_text(
-        "import socket\nsocket.create_connection(('example.org', 80))\nUserModel = object\n")
-    code, results = check(repo, capsys, "--no-smoke")
-    assert code == 1
-    failed(results, "user model", "network access attempted")
+    failed(results, "user model", message)
 
 
 def test_missing_weights(repo, capsys):
@@ -219,13 +217,6 @@ def test_smoke_run_catches_unparseable_answers(repo, capsys):
 def test_unknown_target_is_a_clear_error(repo, capsys):
     assert runtime_main(["check", "--repo", str(repo), "--target", "3xV100"]) == 2
     assert "unknown target" in capsys.readouterr().err
-
-
-def test_user_model_without_the_interface(repo, capsys):
-    (repo / "models" / "user_config.py").write_text("class UserModel:\n    pass\n")
-    code, results = check(repo, capsys, "--no-smoke")
-    assert code == 1
-    failed(results, "user model", "lacks get_batch_size() or batch_predict()")
 
 
 def test_unrecognised_quantization(tiny_repo, capsys):
