@@ -159,10 +159,10 @@ def _least_squares(records: list[BatchRecord]) -> tuple[float, float, float] | N
     Non-negative by exhaustion: every subset of the three terms that the batches determine (no
     collinear columns: one-token answers all take 1 decode step) is fitted, and the best one
     with no negative coefficient wins (a negative cost would project less time for more work)."""
-    x = np.array([[1.0, r.prompt_tokens, r.decode_steps] for r in records])
-    y = np.array([r.wall_s for r in records])
     if len(records) < 3:
         return None
+    x = np.array([[1.0, r.prompt_tokens, r.decode_steps] for r in records])
+    y = np.array([r.wall_s for r in records])
     best: tuple[float, np.ndarray] | None = None
     for terms in itertools.product((0, 1), repeat=3):
         columns = [i for i, used in enumerate(terms) if used]

@@ -24,26 +24,28 @@ def read_template(name: str, directory: Path = PROMPTS_DIR) -> str:
     return (directory / name).read_text(encoding="utf-8").strip()
 
 
+@lru_cache(maxsize=4)
+def generation_formats(directory: Path = PROMPTS_DIR) -> dict[str, str]:
+    return dict(json.loads(read_template("generation_formats.json", directory)))
+
+
 def task_instruction(decision: Route, directory: Path = PROMPTS_DIR) -> str:
     """The task type's template, filled in for this question."""
-    template = read_template(f"{decision.task_type}.txt", directory)
     language = decision.language
-    format_line = ""
+    values = {
+        "options": ", ".join(str(o) for o in decision.options),
+        "pick": decision.pick,
+        "count": decision.num_candidates,
+        "entity_type": decision.entity_type or "the requested type",
+        "language": language or "the language the user asks for",
+        "language_clause": f" in {language}" if language else "",
+        "format_line": "",
+    }
     if decision.task_type == "generation":
-        formats = json.loads(read_template("generation_formats.json", directory))
+        formats = generation_formats(directory)
         kind = decision.generation_kind or "description"
-        format_line = formats.get(kind, formats["description"]).format(
-            language=language or "the language the user asks for",
-            language_clause=f" in {language}" if language else "",
-        )
-    return template.format(
-        options=", ".join(str(o) for o in decision.options),
-        pick=decision.pick,
-        count=decision.num_candidates,
-        entity_type=decision.entity_type or "the requested type",
-        language=language or "the language the user asks for",
-        format_line=format_line,
-    )
+        values["format_line"] = formats.get(kind, formats["description"]).format(**values)
+    return read_template(f"{decision.task_type}.txt", directory).format(**values)
 
 
 def messages_for(prompt: str, decision: Route, directory: Path = PROMPTS_DIR) -> list[dict]:
