@@ -30,7 +30,7 @@ from runtime.profiler import (
     stratified_sample,
     warm_up,
 )
-from runtime.tiny_model import write_tiny_model
+from runtime.tools.tiny_model import write_tiny_model
 
 DEVELOPMENT = REPO_ROOT.parent / "shared" / "data" / "development.json"
 

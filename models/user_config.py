@@ -1,9 +1,11 @@
-"""The one switch the grader reads: `UserModel` is the class it instantiates.
+"""The one switch the grader imports: `UserModel` is the class it instantiates.
 
-Change the assignment to submit another model. The CPU baseline runs anywhere (no language
-model); `VLLMShopModel` (models/vllm_model.py) is the real submission once it has weights.
+`VLLMShopModel` answers through vLLM over the weights in models/weights/ (or `--weights`). Until
+you put yours there it runs the embedded development model that scripts/setup.sh writes
+(SmolLM2-135M-Instruct in 4 bits; git-ignored, never submitted). Assign another class here to
+submit another model, e.g. `BaselineModel` (models/baseline_model.py, no language model).
 """
 
-from models.baseline_model import BaselineModel
+from models.vllm_model import VLLMShopModel
 
-UserModel = BaselineModel
+UserModel = VLLMShopModel

@@ -94,7 +94,9 @@ class VLLMShopModel(ShopBenchBaseModel):
         return answers
 
     def run_totals(self) -> dict[str, Any]:
-        """For results.json's timing: the part of model_s spent starting the engine.
-        (Token totals are summed by the evaluation from the per-answer records.)"""
+        """For results.json: engine start-up (timing), the guard's events and the model
+        directory that answered (run). Token totals are summed by the evaluation from the
+        per-answer records."""
         return {"engine_load_s": round(float(getattr(self.engine, "load_s", 0.0)), 3),
-                "guard_events": self.guard.events}
+                "guard_events": self.guard.events,
+                "model_dir": str(self.config.engine.model)}

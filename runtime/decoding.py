@@ -48,6 +48,7 @@ class DecodingPlan:
     choices: list[str] | None = None
     regex: str | None = None
     stop: list[str] = field(default_factory=list)
+    logit_bias: dict[int, float] | None = None  # token id -> added logit (reference recipes)
 
     @property
     def constraint(self) -> str:

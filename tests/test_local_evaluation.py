@@ -65,3 +65,21 @@ def test_the_vllm_model_runs_on_weights_named_on_the_command_line(tiny_model_dir
     assert document["run"]["weights"] == str(tiny_model_dir)
     assert sum(t["parse_failures"] for t in document["tasks"]) == 0
     assert document["timing"]["engine_load_s"] > 0
+
+
+def test_the_main_job_answers_through_vllm_on_the_embedded_model(tmp_path):
+    # The README's main job, on a few questions: the default UserModel, no flags.
+    result = subprocess.run(
+        [sys.executable, "local_evaluation.py", "--limit", "6", "--output-dir", str(tmp_path),
+         "--no-progress"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Track 5 (mean of tracks)" in result.stdout
+    lines = [json.loads(x) for x in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert len(lines) == 6 and all("runtime" in x for x in lines)
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["run"]["model"] == "UserModel"
+    assert "/models/embedded/smollm2-135m-instruct" in document["run"]["model_dir"]
+    assert document["timing"]["engine_load_s"] > 0
+    assert sum(t["parse_failures"] for t in document["tasks"]) == 0

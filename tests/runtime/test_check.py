@@ -10,7 +10,7 @@ from runtime.cli import runtime_main
 from tests.conftest import REPO_ROOT
 
 SHIPPED = ["runtime", "models", "prompts", "data", "aicrowd.json", ".gitattributes",
-           "pyproject.toml"]
+           "pyproject.toml", "requirements.txt"]
 
 
 def copy_repo(tmp_path):
@@ -20,7 +20,7 @@ def copy_repo(tmp_path):
         source = REPO_ROOT / name
         if source.is_dir():
             shutil.copytree(source, repo / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "weights"))
+                            ignore=shutil.ignore_patterns("__pycache__", "weights", "embedded"))
         else:
             shutil.copy(source, repo / name)
     return repo
@@ -63,6 +63,49 @@ def test_the_shipped_repository_passes_for_cpu_with_the_tiny_model(tiny_repo, ca
     assert results["smoke run"]["passed"]
     assert "generation, multiple-choice" in results["smoke run"]["message"]
     assert all(c["passed"] for c in results.values())
+
+
+@pytest.mark.engine
+def test_the_shipped_repository_passes_for_cpu_on_the_embedded_model(capsys):
+    code, results = check(REPO_ROOT, capsys, "--target", "cpu")
+    assert code == 0, results
+    assert results["requirements"]["passed"]
+    assert "vllm" in results["requirements"]["message"]
+    assert results["smoke run"]["passed"], results["smoke run"]
+    # Runs, but is never submitted: a warning for a CPU target, a failure for a GPU one.
+    assert not results["own weights"]["passed"] and not results["own weights"]["fatal"]
+    assert "embedded development model" in results["own weights"]["message"]
+
+
+def test_a_gpu_submission_of_the_embedded_model_fails(capsys):
+    code, results = check(REPO_ROOT, capsys, "--target", "4xT4", "--no-smoke")
+    assert code == 1
+    failed(results, "own weights", "put your weights in models/weights/")
+    assert results["own weights"]["fatal"]
+
+
+@pytest.mark.parametrize(("source", "package"), [
+    ("from models.baseline_model import BaselineModel\n\nUserModel = BaselineModel\n",
+     "sentence-transformers"),
+    ("def make():\n    import rouge_score\n\n\nclass UserModel:\n"
+     "    def get_batch_size(self):\n        return 1\n\n"
+     "    def batch_predict(self, batch, is_mc):\n        return []\n", "rouge-score"),
+], ids=["baseline-imports-sentence-transformers", "import-inside-a-function"])
+def test_imports_the_container_does_not_install_fail_by_name(repo, capsys, source, package):
+    (repo / "models" / "user_config.py").write_text(source)
+    code, results = check(repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "requirements", package)
+    failed(results, "requirements", "which requirements.txt does not install")
+
+
+def test_an_optional_import_is_not_required(repo, capsys):
+    (repo / "models" / "user_config.py").write_text(
+        "try:\n    import rouge_score\nexcept ImportError:\n    rouge_score = None\n"
+        "from models.vllm_model import VLLMShopModel\n\nUserModel = VLLMShopModel\n")
+    _, results = check(repo, capsys, "--no-smoke", "--target", "cpu")
+    assert results["requirements"]["passed"], results["requirements"]
+    assert "rouge_score" not in results["requirements"]["message"]
 
 
 def test_invalid_aicrowd_json(repo, capsys):

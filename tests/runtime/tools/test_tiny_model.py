@@ -1,10 +1,14 @@
-"""The tiny model's files: the AWQ packing checked by hand, and what the directory holds."""
+"""The tiny model's files and the shared AWQ packing: checked by hand, and what the directory
+holds."""
 
 import json
 
 import numpy as np
+import pytest
 
-from runtime.tiny_model import _pack_int4, awq_quantize, write_tiny_model
+from runtime.tools.awq import largest_group_size, pack_int4, quantize
+from runtime.tools.model_files import ModelDirError
+from runtime.tools.tiny_model import write_tiny_model
 
 
 def unpack_int4(packed):
@@ -18,7 +22,7 @@ def unpack_int4(packed):
 
 
 def test_eight_values_pack_into_one_word_in_awq_order():
-    packed = _pack_int4(np.arange(8, dtype=np.uint32).reshape(1, 8))
+    packed = pack_int4(np.arange(8, dtype=np.uint32).reshape(1, 8))
     # nibbles from the lowest: columns 0, 2, 4, 6, 1, 3, 5, 7 -> 0x75316420
     assert int(packed.view(np.uint32)[0, 0]) == 0x75316420
 
@@ -26,7 +30,7 @@ def test_eight_values_pack_into_one_word_in_awq_order():
 def test_awq_weights_dequantize_to_the_float_weights():
     rng = np.random.default_rng(0)
     weight = rng.normal(0, 0.05, size=(64, 256)).astype(np.float16)  # (out, in)
-    q = awq_quantize(weight, group=128)
+    q = quantize(weight, group=128)
     assert q["qweight"].shape == (256, 8) and q["qzeros"].shape == (2, 8)
     assert q["scales"].shape == (2, 64)
     values = unpack_int4(q["qweight"])  # (in, out)
@@ -43,9 +47,26 @@ def test_the_awq_directory_declares_its_layout_and_chat_template(tmp_path):
     assert config["quantization_config"] == {
         "quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True,
         "version": "gemm",
-        "note": "round-to-nearest weights written by runtime.tiny_model, not calibrated AWQ",
+        "note": "round-to-nearest weights written by runtime.tools.tiny_model, not calibrated AWQ",
     }
     assert config["vocab_size"] % 64 == 0
     assert "<|im_start|>" in json.loads((out / "tokenizer_config.json").read_text())[
         "chat_template"]
     assert (out / "model.safetensors").is_file()
+
+
+def test_the_group_size_is_the_largest_that_divides_every_input():
+    layer = "model.layers.0.mlp.down_proj.weight"
+    assert largest_group_size({layer: np.zeros((8, 256))}) == 128
+    assert largest_group_size({layer: np.zeros((8, 576)),
+                               "model.embed_tokens.weight": np.zeros((10, 7))}) == 64
+    with pytest.raises(ValueError, match="no group size"):
+        largest_group_size({layer: np.zeros((8, 100))})
+
+
+def test_an_existing_model_directory_is_never_overwritten(tmp_path):
+    out = write_tiny_model(tmp_path / "tiny")
+    before = (out / "model.safetensors").read_bytes()
+    with pytest.raises(ModelDirError, match="never overwritten"):
+        write_tiny_model(out, awq=True)
+    assert (out / "model.safetensors").read_bytes() == before

@@ -20,6 +20,8 @@ import numpy as np
 
 from runtime.config import SAMPLE_DATA
 from runtime.data import load_questions
+from runtime.tools.awq import quantization_config, quantize_linear_layers
+from runtime.tools.model_files import fresh_model_dir, save_json, save_weights
 
 VOCAB = 2048
 HIDDEN = 128
@@ -28,7 +30,6 @@ LAYERS = 2
 HEADS = 2
 KV_HEADS = 1
 AWQ_GROUP = 128
-AWQ_PACK_ORDER = (0, 2, 4, 6, 1, 3, 5, 7)
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
     "{{ message['content'] }}<|im_end|>\n{% endfor %}"
@@ -85,7 +86,7 @@ def _train_tokenizer(out_dir: Path) -> int:
         "chat_template": CHAT_TEMPLATE,
         "clean_up_tokenization_spaces": False,
     }
-    (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
+    save_json(out_dir / "tokenizer_config.json", config)
     return tokenizer.get_vocab_size()
 
 
@@ -152,52 +153,9 @@ def _random_weights(vocab_size: int, seed: int) -> dict[str, np.ndarray]:
     return weights
 
 
-def _pack_int4(values: np.ndarray) -> np.ndarray:
-    """Pack 4-bit integers along the last axis, eight per int32, in AWQ's interleaved order."""
-    rows, columns = values.shape
-    grouped = values.reshape(rows, columns // 8, 8).astype(np.uint32)
-    packed = np.zeros((rows, columns // 8), dtype=np.uint32)
-    for slot, source in enumerate(AWQ_PACK_ORDER):
-        packed |= grouped[:, :, source] << np.uint32(4 * slot)
-    return packed.view(np.int32)
-
-
-def awq_quantize(weight: np.ndarray, group: int = AWQ_GROUP) -> dict[str, np.ndarray]:
-    """Round-to-nearest asymmetric 4-bit quantisation of an (out, in) weight, AWQ GEMM layout."""
-    w = weight.astype(np.float32).T  # (in, out)
-    in_features, out_features = w.shape
-    groups = w.reshape(in_features // group, group, out_features)
-    low, high = groups.min(axis=1), groups.max(axis=1)
-    scales = np.maximum((high - low) / 15.0, 1e-6)
-    zeros = np.clip(np.round(-low / scales), 0, 15)
-    q = np.clip(np.round(groups / scales[:, None, :]) + zeros[:, None, :], 0, 15)
-    return {
-        "qweight": _pack_int4(q.reshape(in_features, out_features).astype(np.uint32)),
-        "qzeros": _pack_int4(zeros.astype(np.uint32)),
-        "scales": scales.astype(np.float16),
-    }
-
-
-def _quantized(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    linear = tuple(f".{name}.weight" for name in _linear_shapes())
-    for name, value in weights.items():
-        if name.endswith(linear):
-            base = name.removesuffix(".weight")
-            for suffix, tensor in awq_quantize(value).items():
-                out[f"{base}.{suffix}"] = tensor
-        else:
-            out[name] = value
-    return out
-
-
 def write_tiny_model(out_dir: str | Path, awq: bool = False, seed: int = 0) -> Path:
-    """Write the tiny model (and, with `awq`, its 4-bit AWQ form) to `out_dir`."""
-    import torch
-    from safetensors.torch import save_file
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the tiny model (and, with `awq`, its 4-bit AWQ form) to a new `out_dir`."""
+    out = fresh_model_dir(out_dir)
     vocab_size = _train_tokenizer(out)
     tokenizer = json.loads((out / "tokenizer.json").read_text())
     vocab = tokenizer["model"]["vocab"]
@@ -208,18 +166,10 @@ def write_tiny_model(out_dir: str | Path, awq: bool = False, seed: int = 0) -> P
     config = _config(vocab_size, specials["<|im_end|>"], specials["<|endoftext|>"])
     weights = _random_weights(vocab_size, seed)
     if awq:
-        weights = _quantized(weights)
-        config["quantization_config"] = {
-            "quant_method": "awq",
-            "bits": 4,
-            "group_size": AWQ_GROUP,
-            "zero_point": True,
-            "version": "gemm",
-            "note": "round-to-nearest weights written by runtime.tiny_model, not calibrated AWQ",
-        }
-    (out / "config.json").write_text(json.dumps(config, indent=2))
-    generation = {"eos_token_id": config["eos_token_id"], "pad_token_id": config["pad_token_id"]}
-    (out / "generation_config.json").write_text(json.dumps(generation, indent=2))
-    save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()},
-              str(out / "model.safetensors"), metadata={"format": "pt"})
+        weights = quantize_linear_layers(weights, AWQ_GROUP)
+        config["quantization_config"] = quantization_config(AWQ_GROUP, "runtime.tools.tiny_model")
+    save_json(out / "config.json", config)
+    save_json(out / "generation_config.json",
+              {"eos_token_id": config["eos_token_id"], "pad_token_id": config["pad_token_id"]})
+    save_weights(out, weights)
     return out
