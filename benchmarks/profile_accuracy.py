@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 from models.vllm_model import VLLMShopModel
+from runtime.competition import TRACK5
 from runtime.config import REPO_ROOT, SAMPLE_DATA, ShopModelConfig
-from runtime.data import TRACK5, load_questions
+from runtime.data import load_questions
 from runtime.engine import Engine, EngineConfig
 from runtime.profiler import (
     counts_of,

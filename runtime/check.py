@@ -21,24 +21,16 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from runtime.data import TRACK5, TRACKS
+from runtime.competition import CHALLENGE_IDS, MAX_BATCH_SIZE
 from runtime.estimate import GPUS, GPUSpec
 
 MAX_REPO_BYTES = 200 * 10**9
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 MARLIN_GROUP_SIZES = (-1, 32, 64, 128)
-ChallengeId = Literal[
-    "amazon-kdd-cup-24-understanding-shopping-concepts",
-    "amazon-kdd-cup-24-shopping-knowledge-reasoning",
-    "amazon-kdd-cup-24-user-behavior-alignment",
-    "amazon-kdd-cup-24-multi-lingual-abilities",
-    "amazon-kdd-cup-24-all-around",
-]
-assert set(ChallengeId.__args__) == {*TRACKS, TRACK5}  # type: ignore[attr-defined]
 
 
 class AicrowdConfig(BaseModel):
@@ -46,10 +38,17 @@ class AicrowdConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    challenge_id: ChallengeId
+    challenge_id: str
     authors: list[str] = Field(min_length=1)
     gpu: bool
     description: str
+
+    @field_validator("challenge_id")
+    @classmethod
+    def _known_track(cls, value: str) -> str:
+        if value not in CHALLENGE_IDS:
+            raise ValueError(f"unknown challenge_id {value!r}")
+        return value
 
 
 @dataclass
@@ -91,7 +90,7 @@ def check_aicrowd(repo: Path) -> tuple[Check, AicrowdConfig | None]:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                              for e in err.errors())
         return Check("aicrowd.json", False, f"aicrowd.json is invalid: {problems}. "
-                     f"challenge_id must be one of {', '.join(ChallengeId.__args__)}"), None  # type: ignore[attr-defined]
+                     f"challenge_id must be one of {', '.join(CHALLENGE_IDS)}"), None
     return Check("aicrowd.json", True, f"valid, for {config.challenge_id}"), config
 
 
@@ -562,7 +561,7 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         checks.append(check_gpu_flag(aicrowd, uses_vllm, target))
     config_path = repo / "models" / "vllm_config.json"
     engine: dict[str, Any] = {}
-    batch_size = 16
+    batch_size = MAX_BATCH_SIZE
     largest_budget = max(DecodingConfig().model_dump(
         include={"translation_tokens", "description_tokens", "entity_tokens",
                  "extraction_tokens", "retrieval_tokens", "ranking_tokens"}).values())

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from runtime.competition import MAX_BATCH_SIZE
 from runtime.config import REPO_ROOT, SAMPLE_DATA, ConfigError, load_config
 from runtime.data import DataError
 from runtime.embeddings import EmbeddingModelMissing
@@ -187,14 +188,14 @@ def _mean_prompt_tokens(data: Path) -> dict[str, float]:
 
 
 def _estimate_command(args: argparse.Namespace) -> int:
-    from runtime.data import TRACKS
+    from runtime.competition import TRACK5, TRACK5_NAME, TRACK_LIMITS_S, TRACKS
     from runtime.estimate import (
         BASELINE_NEW_TOKENS,
         GPUS,
         estimate_lines,
         runtime_new_tokens,
     )
-    from runtime.profiler import TRACK5, TRACK_LIMITS_S, load_counts
+    from runtime.profiler import load_counts
 
     counts, note = load_counts(args.counts or ESTIMATED_COUNTS)
     counts.pop(TRACK5, None)
@@ -203,7 +204,7 @@ def _estimate_command(args: argparse.Namespace) -> int:
     prompt_tokens = _mean_prompt_tokens(args.data)
     lines = estimate_lines(args.params, args.bits, GPUS[args.gpu], args.gpus, args.batch_size,
                            counts, prompt_tokens, new_tokens, limits,
-                           {**TRACKS, "all": "Track 5: all-around"})
+                           {**TRACKS, "all": TRACK5_NAME})
     print("\n".join(lines))
     print(f"Prompt tokens per task type from {args.data} (about 4 characters per token): "
           + ", ".join(f"{t} {n:.0f}" for t, n in prompt_tokens.items()))
@@ -304,7 +305,7 @@ def runtime_parser() -> argparse.ArgumentParser:
     profile.add_argument("--bits", type=int, default=4, help="bits per weight")
     profile.add_argument("--gpu", default="T4", choices=["T4", "A10G", "L4", "A100", "H100"])
     profile.add_argument("--gpus", type=int, default=4)
-    profile.add_argument("--batch-size", type=int, default=16)
+    profile.add_argument("--batch-size", type=int, default=MAX_BATCH_SIZE)
     profile.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
                          help="new-token budgets: this runtime's, or 100 (1 for a choice)")
     profile.set_defaults(handler=_profile_command)

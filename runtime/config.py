@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from runtime.decoding import DecodingConfig
 from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
 from runtime.guard import GuardConfig
@@ -150,7 +151,8 @@ class ShopModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    batch_size: int = Field(default=16, ge=1, le=16, description="Prompts per grader batch.")
+    batch_size: int = Field(default=MAX_BATCH_SIZE, ge=MIN_BATCH_SIZE, le=MAX_BATCH_SIZE,
+                            description="Prompts per grader batch.")
     engine: EngineConfig
     decoding: DecodingConfig = Field(default_factory=DecodingConfig)
     guard: GuardConfig = Field(default_factory=GuardConfig)

@@ -1,8 +1,8 @@
 """The question record and the data-set loader.
 
-Owns the benchmark's vocabulary (track ids, task types, metric names), the typed `Question`
-record, and loading a development file (JSON lines or one JSON array) into validated records
-once. Every error names the file, the line (or array item) and the field.
+Owns the typed `Question` record and loading a development file (JSON lines or one JSON array)
+into validated records once; the benchmark's vocabulary is `runtime/competition.py`. Every
+error names the file, the line (or array item) and the field.
 """
 
 from __future__ import annotations
@@ -11,48 +11,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
-TaskType = Literal[
-    "multiple-choice", "retrieval", "ranking", "named_entity_recognition", "generation"
-]
-TASK_TYPES: tuple[str, ...] = get_args(TaskType)
-
-MetricName = Literal[
-    "accuracy",
-    "hit rate@3",
-    "ndcg",
-    "micro f1",
-    "rougel",
-    "bleu",
-    "jp-bleu",
-    "sent-transformer",
-    "multilingual-sent-transformer",
-]
-METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
-
-TRACKS: dict[str, str] = {
-    "amazon-kdd-cup-24-understanding-shopping-concepts": "Track 1: shopping concepts",
-    "amazon-kdd-cup-24-shopping-knowledge-reasoning": "Track 2: knowledge reasoning",
-    "amazon-kdd-cup-24-user-behavior-alignment": "Track 3: user behaviour",
-    "amazon-kdd-cup-24-multi-lingual-abilities": "Track 4: multilingual",
-}
-TRACK5 = "amazon-kdd-cup-24-all-around"
-
-# Which metrics a task type can be scored with (the data never mixes them otherwise).
-METRICS_FOR_TASK_TYPE: dict[str, tuple[str, ...]] = {
-    "multiple-choice": ("accuracy",),
-    "retrieval": ("hit rate@3",),
-    "ranking": ("ndcg",),
-    "named_entity_recognition": ("micro f1",),
-    "generation": (
-        "rougel",
-        "bleu",
-        "jp-bleu",
-        "sent-transformer",
-        "multilingual-sent-transformer",
-    ),
-}
+from runtime.competition import METRIC_NAMES, METRICS_FOR_TASK_TYPE, TASK_TYPES, TRACKS
 
 LABEL_FIELDS = ("output_field", "task_name", "task_type", "metric", "track")
 

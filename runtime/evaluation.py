@@ -23,6 +23,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from runtime.config import EvaluationConfig
 from runtime.data import DataSet, Question, load_questions
 from runtime.parsers import parse_answer
@@ -93,8 +94,10 @@ def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
         start = 0
         while start < len(members):
             size = model.get_batch_size()
-            if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 16:
-                raise ModelReplyError(f"get_batch_size() returned {size!r}; it must be 1 to 16")
+            if (not isinstance(size, int) or isinstance(size, bool)
+                    or not MIN_BATCH_SIZE <= size <= MAX_BATCH_SIZE):
+                raise ModelReplyError(f"get_batch_size() returned {size!r}; it must be "
+                                      f"{MIN_BATCH_SIZE} to {MAX_BATCH_SIZE}")
             yield Batch(index, task_type, is_mc, members[start : start + size])
             index += 1
             start += size

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runtime.competition import PER_QUESTION_LIMIT_S
 from runtime.decoding import DecodingPlan
 from runtime.router import Route
 
@@ -23,7 +24,7 @@ from runtime.router import Route
 class GuardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    per_question_limit_s: float = Field(default=10.0, gt=0,
+    per_question_limit_s: float = Field(default=PER_QUESTION_LIMIT_S, gt=0,
                                         description="The grader's limit per question.")
     safety_factor: float = Field(default=0.8, gt=0, le=1,
                                  description="Share of each limit the guard plans to use.")

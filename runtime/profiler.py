@@ -25,18 +25,17 @@ from typing import Any
 
 import numpy as np
 
-from runtime.data import TRACK5, TRACKS, Question
+from runtime.competition import (
+    PER_QUESTION_LIMIT_S,
+    TRACK5,
+    TRACK_LIMITS_S,
+    TRACKS,
+    track_name,
+)
+from runtime.data import Question
 from runtime.evaluation import batches_as_grader
 from runtime.router import route
 
-TRACK_LIMITS_S: dict[str, float] = {
-    "amazon-kdd-cup-24-understanding-shopping-concepts": 70 * 60,
-    "amazon-kdd-cup-24-shopping-knowledge-reasoning": 20 * 60,
-    "amazon-kdd-cup-24-user-behavior-alignment": 30 * 60,
-    "amazon-kdd-cup-24-multi-lingual-abilities": 20 * 60,
-    TRACK5: 140 * 60,
-}
-PER_QUESTION_LIMIT_S = 10.0
 Counts = dict[str, dict[str, int]]
 
 
@@ -338,7 +337,7 @@ def profile_markdown(document: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---|---|",
     ]
     for track, t in document["tracks"].items():
-        name = TRACKS.get(track, "Track 5: all-around")
+        name = track_name(track)
         lines.append(f"| {name} | {t['projected_s']:.0f} s | {t['limit_s']:.0f} s | "
                      f"{t['margin_s']:.0f} s | {t['slowest_task_type']} | {t['verdict']} |")
     worst = document["worst_batch"]
@@ -362,7 +361,7 @@ def write_profile(out: Path, document: dict[str, Any]) -> None:
     (out / "profile.md").write_text(profile_markdown(document), encoding="utf-8")
     tracks = list(document["tracks"].items())
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    names = [TRACKS.get(t, "Track 5").split(":")[0] for t, _ in tracks]
+    names = [track_name(t).split(":")[0] for t, _ in tracks]
     projected = [v["projected_s"] / 60 for _, v in tracks]
     limits = [v["limit_s"] / 60 for _, v in tracks]
     ax.bar(names, limits, color="lightgrey", label="limit")

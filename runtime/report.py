@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runtime.data import TRACK5, TRACKS
+from runtime.competition import TRACK5, TRACKS
 from runtime.scoring import Scores
 
 SCHEMA_VERSION = 1

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from runtime.competition import TRACKS
 from runtime.config import ScoringConfig
-from runtime.data import TRACKS, Question
+from runtime.data import Question
 from runtime.embeddings import Encoder, load_encoder
 from runtime.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS, task_score
 from runtime.parsers import is_parse_failure, parse_answer

@@ -24,7 +24,7 @@ from runtime.metrics import (
 
 
 def test_metric_mapping_covers_every_metric_name_of_the_data():
-    from runtime.data import METRIC_NAMES
+    from runtime.competition import METRIC_NAMES
 
     assert set(METRICS) == set(METRIC_NAMES)
 

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from runtime.data import TRACK5, Question
+from runtime.competition import TRACK5
+from runtime.data import Question
 from runtime.estimate import GPUS, Workload, lower_bound
 from runtime.profiler import (
     BatchRecord,
