@@ -232,8 +232,6 @@ def _profile_command(args: argparse.Namespace) -> int:
         write_profile,
     )
 
-    if args.estimate:
-        return _estimate_command(args)
     questions = load_questions(args.data).questions
     size = args.sample or math.ceil(len(questions) * args.fraction)
     sample = stratified_sample(questions, size)
@@ -296,19 +294,25 @@ def runtime_parser() -> argparse.ArgumentParser:
                          help="share of the data to run when --sample is not given")
     profile.add_argument("--counts", type=Path,
                          help="JSON {track_id: {task_type: count}} to project "
-                         "(default: the data's own counts; with --estimate: "
-                         "data/track_counts_estimate.json)")
+                         "(default: the data's own counts)")
     profile.add_argument("--output-dir", type=Path, default=Path("outputs/profile"))
-    profile.add_argument("--estimate", action="store_true",
-                         help="print physical lower bounds without running anything")
-    profile.add_argument("--params", type=float, default=72, help="parameters, billions")
-    profile.add_argument("--bits", type=int, default=4, help="bits per weight")
-    profile.add_argument("--gpu", default="T4", choices=["T4", "A10G", "L4", "A100", "H100"])
-    profile.add_argument("--gpus", type=int, default=4)
-    profile.add_argument("--batch-size", type=int, default=MAX_BATCH_SIZE)
-    profile.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
-                         help="new-token budgets: this runtime's, or 100 (1 for a choice)")
     profile.set_defaults(handler=_profile_command)
+
+    estimate = commands.add_parser(
+        "estimate", help="print each track's physical lower bound on a GPU, running nothing")
+    estimate.add_argument("--data", type=Path, default=SAMPLE_DATA,
+                          help="questions whose prompt sizes to use (default: the sample set)")
+    estimate.add_argument("--counts", type=Path,
+                          help="JSON {track_id: {task_type: count}} (default: "
+                          "data/track_counts_estimate.json, an estimate of the test set)")
+    estimate.add_argument("--params", type=float, default=72, help="parameters, billions")
+    estimate.add_argument("--bits", type=int, default=4, help="bits per weight")
+    estimate.add_argument("--gpu", default="T4", choices=["T4", "A10G", "L4", "A100", "H100"])
+    estimate.add_argument("--gpus", type=int, default=4)
+    estimate.add_argument("--batch-size", type=int, default=MAX_BATCH_SIZE)
+    estimate.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
+                          help="new-token budgets: this runtime's, or 100 (1 for a choice)")
+    estimate.set_defaults(handler=_estimate_command)
 
     check = commands.add_parser("check", help="say whether a submission will build, load "
                                 "and finish")

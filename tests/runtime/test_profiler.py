@@ -143,7 +143,7 @@ def test_lower_bound_arithmetic():
 
 
 def estimate(*args):
-    result = subprocess.run([sys.executable, "-m", "runtime", "profile", "--estimate", *args],
+    result = subprocess.run([sys.executable, "-m", "runtime", "estimate", *args],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout
