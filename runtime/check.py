@@ -13,7 +13,6 @@ and a smoke run of the UserModel on one batch of every task type.
 from __future__ import annotations
 
 import ast
-import fnmatch
 import json
 import os
 import re
@@ -286,27 +285,19 @@ def check_gpu_flag(config: AicrowdConfig, uses_vllm: bool, target: Target) -> Ch
     return Check("gpu flag", True, f"gpu is {str(config.gpu).lower()}")
 
 
-def _lfs_patterns(repo: Path) -> list[str]:
-    path = repo / ".gitattributes"
-    if not path.is_file():
-        return []
-    patterns = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) > 1 and "filter=lfs" in parts[1:]:
-            patterns.append(parts[0])
-    return patterns
-
-
-def _lfs_tracked(relative: str, patterns: list[str]) -> bool:
-    name = relative.rsplit("/", 1)[-1]
-    for pattern in patterns:
-        if "/" in pattern.strip("/"):
-            if fnmatch.fnmatch(relative, pattern.lstrip("/").replace("**/", "*")):
-                return True
-        elif fnmatch.fnmatch(name, pattern):
-            return True
-    return False
+def lfs_tracked(repo: Path, relatives: list[str]) -> set[str] | None:
+    """Which of these repository paths git sends through git-lfs, as git itself reads
+    .gitattributes (`git check-attr filter`); None when `repo` is not a git repository."""
+    result = subprocess.run(["git", "-C", str(repo), "check-attr", "filter", "--", *relatives],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        return None
+    tracked = set()
+    for line in result.stdout.splitlines():
+        path, _, value = line.rpartition(": filter: ")
+        if value.strip() == "lfs":
+            tracked.add(path)
+    return tracked
 
 
 def _starts_with(path: Path, prefix: bytes) -> bool:
@@ -348,11 +339,16 @@ def check_weight_files(repo: Path, weights: Path, submitted: bool = True) -> lis
         checks.append(Check("git-lfs", False, f"{weights} is outside the repository, so it "
                             "will not be submitted: move it under models/"))
         return checks
-    patterns = _lfs_patterns(repo)
-    big = [p for p in files if p.suffix in (".safetensors", ".bin") or p.name in
-           ("tokenizer.json", "tokenizer.model")]
-    untracked = [str(relative_dir / p.relative_to(weights)) for p in big
-                 if not _lfs_tracked(str(relative_dir / p.relative_to(weights)), patterns)]
+    big = [(relative_dir / p.relative_to(weights)).as_posix() for p in files
+           if p.suffix in (".safetensors", ".bin") or p.name in ("tokenizer.json",
+                                                                   "tokenizer.model")]
+    tracked = lfs_tracked(repo, big)
+    if tracked is None:
+        checks.append(Check("git-lfs", False, f"{repo} is not a git repository: a submission "
+                            "is pushed with git, and its weights through git-lfs (`git init`, "
+                            "`git lfs install`)"))
+        return checks
+    untracked = [path for path in big if path not in tracked]
     checks.append(Check("git-lfs", not untracked,
                         f"not tracked by git-lfs per .gitattributes: {', '.join(untracked)}; "
                         "add e.g. `*.safetensors filter=lfs diff=lfs merge=lfs -text`"

@@ -13,7 +13,6 @@ start-up, which is reported apart.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import random
@@ -153,30 +152,24 @@ def warm_up(model: Any, questions: list[Question]) -> float:
 
 def _least_squares(records: list[BatchRecord]) -> tuple[float, float, float] | None:
     """(a, b, c) >= 0 of batch time = a + b x prompt tokens + c x decode steps, with the least
-    squared error, from at least 3 batches; None when no such fit exists.
+    squared error (scipy's non-negative least squares: a negative cost would project less time
+    for more work), from at least 3 batches; None with fewer.
 
-    Non-negative by exhaustion: every subset of the three terms that the batches determine (no
-    collinear columns: one-token answers all take 1 decode step) is fitted, and the best one
-    with no negative coefficient wins (a negative cost would project less time for more work)."""
+    A term the batches cannot tell apart from the ones before it is left out (one-token answers
+    all take 1 decode step, the same column as the intercept)."""
+    from scipy.optimize import nnls
+
     if len(records) < 3:
         return None
     x = np.array([[1.0, r.prompt_tokens, r.decode_steps] for r in records])
     y = np.array([r.wall_s for r in records])
-    best: tuple[float, np.ndarray] | None = None
-    for terms in itertools.product((0, 1), repeat=3):
-        columns = [i for i, used in enumerate(terms) if used]
-        if not columns or np.linalg.matrix_rank(x[:, columns]) < len(columns):
-            continue
-        coef = np.zeros(3)
-        coef[columns], *_ = np.linalg.lstsq(x[:, columns], y, rcond=None)
-        if (coef < 0).any():
-            continue
-        error = float(np.sum((x @ coef - y) ** 2))
-        if best is None or error < best[0] - 1e-15:
-            best = (error, coef)
-    if best is None:
-        return None
-    return float(best[1][0]), float(best[1][1]), float(best[1][2])
+    columns: list[int] = []
+    for column in range(3):
+        if np.linalg.matrix_rank(x[:, [*columns, column]]) > len(columns):
+            columns.append(column)
+    coef = np.zeros(3)
+    coef[columns], _ = nnls(x[:, columns], y)
+    return float(coef[0]), float(coef[1]), float(coef[2])
 
 
 def fit_costs(records: list[BatchRecord]) -> dict[str, Cost]:

@@ -3,6 +3,7 @@ dies is reported on a fixture built to have it (message and exit status)."""
 
 import json
 import shutil
+import subprocess
 
 import pytest
 
@@ -23,6 +24,7 @@ def copy_repo(tmp_path):
                             ignore=shutil.ignore_patterns("__pycache__", "weights", "embedded"))
         else:
             shutil.copy(source, repo / name)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
     return repo
 
 
@@ -149,6 +151,24 @@ def test_weights_not_tracked_by_lfs(tiny_repo, capsys):
     code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
     assert code == 1
     failed(results, "git-lfs", "models/weights/model.safetensors")
+
+
+def test_lfs_patterns_are_read_as_git_reads_them(tiny_repo, capsys):
+    # A pattern with a slash matches from the repository root only: the weights are not under it.
+    (tiny_repo / ".gitattributes").write_text(
+        "weights/*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
+        "tokenizer.json filter=lfs diff=lfs merge=lfs -text\n")
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "git-lfs", "models/weights/model.safetensors")
+    assert "tokenizer.json" not in results["git-lfs"]["message"]
+
+
+def test_a_directory_that_is_not_a_git_repository(tiny_repo, capsys):
+    shutil.rmtree(tiny_repo / ".git")
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "git-lfs", "is not a git repository")
 
 
 def test_dangling_lfs_pointer(tiny_repo, capsys):
