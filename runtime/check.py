@@ -426,7 +426,7 @@ def check_memory(weights: Path, model: dict[str, Any], engine: dict[str, Any], t
     kv_heads = int(model.get("num_key_value_heads", heads))
     head_dim = int(model.get("head_dim", int(model.get("hidden_size", 0)) // max(heads, 1)))
     max_len = int(engine.get("max_model_len", 3072))
-    fraction = float(engine.get("memory_fraction", 0.9))
+    fraction = float(engine.get("gpu_memory_utilization", 0.9))
     kv_per_token = 2 * layers * kv_heads * head_dim * 2  # keys and values, float16
     kv_bytes = kv_per_token * max_len * batch_size
     per_gpu = (weight_bytes + kv_bytes) / target.count

@@ -39,21 +39,26 @@ class EngineConfig(BaseModel):
         "computes it natively (AVX-512-BF16, AMX), else float32.",
     )
     tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs to shard over.")
-    executor_backend: Literal["auto", "mp", "ray", "uni"] = Field(
-        default="auto", description="vLLM's distributed executor ('auto' lets vLLM choose)."
+    distributed_executor_backend: Literal["auto", "mp", "ray", "uni"] = Field(
+        default="auto",
+        description="vLLM's backend for distributed model workers: 'mp' (multiprocessing), "
+        "'ray' or 'uni' (one process); 'auto' lets vLLM choose.",
     )
-    memory_fraction: float = Field(
+    gpu_memory_utilization: float = Field(
         default=0.9, gt=0, le=1,
-        description="Fraction of GPU memory vLLM may use (on CPU builds: of RAM, keep small).",
+        description="vLLM's fraction of GPU memory for the model executor (weights, "
+        "activations, KV cache); per instance. The CPU build reads it as a share of RAM, where "
+        "0.9 fails: see cpu_kv_cache_memory_bytes.",
     )
-    kv_cache_bytes: int | None = Field(
+    kv_cache_memory_bytes: int | None = Field(
         default=None, ge=1,
-        description="Exact KV-cache size in bytes; overrides memory_fraction.",
+        description="vLLM's size of the KV cache per GPU, in bytes; when set, "
+        "gpu_memory_utilization is not used to size it.",
     )
-    cpu_kv_cache_bytes: int = Field(
+    cpu_kv_cache_memory_bytes: int = Field(
         default=512 * 2**20, ge=1,
-        description="KV-cache size used on a machine without a GPU when kv_cache_bytes is unset "
-        "(the CPU build reads memory_fraction as a share of RAM, and 0.9 fails).",
+        description="Ours: the kv_cache_memory_bytes used on a machine without a GPU when "
+        "kv_cache_memory_bytes is unset.",
     )
     max_model_len: int = Field(default=3072, ge=64, description="Prompt plus answer tokens.")
     enable_prefix_caching: bool = Field(default=True, description="Reuse shared prompt prefixes.")
@@ -173,14 +178,14 @@ class Engine:
         }
         if config.quantization != "auto":
             kwargs["quantization"] = None if config.quantization == "none" else config.quantization
-        if config.executor_backend != "auto":
-            kwargs["distributed_executor_backend"] = config.executor_backend
-        if config.kv_cache_bytes is not None:
-            kwargs["kv_cache_memory_bytes"] = config.kv_cache_bytes
+        if config.distributed_executor_backend != "auto":
+            kwargs["distributed_executor_backend"] = config.distributed_executor_backend
+        if config.kv_cache_memory_bytes is not None:
+            kwargs["kv_cache_memory_bytes"] = config.kv_cache_memory_bytes
         elif not _has_gpu():
-            kwargs["kv_cache_memory_bytes"] = config.cpu_kv_cache_bytes
+            kwargs["kv_cache_memory_bytes"] = config.cpu_kv_cache_memory_bytes
         else:
-            kwargs["gpu_memory_utilization"] = config.memory_fraction
+            kwargs["gpu_memory_utilization"] = config.gpu_memory_utilization
         self.config = config
         self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()

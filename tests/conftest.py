@@ -61,7 +61,7 @@ def tiny_engine(tiny_model_dir):
     from runtime.engine import Engine, EngineConfig
 
     return Engine(EngineConfig(model=tiny_model_dir, max_model_len=ENGINE_MAX_MODEL_LEN,
-                               kv_cache_bytes=128 * 2**20))
+                               kv_cache_memory_bytes=128 * 2**20))
 
 
 @pytest.fixture(scope="session")

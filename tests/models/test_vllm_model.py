@@ -100,7 +100,7 @@ from tests.models.test_vllm_model import ENGINE_MAX_MODEL_LEN, exercise
 if __name__ == "__main__":
     weights, out, datasets = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
     model = VLLMShopModel(config=ShopModelConfig(engine=EngineConfig(
-        model=weights, max_model_len=ENGINE_MAX_MODEL_LEN, kv_cache_bytes=128 * 2**20)))
+        model=weights, max_model_len=ENGINE_MAX_MODEL_LEN, kv_cache_memory_bytes=128 * 2**20)))
     print("QUANTIZATION", model.engine.llm.llm_engine.vllm_config.model_config.quantization)
     (out / "report.json").write_text(json.dumps(exercise(model, datasets, out)))
 """
@@ -212,7 +212,7 @@ from pathlib import Path
 from runtime.engine import Engine, EngineConfig
 if __name__ == "__main__":
     engine = Engine(EngineConfig(model=Path(sys.argv[1]), max_model_len=512,
-                                 kv_cache_bytes=64 * 2**20))
+                                 kv_cache_memory_bytes=64 * 2**20))
     print("LOADED", engine.llm.llm_engine.vllm_config.model_config.quantization, flush=True)
 """
 
