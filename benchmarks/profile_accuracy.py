@@ -18,9 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from models.vllm_config import ShopModelConfig
 from models.vllm_model import VLLMShopModel
 from runtime.competition import TRACK5
-from runtime.config import REPO_ROOT, SAMPLE_DATA, ShopModelConfig
+from runtime.config import REPO_ROOT, SAMPLE_DATA
 from runtime.data import load_questions
 from runtime.engine import Engine, EngineConfig
 from runtime.profiler import (

@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runtime.config import REPO_ROOT, ScoringConfig, embedded_model_dirs
+from models.vllm_config import embedded_model_dirs
+from runtime.config import REPO_ROOT, ScoringConfig
 from runtime.data import Question, load_questions
 from runtime.evaluation import batches_as_grader, check_reply
 from runtime.parsers import is_parse_failure, parse_answer
@@ -208,8 +209,8 @@ def figures(questions: list[Question], passes: list[dict[str, Any]],
 def run_language_model_recipes(weights: Path, data: list[Path], repeats: int,
                                recipes: list[str]) -> dict[str, Any]:
     """All language-model recipes on one engine over `weights` (run in a child process)."""
+    from models.vllm_config import ShopModelConfig
     from models.vllm_model import VLLMShopModel
-    from runtime.config import ShopModelConfig
     from runtime.engine import Engine, EngineConfig
 
     questions = load_all(data)

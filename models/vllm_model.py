@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.base_model import ShopBenchBaseModel
-from runtime.config import ShopModelConfig, load_shop_model_config
+from models.vllm_config import ShopModelConfig, load_shop_model_config
 from runtime.decoding import DecodingPlan, plan_for
 from runtime.engine import Engine
 from runtime.guard import DeadlineGuard

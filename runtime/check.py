@@ -535,7 +535,8 @@ def check_smoke_run(repo: Path, data: Path, weights: Path | None) -> Check:
 
 def run_checks(repo: Path, target: Target, weights: Path | None = None,
                data: Path | None = None, smoke: bool = True) -> list[Check]:
-    from runtime.config import SAMPLE_DATA, embedded_model_dirs, load_shop_model_config
+    from models.vllm_config import embedded_model_dirs, load_shop_model_config
+    from runtime.config import SAMPLE_DATA
     from runtime.decoding import DecodingConfig
 
     repo = repo.resolve()

@@ -164,7 +164,7 @@ def _import_gguf_command(args: argparse.Namespace) -> int:
 
 
 def _embedded_model_command(args: argparse.Namespace) -> int:
-    from runtime.config import embedded_model_dirs
+    from models.vllm_config import embedded_model_dirs
     from runtime.tools.gguf_import import embedded_gguf, write_embedded_model
 
     embedded, awq_dir, float_dir = embedded_model_dirs(args.config)

