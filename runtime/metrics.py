@@ -1,10 +1,12 @@
 """The nine ShopBench metrics with the leaderboard's semantics, offline.
 
-`METRICS` maps each metric name of the data to a plain function that scores a batch of parsed
-answers against their truths: `fn(predictions, truths, encoder) -> list[float]` (one score per
-sample). Only the two sentence-embedding metrics use `encoder`; they embed every text of the batch
-in a few large calls instead of one call per sample. `task_score` aggregates a task: the mean of
-its samples, except micro F1, whose true/false positives and negatives are summed over the task.
+`METRICS` maps each metric name of the data to a `Metric`: a per-answer score over a batch of
+parsed answers and truths (`score(predictions, truths, encoder) -> list[float]`, one per answer)
+paired with the task-level aggregation (`aggregate(predictions, truths, scores) -> float`): the
+mean of the answers' scores, or for micro F1 the true/false positives and negatives summed over
+the task (its per-answer score, the answer's own F1, is for reading predictions only). Only the
+two sentence-embedding metrics use `encoder` (named by `embedding_model`); they embed every text
+of the batch in a few large calls instead of one call per answer.
 
 Edge cases the official code leaves undefined (it divides by zero) score 0 here: a micro-F1 task
 with no predicted entities at all, and an NDCG truth whose relevances are all zero.
@@ -13,6 +15,7 @@ with no predicted entities at all, and an NDCG truth whose relevances are all ze
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -21,12 +24,8 @@ import numpy as np
 from runtime.config import ALL_MINILM, MULTILINGUAL_MINILM
 from runtime.embeddings import Encoder, encode
 
-EMBEDDING_MODEL_FOR_METRIC: dict[str, str] = {
-    "sent-transformer": ALL_MINILM,
-    "multilingual-sent-transformer": MULTILINGUAL_MINILM,
-}
-
 BatchMetric = Callable[[Sequence[Any], Sequence[Any], Encoder | None], list[float]]
+Aggregation = Callable[[Sequence[Any], Sequence[Any], Sequence[float]], float]
 
 
 class EntityCounts(NamedTuple):
@@ -162,23 +161,38 @@ def _each(sample_metric: Callable[[Any, Any], float]) -> BatchMetric:
     return batch
 
 
-METRICS: dict[str, BatchMetric] = {
-    "accuracy": _each(accuracy),
-    "hit rate@3": _each(hit_rate_at_3),
-    "ndcg": _each(ndcg),
-    "micro f1": _each(entity_f1),
-    "rougel": _each(rouge_l),
-    "bleu": _each(bleu),
-    "jp-bleu": _each(jp_bleu),
-    "sent-transformer": sentence_similarity,
-    "multilingual-sent-transformer": sentence_similarity,
+def mean_of_answers(predictions: Sequence[Any], truths: Sequence[Any],
+                    scores: Sequence[float]) -> float:
+    return float(np.mean(scores)) if len(scores) else 0.0
+
+
+def micro_f1_of_task(predictions: Sequence[Any], truths: Sequence[Any],
+                     scores: Sequence[float]) -> float:
+    """Entity counts summed over the whole task, then F1 (the answers' own F1s are unused)."""
+    return micro_f1([entity_counts(p, t) for p, t in zip(predictions, truths, strict=True)])
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric: its per-answer score and its task-level aggregation."""
+
+    score: BatchMetric
+    aggregate: Aggregation = mean_of_answers
+    embedding_model: str | None = None  # the sentence-embedding model `score` needs
+
+
+METRICS: dict[str, Metric] = {
+    "accuracy": Metric(_each(accuracy)),
+    "hit rate@3": Metric(_each(hit_rate_at_3)),
+    "ndcg": Metric(_each(ndcg)),
+    "micro f1": Metric(_each(entity_f1), aggregate=micro_f1_of_task),
+    "rougel": Metric(_each(rouge_l)),
+    "bleu": Metric(_each(bleu)),
+    "jp-bleu": Metric(_each(jp_bleu)),
+    "sent-transformer": Metric(sentence_similarity, embedding_model=ALL_MINILM),
+    "multilingual-sent-transformer": Metric(sentence_similarity,
+                                            embedding_model=MULTILINGUAL_MINILM),
 }
-
-
-def task_score(
-    metric: str, predictions: Sequence[Any], truths: Sequence[Any], sample_scores: Sequence[float]
-) -> float:
-    """A task's score: micro F1 over the whole task for `micro f1`, otherwise the mean."""
-    if metric == "micro f1":
-        return micro_f1([entity_counts(p, t) for p, t in zip(predictions, truths, strict=True)])
-    return float(np.mean(sample_scores)) if len(sample_scores) else 0.0
+EMBEDDING_MODEL_FOR_METRIC: dict[str, str] = {
+    name: metric.embedding_model for name, metric in METRICS.items() if metric.embedding_model
+}

@@ -20,7 +20,7 @@ from runtime.competition import TRACKS
 from runtime.config import ScoringConfig
 from runtime.data import Question
 from runtime.embeddings import Encoder, load_encoder
-from runtime.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS, task_score
+from runtime.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS
 from runtime.parsers import is_parse_failure, parse_answer
 
 
@@ -139,7 +139,7 @@ def score_answers(
             encoder = encoders[model]
         predictions = [rows[q.row].parsed for q in group]
         truths = [q.output_field for q in group]
-        sample_scores = METRICS[metric](predictions, truths, encoder)
+        sample_scores = METRICS[metric].score(predictions, truths, encoder)
         for q, value in zip(group, sample_scores, strict=True):
             rows[q.row].score = value
 
@@ -184,7 +184,8 @@ def _task_results(
             predictions = [rows[q.row].parsed for q in group]
             truths = [q.output_field for q in group]
             sample_scores = [rows[q.row].score or 0.0 for q in group]
-            score, reason = task_score(metric, predictions, truths, sample_scores), None
+            score = METRICS[metric].aggregate(predictions, truths, sample_scores)
+            reason = None
         results.append(
             TaskResult(
                 task_name=name,

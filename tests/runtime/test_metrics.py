@@ -19,7 +19,6 @@ from runtime.metrics import (
     ndcg,
     rouge_l,
     sentence_similarity,
-    task_score,
 )
 
 
@@ -95,7 +94,7 @@ def test_entity_counts_and_micro_f1_aggregate_over_the_task():
     # tp 2, fp 2, fn 1: P = 1/2, R = 2/3, F1 = 4/7 (not the mean of per-sample F1s)
     assert micro_f1([first, second]) == pytest.approx(4 / 7)
     preds, truths = [[" Samsung ", "case"], ["Red", "red"]], [["samsung", "otterbox"], ["red"]]
-    assert task_score("micro f1", preds, truths, [0.5, 0.6667]) == pytest.approx(4 / 7)
+    assert METRICS["micro f1"].aggregate(preds, truths, [0.5, 0.6667]) == pytest.approx(4 / 7)
     assert micro_f1([EntityCounts(0, 0, 3)]) == 0.0
 
 
