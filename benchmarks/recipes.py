@@ -36,6 +36,7 @@ from runtime.config import REPO_ROOT, ScoringConfig
 from runtime.data import Question, load_questions
 from runtime.evaluation import batches_as_grader, check_reply
 from runtime.parsers import is_parse_failure, parse_answer
+from runtime.records import reporting
 from runtime.scoring import score_answers
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -61,7 +62,7 @@ class OrganisersRecipe:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        self.last_batch_records: list[dict[str, int]] = []
+        self.last_batch_tokens: list[int] = []
 
     def get_batch_size(self) -> int:
         return 16
@@ -72,7 +73,7 @@ class OrganisersRecipe:
         plan = DecodingPlan(max_tokens=1 if is_multiple_choice else 100)
         prompts = [ORGANISERS_SYSTEM + p for p in batch["prompt"]]
         results = self.engine.generate(prompts, [plan] * len(prompts))
-        self.last_batch_records = [{"generated_tokens": r.generated_tokens} for r in results]
+        self.last_batch_tokens = [r.generated_tokens for r in results]
         return [r.text for r in results]
 
 
@@ -120,7 +121,7 @@ class WinnerRecipe:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        self.last_batch_records: list[dict[str, int]] = []
+        self.last_batch_tokens: list[int] = []
         tokens = engine.tokenize
         self.none_ids = {i for word in ("None", "none", " None", " none") for i in tokens(word)}
         self.comma_ids = set(tokens(","))
@@ -157,9 +158,18 @@ class WinnerRecipe:
                                       logit_bias=self._bias(task_type,
                                                             self.engine.tokenize(question))))
         results = self.engine.generate(inputs, plans)
-        self.last_batch_records = [{"generated_tokens": r.generated_tokens} for r in results]
+        self.last_batch_tokens = [r.generated_tokens for r in results]
         return [cut_after_15_words(r.text) if t == "generation" else r.text.strip()
                 for r, t in zip(results, types, strict=True)]
+
+
+def _generated_tokens(model: Any) -> list[int]:
+    """New tokens per answer of the last batch: from this runtime's records, or the reference
+    recipes' own count; none for models without a language model."""
+    reporter = reporting(model)
+    if reporter is not None:
+        return [r.generated_tokens for r in reporter.last_batch_records]
+    return list(getattr(model, "last_batch_tokens", []))
 
 
 def run_recipe(model: Any, questions: list[Question]) -> dict[str, Any]:
@@ -174,7 +184,7 @@ def run_recipe(model: Any, questions: list[Question]) -> dict[str, Any]:
         seconds += time.perf_counter() - started
         for q, answer in zip(batch.questions, check_reply(reply, batch), strict=True):
             answers[q.row] = answer
-        tokens = [r.get("generated_tokens", 0) for r in getattr(model, "last_batch_records", [])]
+        tokens = _generated_tokens(model)
         generated += sum(tokens)
         steps += max(tokens, default=0)
     return {"answers": answers, "generated_tokens": generated, "decode_steps": steps,

@@ -21,6 +21,7 @@ from runtime.engine import Engine
 from runtime.guard import DeadlineGuard
 from runtime.postprocess import finish
 from runtime.prompting import messages_for, shorten_prompt
+from runtime.records import AnswerRecord, RunReport
 from runtime.router import Route, route
 
 
@@ -36,7 +37,7 @@ class VLLMShopModel(ShopBenchBaseModel):
         self.config = config or load_shop_model_config(config_path, weights)
         self.engine = engine if engine is not None else Engine(self.config.engine)
         self.guard = DeadlineGuard(self.config.guard, clock)
-        self.last_batch_records: list[dict[str, Any]] = []
+        self.last_batch_records: list[AnswerRecord] = []
         self.last_batch_engine_s = 0.0
 
     def get_batch_size(self) -> int:
@@ -70,33 +71,33 @@ class VLLMShopModel(ShopBenchBaseModel):
         results = self.engine.generate([ids for ids, _ in inputs], plans,
                                        deadline_s=max(remaining, 0.0))
         self.last_batch_engine_s = clock() - started
-        answers, records = [], []
+        answers: list[str] = []
+        records: list[AnswerRecord] = []
         for decision, plan, (_, shortened), result in zip(decisions, plans, inputs, results,
                                                           strict=True):
             finished = finish(result.text, decision)
             if not result.finished:
                 finished.fallback = "deadline"
             answers.append(finished.answer)
-            records.append({
-                "route": decision.summary(),
-                "constraint": plan.constraint,
-                "max_tokens": plan.max_tokens,
-                "raw_output": result.text,
-                "prompt_tokens": result.prompt_tokens,
-                "generated_tokens": result.generated_tokens,
-                "cached_prompt_tokens": result.cached_prompt_tokens,
-                "shortened": shortened,
-                "fallback": finished.fallback,
-                "guard_level": self.guard.level,
-            })
+            records.append(AnswerRecord(
+                route=decision.summary(),
+                constraint=plan.constraint,
+                max_tokens=plan.max_tokens,
+                raw_output=result.text,
+                prompt_tokens=result.prompt_tokens,
+                generated_tokens=result.generated_tokens,
+                cached_prompt_tokens=result.cached_prompt_tokens,
+                shortened=shortened,
+                fallback=finished.fallback,
+                guard_level=self.guard.level,
+            ))
         self.last_batch_records = records
         self.guard.record_batch(len(prompts), clock() - batch_started)
         return answers
 
-    def run_totals(self) -> dict[str, Any]:
-        """For results.json: engine start-up (timing), the guard's events and the model
-        directory that answered (run). Token totals are summed by the evaluation from the
-        per-answer records."""
-        return {"engine_load_s": round(float(getattr(self.engine, "load_s", 0.0)), 3),
-                "guard_events": self.guard.events,
-                "model_dir": str(self.config.engine.model)}
+    def run_report(self) -> RunReport:
+        """Engine start-up, the model directory that answered and the guard's events (token
+        totals are summed by the evaluation from the per-answer records)."""
+        return RunReport(engine_load_s=round(float(getattr(self.engine, "load_s", 0.0)), 3),
+                         model_dir=str(self.config.engine.model),
+                         guard_events=self.guard.events)

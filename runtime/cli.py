@@ -231,6 +231,7 @@ def _profile_command(args: argparse.Namespace) -> int:
         warm_up,
         write_profile,
     )
+    from runtime.records import reporting
 
     questions = load_questions(args.data).questions
     size = args.sample or math.ceil(len(questions) * args.fraction)
@@ -238,7 +239,8 @@ def _profile_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     model = build_model(args.model, args.weights)
     load_s = time.perf_counter() - started
-    engine_load_s = float(getattr(getattr(model, "engine", None), "load_s", load_s))
+    reporter = reporting(model)
+    engine_load_s = reporter.run_report().engine_load_s if reporter is not None else load_s
     warm_up_s = warm_up(model, sample)
     records = profile_batches(model, sample)
     costs = fit_costs(records)

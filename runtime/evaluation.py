@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from runtime.config import EvaluationConfig
 from runtime.data import DataSet, Question, load_questions
 from runtime.parsers import parse_answer
+from runtime.records import AnswerRecord, RunReport, Usage, batch_records, reporting
 from runtime.report import write_reports
 from runtime.scoring import Scores, check_metric_models, score_answers
 
@@ -60,8 +61,8 @@ class GenerationStats:
     model_s: float = 0.0
     load_s: float = 0.0
     asked_rows: int = 0
-    runtime_totals: dict[str, float] = field(default_factory=dict)
-    model_report: dict[str, Any] = field(default_factory=dict)
+    usage: Usage | None = None  # None when the model reports no records
+    report: RunReport | None = None
 
 
 def resolve_model_class(spec: str) -> type:
@@ -122,12 +123,12 @@ def check_reply(reply: Any, batch: Batch) -> list[str]:
     return reply
 
 
-def prediction_line(q: Question, answer: str, record: dict[str, Any] | None) -> dict[str, Any]:
+def prediction_line(q: Question, answer: str, record: AnswerRecord | None) -> dict[str, Any]:
     line: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
     line["parsed"] = parse_answer(answer, q.task_type) if q.task_type else None
     line["score"] = None
-    if record:
-        line["runtime"] = record
+    if record is not None:
+        line["runtime"] = record.as_json()
     return line
 
 
@@ -175,6 +176,7 @@ def generate_answers(
 ) -> GenerationStats:
     """Ask `model` for every question, appending each answered batch to `predictions_path`."""
     stats = GenerationStats()
+    reporter = reporting(model)
     bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not progress,
                file=sys.stderr)
     with predictions_path.open("a", encoding="utf-8") as handle:
@@ -184,9 +186,11 @@ def generate_answers(
             reply = model.batch_predict({"prompt": prompts}, batch.is_multiple_choice)
             stats.model_s += time.perf_counter() - started
             answers = check_reply(reply, batch)
-            records = _answer_records(model, len(answers))
+            records = batch_records(reporter, len(answers))
             for q, answer, record in zip(batch.questions, answers, records, strict=True):
-                _add_record_totals(stats.runtime_totals, record)
+                if record is not None:
+                    stats.usage = stats.usage or Usage()
+                    stats.usage.add(record)
                 line = prediction_line(q, answer, record)
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
             handle.flush()
@@ -194,31 +198,9 @@ def generate_answers(
             stats.asked_rows += len(answers)
             bar.update(len(answers))
     bar.close()
+    if reporter is not None:
+        stats.report = reporter.run_report()
     return stats
-
-
-RECORD_TOTALS = ("prompt_tokens", "generated_tokens", "cached_prompt_tokens")
-
-
-def _add_record_totals(totals: dict[str, float], record: dict[str, Any] | None) -> None:
-    """Sum what the model reported per answer over this run (tokens, fallbacks)."""
-    if not record:
-        return
-    for key in RECORD_TOTALS:
-        if isinstance(record.get(key), int):
-            totals[key] = totals.get(key, 0) + record[key]
-    if "fallback" in record:
-        totals["fallbacks"] = totals.get("fallbacks", 0) + (record["fallback"] is not None)
-    if "shortened" in record:
-        totals["shortened_prompts"] = totals.get("shortened_prompts", 0) + bool(record["shortened"])
-
-
-def _answer_records(model: Any, count: int) -> list[dict[str, Any] | None]:
-    """Per-answer details a model may report about its last batch (router decision, tokens)."""
-    records = getattr(model, "last_batch_records", None)
-    if isinstance(records, list) and len(records) == count:
-        return records
-    return [None] * count
 
 
 def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> dict[int, dict]:
@@ -308,11 +290,6 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
         stats_load = time.perf_counter() - load_started
         stats = generate_answers(model, pending, out / PREDICTIONS_FILE, config.progress)
         stats.load_s = stats_load
-        for key, value in _runtime_totals(model).items():
-            if isinstance(value, int | float):
-                stats.runtime_totals[key] = value
-            else:
-                stats.model_report[key] = value
 
     lines = load_saved_answers(out / PREDICTIONS_FILE, questions)
     scores, scoring_s = _score_into(out / PREDICTIONS_FILE, questions, lines, config)
@@ -322,19 +299,18 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
         "model_load_s": round(stats.load_s, 3),
         "generation_s": round(stats.model_s, 3),
         "scoring_s": round(scoring_s, 3),
-        **stats.runtime_totals,
+        **(asdict(stats.usage) if stats.usage else {}),
     }
+    reported: dict[str, Any] = {}
+    if stats.report is not None:
+        timing["engine_load_s"] = stats.report.engine_load_s
+        reported = {"guard_events": stats.report.guard_events,
+                    "model_dir": stats.report.model_dir}
     run = _run_info(dataset, questions, started_at, model=config.model,
                     weights=str(config.weights) if config.weights else None,
                     data=str(config.data), resumed_rows=len(saved), asked_rows=stats.asked_rows,
-                    **stats.model_report)
+                    **reported)
     return write_reports(out, scores, timing, run)
-
-
-def _runtime_totals(model: Any) -> dict[str, Any]:
-    """What a model reports about itself (engine start-up time, deadline-guard events)."""
-    totals = getattr(model, "run_totals", None)
-    return dict(totals()) if callable(totals) else {}
 
 
 def _fill_scores(path: Path, lines: dict[int, dict[str, Any]], scores: Scores) -> None:

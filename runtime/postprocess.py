@@ -16,6 +16,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from runtime.records import Repair
 from runtime.router import Route
 
 _INTEGER = re.compile(r"\d+")
@@ -24,7 +25,7 @@ _INTEGER = re.compile(r"\d+")
 @dataclass
 class Finished:
     answer: str
-    fallback: str | None = None  # None, "completed" (partly filled in) or "fallback" (replaced)
+    fallback: Repair | None = None
 
 
 def finish_choice(raw: str, decision: Route) -> Finished:
@@ -44,7 +45,7 @@ def distinct_indices(raw: str, count: int) -> list[int]:
     return seen
 
 
-def _status(found: int, wanted: int) -> str | None:
+def _status(found: int, wanted: int) -> Repair | None:
     if found == 0:
         return "fallback"
     return "completed" if found < wanted else None

@@ -33,6 +33,7 @@ from runtime.competition import (
 )
 from runtime.data import Question
 from runtime.evaluation import batches_as_grader
+from runtime.records import batch_records, reporting
 from runtime.router import route
 
 Counts = dict[str, dict[str, int]]
@@ -106,17 +107,16 @@ def stratified_sample(questions: list[Question], size: int, seed: int = 0) -> li
 def profile_batches(model: Any, questions: list[Question]) -> list[BatchRecord]:
     """Answer `questions` as the grader would and record every batch."""
     records: list[BatchRecord] = []
+    reporter = reporting(model)
     for batch in batches_as_grader(questions, model):
         started = time.perf_counter()
         model.batch_predict({"prompt": [q.input_field for q in batch.questions]},
                             batch.is_multiple_choice)
         wall = time.perf_counter() - started
-        details = getattr(model, "last_batch_records", None) or []
-        engine_s = getattr(model, "last_batch_engine_s", None)
-        per_question = [
-            (q.track or "", int(d.get("prompt_tokens", 0)), int(d.get("generated_tokens", 0)))
-            for q, d in zip(batch.questions, details, strict=False)
-        ]
+        details = batch_records(reporter, len(batch.questions))
+        engine_s = reporter.last_batch_engine_s if reporter is not None else None
+        per_question = [(q.track or "", d.prompt_tokens, d.generated_tokens)
+                        for q, d in zip(batch.questions, details, strict=True) if d is not None]
         records.append(BatchRecord(
             task_type=batch.task_type,
             batch_size=len(batch.questions),

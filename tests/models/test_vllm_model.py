@@ -80,7 +80,7 @@ def exercise(model, datasets, out_root):
     report["repeated"] = passes
     extraction, choice = long_prompts()
     report["long_answers"] = model.batch_predict({"prompt": extraction}, False)
-    report["long_records"] = model.last_batch_records
+    report["long_records"] = [r.as_json() for r in model.last_batch_records]
     report["long_choice"] = model.batch_predict({"prompt": [choice]}, True)[0]
     return report
 
@@ -239,8 +239,8 @@ def test_the_real_engine_stops_at_a_batch_deadline(tiny_engine, tiny_model_dir, 
                  if q.task_type == "generation"]
     answers = hurried.batch_predict({"prompt": [q.input_field for q in questions]}, False)
     records = hurried.last_batch_records
-    assert any(r["fallback"] == "deadline" for r in records)
-    assert sum(r["generated_tokens"] for r in records) < sum(r["max_tokens"] for r in records)
+    assert any(r.fallback == "deadline" for r in records)
+    assert sum(r.generated_tokens for r in records) < sum(r.max_tokens for r in records)
     for answer, question in zip(answers, questions, strict=True):
         assert_valid(answer, question)
 

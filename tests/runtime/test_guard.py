@@ -80,7 +80,7 @@ def test_a_slow_batch_stops_at_its_deadline_with_valid_answers():
     assert clock.now <= 4 * 10 * 0.8
     assert engine.calls[0][0] == pytest.approx(32.0)
     assert all(a.strip() for a in answers)
-    assert all(r["fallback"] == "deadline" for r in model.last_batch_records)
+    assert all(r.fallback == "deadline" for r in model.last_batch_records)
 
 
 def test_the_guard_degrades_free_text_and_recovers():
