@@ -25,13 +25,23 @@ def pack_int4(values: np.ndarray) -> np.ndarray:
     return packed.view(np.int32)
 
 
+def _float16_at_least(values: np.ndarray) -> np.ndarray:
+    """The smallest float16 values not below `values` (as float32): a scale stored in float16
+    that rounded down would stretch the range past 15 steps, and the top value would be
+    clipped by more than half a step."""
+    rounded = values.astype(np.float16)
+    up = np.nextafter(rounded, np.float16(np.inf))
+    return np.where(rounded.astype(np.float32) < values, up, rounded).astype(np.float32)
+
+
 def quantize(weight: np.ndarray, group: int) -> dict[str, np.ndarray]:
     """Round-to-nearest asymmetric 4-bit quantisation of an (out, in) weight, AWQ GEMM layout."""
     w = weight.astype(np.float32).T  # (in, out)
     in_features, out_features = w.shape
     groups = w.reshape(in_features // group, group, out_features)
-    low, high = groups.min(axis=1), groups.max(axis=1)
-    scales = np.maximum((high - low) / 15.0, 1e-6).astype(np.float16).astype(np.float32)
+    # The range always holds 0, so the rounded zero point needs no clipping.
+    low, high = np.minimum(groups.min(axis=1), 0), np.maximum(groups.max(axis=1), 0)
+    scales = _float16_at_least(np.maximum((high - low) / 15.0, 1e-6))
     zeros = np.clip(np.round(-low / scales), 0, 15)
     q = np.clip(np.round(groups / scales[:, None, :]) + zeros[:, None, :], 0, 15)
     return {
