@@ -159,12 +159,14 @@ def find_language(text: str) -> str:
 
 
 def _instruction_text(prompt: str, fields: dict[str, str]) -> str:
-    """The prompt without the bodies of its data fields (queries, reviews, titles)."""
+    """The prompt without the bodies of its data fields (queries, reviews, titles) and without
+    its numbered candidate lines: a candidate's words ("I'll certainly reorder") are data, not
+    the instruction."""
     drop = {"query", "review", "input", "product title", "product description", "text"}
     lines = []
     for line in prompt.splitlines():
         match = _LABEL_LINE.match(line)
-        if match and match.group(1).strip().lower() in drop:
+        if (match and match.group(1).strip().lower() in drop) or _NUMBERED_LINE.match(line):
             continue
         lines.append(line)
     return "\n".join(lines)

@@ -12,17 +12,28 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "data" / "sample.jsonl"
 DEVELOPMENT = REPO_ROOT.parent / "shared" / "data" / "development.json"
+TUNING = REPO_ROOT.parent / "shared" / "data" / "tuning.jsonl"
+
+
+def shared_data(path: Path) -> Path:
+    """A data set of ../shared beside the checkout; CI must have it, so never skip there."""
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing in CI; ../shared must be beside the checkout")
+        pytest.skip(f"{path} not found: ../shared is not beside this checkout")
+    return path
 
 
 @pytest.fixture(scope="session")
 def development_path() -> Path:
-    """The public development set beside the checkout; CI must have it, so never skip there."""
-    if not DEVELOPMENT.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{DEVELOPMENT} is missing in CI; the development set must be beside "
-                        "the checkout")
-        pytest.skip(f"{DEVELOPMENT} not found: ../shared is not beside this checkout")
-    return DEVELOPMENT
+    """The public development set (96 questions)."""
+    return shared_data(DEVELOPMENT)
+
+
+@pytest.fixture(scope="session")
+def tuning_path() -> Path:
+    """A top team's public data in the development-set format (440 questions)."""
+    return shared_data(TUNING)
 
 
 @pytest.fixture(scope="session")

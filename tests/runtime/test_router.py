@@ -38,6 +38,16 @@ def test_every_development_question(development_path):
         check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
 
 
+def test_every_tuning_question_gets_its_task_type(tuning_path):
+    # Task types and list shapes only: the choice options of some tuning rows are not read
+    # right yet (ratings asked "on a 1 to 5 scale"; options numbered 0, 1, 3), issue 11's work.
+    for row in load(tuning_path):
+        decision = route(row["input_field"], row["is_multiple_choice"])
+        assert decision.task_type == row["task_type"], row["input_field"][:200]
+        if row["task_type"] == "retrieval":
+            assert decision.pick == 3 and max(row["output_field"]) <= decision.num_candidates
+
+
 def test_every_sample_wording(sample_path):
     for row in load(sample_path):
         check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
@@ -48,6 +58,11 @@ UNSEEN = [
     ("Pick the 2 accessories below that best fit a DSLR camera. Reply with two indices "
      "separated by a comma.\n1) tripod\n2) cat food\n3) lens cap\n4) garden rake\nOutput:",
      False, "retrieval", {"pick": 2, "num_candidates": 4}),
+    # A candidate's own words ("reorder", "sorted") are data, not a ranking instruction.
+    ("Identify 3 snippets a happy customer would write. Respond with three indices.\n"
+     "1. will reorder soon\n2. sorted my cables nicely\n3. broke at once\n4. great value\n"
+     "5. arrived late\n6. fits well\nOutput:", False, "retrieval",
+     {"pick": 3, "num_candidates": 6}),
     ("Order the following 3 search results by how well they match 'usb c hub', best first.\n"
      "1. USB-C Hub 7-in-1\n2. HDMI cable\n3. USB C dock with ethernet\n"
      "Return a permutation of 1 to 3, comma separated.", False, "ranking", {"num_candidates": 3}),
