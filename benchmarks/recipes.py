@@ -126,14 +126,16 @@ class WinnerRecipe:
         self.none_ids = {i for word in ("None", "none", " None", " none") for i in tokens(word)}
         self.comma_ids = set(tokens(","))
         self.eos_id = engine.tokenizer.eos_token_id
+        # The digit-and-comma push of each numeric task type, tokenised once.
+        self.digit_ids = {task_type: {i for n in range(top + 1) for i in tokens(str(n))}
+                          | self.comma_ids for task_type, top in WINNER_DIGITS.items()}
 
-    def _bias(self, task_type: str, prompt_ids: list[int]) -> dict[int, float]:
+    def _bias(self, task_type: str, question: str) -> dict[int, float]:
         bias: dict[int, float] = {}
-        if task_type in WINNER_DIGITS:
-            for number in range(WINNER_DIGITS[task_type] + 1):
-                bias.update({i: 100.0 for i in self.engine.tokenize(str(number))})
-            bias.update({i: 100.0 for i in self.comma_ids})
+        if task_type in self.digit_ids:
+            bias.update({i: 100.0 for i in self.digit_ids[task_type]})
         elif task_type == "named_entity_recognition":
+            prompt_ids = self.engine.tokenize(question)
             bias.update({i: 1.0 for i in {*prompt_ids, *self.comma_ids, self.eos_id}})
         bias.update({i: -100.0 for i in self.none_ids})
         return bias
@@ -155,8 +157,7 @@ class WinnerRecipe:
             inputs.append(ids)
             types.append(task_type)
             plans.append(DecodingPlan(max_tokens=WINNER_BUDGETS[task_type],
-                                      logit_bias=self._bias(task_type,
-                                                            self.engine.tokenize(question))))
+                                      logit_bias=self._bias(task_type, question)))
         results = self.engine.generate(inputs, plans)
         self.last_batch_tokens = [r.generated_tokens for r in results]
         return [cut_after_15_words(r.text) if t == "generation" else r.text.strip()
