@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from runtime.config import REPO_ROOT, ConfigError
-from runtime.decoding import DecodingConfig
 from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
 from runtime.guard import GuardConfig
+from runtime.shapes import DecodingConfig
 
 DEFAULT_SHOP_MODEL_CONFIG = REPO_ROOT / "models" / "vllm_config.json"
 log = logging.getLogger(__name__)

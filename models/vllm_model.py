@@ -2,9 +2,9 @@
 
 Per batch: route each prompt (runtime/router.py), build its task prompt from prompts/ with the
 model's chat template, shorten what does not fit, decode under the answer shape's budget and
-constraint (runtime/decoding.py) in one engine call, and post-process every output into an
-answer the official parser accepts (runtime/postprocess.py). Configuration comes from one file,
-models/vllm_config.json by default.
+constraint in one engine call, and post-process every output into an answer the official parser
+accepts, each as its answer shape's entry says (runtime/shapes.py). Configuration comes from
+one file, models/vllm_config.json by default.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 
 from models.base_model import ShopBenchBaseModel
 from models.vllm_config import ShopModelConfig, load_shop_model_config
-from runtime.decoding import DecodingPlan, plan_for
+from runtime.decoding import DecodingPlan
 from runtime.engine import Engine
 from runtime.guard import DeadlineGuard
-from runtime.postprocess import finish
 from runtime.prompting import messages_for, shorten_prompt
 from runtime.records import AnswerRecord, RunReport
 from runtime.router import Route, route
+from runtime.shapes import shape_of
 
 
 class VLLMShopModel(ShopBenchBaseModel):
@@ -62,7 +62,9 @@ class VLLMShopModel(ShopBenchBaseModel):
         batch_started = clock()
         prompts: list[str] = list(batch["prompt"])
         decisions = [route(p, is_multiple_choice) for p in prompts]
-        plans = [self.guard.adjust(plan_for(d, self.config.decoding), d) for d in decisions]
+        shapes = [shape_of(d) for d in decisions]
+        plans = [self.guard.adjust(shape.decoding_plan(d, self.config.decoding), shape.guard)
+                 for d, shape in zip(decisions, shapes, strict=True)]
         inputs = [self.engine_input(p, d, plan) for p, d, plan in
                   zip(prompts, decisions, plans, strict=True)]
         # The engine stops at the batch's deadline; what is unfinished gets a valid fallback.
@@ -73,9 +75,9 @@ class VLLMShopModel(ShopBenchBaseModel):
         self.last_batch_engine_s = clock() - started
         answers: list[str] = []
         records: list[AnswerRecord] = []
-        for decision, plan, (_, shortened), result in zip(decisions, plans, inputs, results,
-                                                          strict=True):
-            finished = finish(result.text, decision)
+        for decision, shape, plan, (_, shortened), result in zip(
+                decisions, shapes, plans, inputs, results, strict=True):
+            finished = shape.finish(result.text, decision)
             if not result.finished:
                 finished.fallback = "deadline"
             answers.append(finished.answer)

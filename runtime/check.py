@@ -537,7 +537,7 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
                data: Path | None = None, smoke: bool = True) -> list[Check]:
     from models.vllm_config import embedded_model_dirs, load_shop_model_config
     from runtime.config import SAMPLE_DATA
-    from runtime.decoding import DecodingConfig
+    from runtime.shapes import DecodingConfig, largest_new_tokens
 
     repo = repo.resolve()
     sample = repo / "data" / "sample.jsonl"
@@ -559,15 +559,12 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
     config_path = repo / "models" / "vllm_config.json"
     engine: dict[str, Any] = {}
     batch_size = MAX_BATCH_SIZE
-    largest_budget = max(DecodingConfig().model_dump(
-        include={"translation_tokens", "description_tokens", "entity_tokens",
-                 "extraction_tokens", "retrieval_tokens", "ranking_tokens"}).values())
+    largest_budget = largest_new_tokens(DecodingConfig())
     if config_path.is_file() and (uses_vllm or weights is not None):
         config = load_shop_model_config(config_path, weights)
         engine = config.engine.model_dump(mode="json")
         batch_size = config.batch_size
-        largest_budget = max(config.decoding.model_dump(exclude={"max_enumerated_choices"})
-                             .values())
+        largest_budget = largest_new_tokens(config.decoding)
         weights = Path(config.engine.model)
     embedded = embedded_model_dirs(config_path)[1:] if config_path.is_file() else ()
     if weights is None:

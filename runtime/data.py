@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
 from runtime.competition import METRIC_NAMES, METRICS_FOR_TASK_TYPE, TASK_TYPES, TRACKS
+from runtime.shapes import truth_problem
 
 LABEL_FIELDS = ("output_field", "task_name", "task_type", "metric", "track")
 
@@ -22,20 +34,70 @@ class DataError(ValueError):
     """A data file that cannot be read as questions; the message says where and why."""
 
 
-@dataclass(frozen=True)
-class Question:
-    """One row of a data set. `row` is its 0-based position: answers are keyed by it, never by
-    prompt text (duplicate prompts are legal). Label fields are None for unlabelled test rows."""
+def _label_error(field: str, why: str) -> PydanticCustomError:
+    """A row's problem with one field, worded as every data error is."""
+    return PydanticCustomError("label", "field '{field}': {why}", {"field": field, "why": why})
 
-    row: int
-    input_field: str
-    is_multiple_choice: bool
-    output_field: Any = None
+
+class Question(BaseModel):
+    """One row of a data set, validated once when loaded: types strictly, labels against the
+    competition's vocabulary, and the truth against the shape table's check for its metric.
+    `row` is its 0-based position: answers are keyed by it, never by prompt text (duplicate
+    prompts are legal). Label fields are None for unlabelled test rows."""
+
+    model_config = ConfigDict(frozen=True, strict=True)
+
+    row: int = Field(description="0-based position among the loaded questions.")
+    input_field: str = Field(description="The prompt as the grader sends it.")
+    is_multiple_choice: bool = Field(description="Whether the answer is one option number.")
+    output_field: Any = Field(default=None, description="The truth (labelled rows).")
     task_name: str | None = None
     task_type: str | None = None
     metric: str | None = None
     track: str | None = None
-    line: int = 0
+    line: int = Field(default=0, description="Line (or array item) in the data file.")
+
+    @field_validator("task_type")
+    @classmethod
+    def _known_task_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in TASK_TYPES:
+            raise ValueError(f"unknown task type {value!r} (expected one of "
+                             f"{', '.join(TASK_TYPES)})")
+        return value
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str | None) -> str | None:
+        if value is not None and value not in METRIC_NAMES:
+            raise ValueError(f"unknown metric {value!r} (expected one of "
+                             f"{', '.join(METRIC_NAMES)})")
+        return value
+
+    @field_validator("track")
+    @classmethod
+    def _known_track(cls, value: str | None) -> str | None:
+        if value is not None and value not in TRACKS:
+            raise ValueError(f"unknown track {value!r} (expected one of {', '.join(TRACKS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _labels_agree(self, info: ValidationInfo) -> Question:
+        labels = {name: getattr(self, name) for name in LABEL_FIELDS}
+        if all(value is None for value in labels.values()) and not (
+                info.context or {}).get("require_labels"):
+            return self
+        for name, value in labels.items():
+            if value is None:
+                raise _label_error(name, "missing")
+        task_type, metric = str(self.task_type), str(self.metric)
+        if metric not in METRICS_FOR_TASK_TYPE[task_type]:
+            raise _label_error("metric", f"{metric!r} cannot score task type {task_type!r}")
+        if (task_type == "multiple-choice") != self.is_multiple_choice:
+            raise _label_error("is_multiple_choice", "must be true exactly for multiple-choice")
+        problem = truth_problem(task_type, metric, self.output_field)
+        if problem:
+            raise _label_error("output_field", f"for metric {metric!r} it {problem}")
+        return self
 
     @property
     def labelled(self) -> bool:
@@ -69,85 +131,34 @@ class DataSet:
     skipped: list[InvalidRow]
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+# pydantic's wording of a type error, in the words of the data format.
+_TYPE_WORDING = {"missing": "missing", "string_type": "must be a string",
+                 "bool_type": "must be true or false"}
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _truth_problem(metric: str, truth: Any) -> str | None:
-    """Why `truth` cannot be the truth of `metric`, or None when it can."""
-    if metric == "accuracy":
-        return None if _is_int(truth) else "must be an integer option number"
-    if metric == "hit rate@3":
-        ok = isinstance(truth, list) and truth and all(_is_int(x) for x in truth)
-        return None if ok else "must be a non-empty list of integer indices"
-    if metric == "ndcg":
-        ok = isinstance(truth, list) and truth and all(_is_number(x) for x in truth)
-        return None if ok else "must be a non-empty list of relevance numbers"
-    if metric == "micro f1":
-        ok = isinstance(truth, list) and all(isinstance(x, str) for x in truth)
-        return None if ok else "must be a list of entity strings"
-    if metric in ("sent-transformer", "multilingual-sent-transformer"):
-        if isinstance(truth, str):
-            return None
-        ok = isinstance(truth, list) and truth and all(isinstance(x, str) for x in truth)
-        return None if ok else "must be a string or a non-empty list of strings"
-    return None if isinstance(truth, str) else "must be a string"
+def _problem(err: ValidationError) -> str:
+    """The first problem of a row as "field 'x': why"."""
+    first = err.errors()[0]
+    if first["type"] == "label" or not first["loc"]:
+        return str(first["msg"]).removeprefix("Value error, ")
+    why = _TYPE_WORDING.get(first["type"], str(first["msg"]).removeprefix("Value error, "))
+    return f"field '{first['loc'][0]}': {why}"
 
 
 def _row_to_question(raw: Any, row: int, line: int, require_labels: bool) -> Question:
     """Validate one decoded row; raise ValueError("field 'x': why") on the first problem."""
     if not isinstance(raw, dict):
         raise ValueError(f"row is a {type(raw).__name__}, not a JSON object")
-    required = ["input_field", "is_multiple_choice"]
-    if require_labels:
-        required += list(LABEL_FIELDS)
-    for name in required:
+    fields = {name: raw.get(name) for name in LABEL_FIELDS}
+    for name in ("input_field", "is_multiple_choice"):
         if name not in raw:
             raise ValueError(f"field '{name}': missing")
-    if not isinstance(raw["input_field"], str):
-        raise ValueError("field 'input_field': must be a string")
-    if not isinstance(raw["is_multiple_choice"], bool):
-        raise ValueError("field 'is_multiple_choice': must be true or false")
-    labels = {name: raw.get(name) for name in LABEL_FIELDS}
-    if any(labels[name] is not None for name in LABEL_FIELDS) or require_labels:
-        _check_labels(labels, raw["is_multiple_choice"])
-    return Question(
-        row=row,
-        input_field=raw["input_field"],
-        is_multiple_choice=raw["is_multiple_choice"],
-        line=line,
-        **labels,
-    )
-
-
-def _check_labels(labels: dict[str, Any], is_multiple_choice: bool) -> None:
-    for name in LABEL_FIELDS:
-        if labels[name] is None:
-            raise ValueError(f"field '{name}': missing")
-    for name in ("task_name", "task_type", "metric", "track"):
-        if not isinstance(labels[name], str):
-            raise ValueError(f"field '{name}': must be a string")
-    task_type, metric, track = labels["task_type"], labels["metric"], labels["track"]
-    if task_type not in TASK_TYPES:
-        raise ValueError(f"field 'task_type': unknown task type {task_type!r} "
-                         f"(expected one of {', '.join(TASK_TYPES)})")
-    if metric not in METRIC_NAMES:
-        raise ValueError(f"field 'metric': unknown metric {metric!r} "
-                         f"(expected one of {', '.join(METRIC_NAMES)})")
-    if metric not in METRICS_FOR_TASK_TYPE[task_type]:
-        raise ValueError(f"field 'metric': {metric!r} cannot score task type {task_type!r}")
-    if track not in TRACKS:
-        raise ValueError(f"field 'track': unknown track {track!r} "
-                         f"(expected one of {', '.join(TRACKS)})")
-    if (task_type == "multiple-choice") != is_multiple_choice:
-        raise ValueError("field 'is_multiple_choice': must be true exactly for multiple-choice")
-    problem = _truth_problem(metric, labels["output_field"])
-    if problem:
-        raise ValueError(f"field 'output_field': for metric {metric!r} it {problem}")
+        fields[name] = raw[name]
+    try:
+        return Question.model_validate({**fields, "row": row, "line": line},
+                                       context={"require_labels": require_labels})
+    except ValidationError as err:
+        raise ValueError(_problem(err)) from None
 
 
 def _decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError]]:

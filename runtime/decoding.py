@@ -1,11 +1,12 @@
-"""Decoding plans: how many new tokens each answer shape may take, and the constraint that makes
-a malformed answer impossible where vLLM's structured outputs can express it.
+"""Decoding plans: the new-token budget of one answer and the constraint that makes a malformed
+answer impossible where vLLM's structured outputs can express it.
 
-- choice: one of the option digits actually present, 1 token;
-- retrieval: k distinct indices within 1..n (every ascending combination while there are few
-  enough, otherwise a regex that post-processing repairs);
-- ranking: a permutation of 1..n (every permutation while there are few enough);
-- entities, titles, translations, spans: a token budget and a newline stop (one-line answers).
+- choice: one of the complete answers given (an option digit, an index combination, a
+  permutation), nothing else;
+- indices under a regex where the complete answers are too many to list;
+- free text: a budget, and a newline stop for one-line answers.
+
+Which plan an answer shape gets, with which budget, is the shape table's (runtime/shapes.py).
 """
 
 from __future__ import annotations
@@ -13,33 +14,6 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from runtime.router import Route
-
-
-class DecodingConfig(BaseModel):
-    """New-token budgets per answer shape and the limits of enumerated constraints."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    choice_tokens: int = Field(default=1, ge=1, description="New tokens for a choice (a digit).")
-    retrieval_tokens: int = Field(default=12, ge=1,
-                                  description="New tokens for indices under a regex constraint "
-                                  "(enumerated choices get exactly what their longest needs).")
-    ranking_tokens: int = Field(default=16, ge=1,
-                                description="New tokens for a permutation under a regex.")
-    entity_tokens: int = Field(default=15, ge=1, description="New tokens for an entity list.")
-    extraction_tokens: int = Field(default=12, ge=1, description="New tokens for a copied span.")
-    translation_tokens: int = Field(default=50, ge=1,
-                                    description="New tokens for a translated or localised title.")
-    description_tokens: int = Field(default=50, ge=1, description="New tokens for free text.")
-    max_enumerated_choices: int = Field(
-        default=4096, ge=1,
-        description="Largest list of complete answers given to the engine as a choice "
-        "constraint; beyond it a regex is used and post-processing repairs duplicates.",
-    )
 
 
 @dataclass
@@ -66,44 +40,37 @@ def _index_regex(count: int, repeats: int) -> str:
     return number + f"(, {number}){{{repeats - 1}}}" if repeats > 1 else number
 
 
-def _choice_plan(choices: list[str]) -> DecodingPlan:
+def choice_plan(choices: list[str]) -> DecodingPlan:
+    """Exactly one of `choices`."""
     # A token is at least one character, and the grammar ends the answer once a choice is
     # complete, so this budget never cuts an answer short and never adds a step.
     return DecodingPlan(max_tokens=max(len(c) for c in choices) + 1, choices=choices)
 
 
-def retrieval_plan(count: int, pick: int, config: DecodingConfig) -> DecodingPlan:
+def option_plan(options: list[int], max_tokens: int) -> DecodingPlan:
+    """One of the option numbers present (a digit each: the grader's options are 0-9)."""
+    return DecodingPlan(max_tokens=max_tokens, choices=[str(o) for o in options])
+
+
+def retrieval_plan(count: int, pick: int, regex_tokens: int,
+                   max_enumerated: int) -> DecodingPlan:
+    """`pick` distinct indices within 1..count."""
     pick = max(1, min(pick, count))
     # hit rate@3 ignores order, so ascending combinations lose nothing and give the engine a
     # grammar k! times smaller than every ordered pick.
-    if math.comb(count, pick) <= config.max_enumerated_choices:
-        choices = [_joined(c) for c in itertools.combinations(range(1, count + 1), pick)]
-    else:
-        return DecodingPlan(max_tokens=config.retrieval_tokens, regex=_index_regex(count, pick))
-    return _choice_plan(choices)
+    if math.comb(count, pick) <= max_enumerated:
+        return choice_plan(
+            [_joined(c) for c in itertools.combinations(range(1, count + 1), pick)])
+    return DecodingPlan(max_tokens=regex_tokens, regex=_index_regex(count, pick))
 
 
-def ranking_plan(count: int, config: DecodingConfig) -> DecodingPlan:
-    if math.factorial(count) <= config.max_enumerated_choices:
-        return _choice_plan([_joined(p) for p in itertools.permutations(range(1, count + 1))])
-    return DecodingPlan(max_tokens=config.ranking_tokens, regex=_index_regex(count, count))
+def ranking_plan(count: int, regex_tokens: int, max_enumerated: int) -> DecodingPlan:
+    """A permutation of 1..count."""
+    if math.factorial(count) <= max_enumerated:
+        return choice_plan([_joined(p) for p in itertools.permutations(range(1, count + 1))])
+    return DecodingPlan(max_tokens=regex_tokens, regex=_index_regex(count, count))
 
 
-def plan_for(decision: Route, config: DecodingConfig) -> DecodingPlan:
-    """The decoding plan for one routed prompt."""
-    if decision.task_type == "multiple-choice":
-        return DecodingPlan(max_tokens=config.choice_tokens,
-                            choices=[str(o) for o in decision.options])
-    if decision.task_type == "retrieval" and decision.num_candidates:
-        return retrieval_plan(decision.num_candidates, decision.pick, config)
-    if decision.task_type == "ranking" and decision.num_candidates:
-        return ranking_plan(decision.num_candidates, config)
-    if decision.task_type == "named_entity_recognition":
-        return DecodingPlan(max_tokens=config.entity_tokens, stop=["\n"])
-    budgets = {
-        "extraction": config.extraction_tokens,
-        "translation": config.translation_tokens,
-    }
-    if decision.generation_kind in budgets:
-        return DecodingPlan(max_tokens=budgets[decision.generation_kind], stop=["\n"])
-    return DecodingPlan(max_tokens=config.description_tokens)
+def text_plan(max_tokens: int, one_line: bool) -> DecodingPlan:
+    """Free text within a budget; a one-line answer stops at its newline."""
+    return DecodingPlan(max_tokens=max_tokens, stop=["\n"] if one_line else [])

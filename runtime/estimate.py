@@ -96,13 +96,11 @@ BASELINE_NEW_TOKENS = {"multiple-choice": 1, "retrieval": 100, "ranking": 100,
 
 
 def runtime_new_tokens() -> dict[str, int]:
-    """This runtime's budgets: the decoding defaults (a 15-candidate pick, a 5-item ranking)."""
-    from runtime.decoding import DecodingConfig
+    """This runtime's default budgets per task type, from the shape table (a 15-candidate pick,
+    a 5-item ranking)."""
+    from runtime.shapes import DecodingConfig, typical_new_tokens
 
-    config = DecodingConfig()
-    return {"multiple-choice": config.choice_tokens, "retrieval": len("13, 14, 15") + 1,
-            "ranking": len("1, 2, 3, 4, 5") + 1, "named_entity_recognition":
-            config.entity_tokens, "generation": config.description_tokens}
+    return typical_new_tokens(DecodingConfig())
 
 
 def estimate_lines(

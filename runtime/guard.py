@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.competition import PER_QUESTION_LIMIT_S
 from runtime.decoding import DecodingPlan
-from runtime.router import Route
+from runtime.shapes import GuardClass
 
 
 class GuardConfig(BaseModel):
@@ -41,11 +41,6 @@ class GuardConfig(BaseModel):
         description="Restore one level when the projection falls below this share of target.")
 
 
-# Which answers each level shortens: free text first, entity lists and spans later.
-FREE_TEXT = ("description", "translation")
-SHORT_TEXT = ("extraction",)
-
-
 class DeadlineGuard:
     def __init__(
         self, config: GuardConfig, clock: Callable[[], float] = time.perf_counter
@@ -60,22 +55,18 @@ class DeadlineGuard:
     def batch_deadline_s(self, batch_size: int) -> float:
         return self.config.per_question_limit_s * batch_size * self.config.safety_factor
 
-    def _multiplier(self, decision: Route) -> float:
+    def _multiplier(self, guard_class: GuardClass) -> float:
+        """Free text shortens from level 1, short text (entity lists, spans) one level later."""
         levels = self.config.levels
-        if self.level == 0:
-            return 1.0
-        if decision.task_type == "generation" and decision.generation_kind in FREE_TEXT:
-            return levels[min(self.level, len(levels) - 1)]
-        if self.level >= 2 and (decision.task_type == "named_entity_recognition"
-                                or decision.generation_kind in SHORT_TEXT):
-            return levels[min(self.level - 1, len(levels) - 1)]
-        return 1.0
+        step = {"free text": self.level, "short text": self.level - 1}.get(guard_class, 0)
+        return levels[min(step, len(levels) - 1)] if step > 0 else 1.0
 
-    def adjust(self, plan: DecodingPlan, decision: Route) -> DecodingPlan:
-        """The plan under the current level; constrained and 1-token answers stay whole."""
+    def adjust(self, plan: DecodingPlan, guard_class: GuardClass) -> DecodingPlan:
+        """The plan under the current level for an answer shape of `guard_class` (the shape
+        table's); constrained and 1-token answers stay whole."""
         if plan.choices is not None or plan.regex is not None or plan.max_tokens <= 1:
             return plan
-        multiplier = self._multiplier(decision)
+        multiplier = self._multiplier(guard_class)
         if multiplier >= 1.0:
             return plan
         budget = max(self.config.min_tokens, int(plan.max_tokens * multiplier))

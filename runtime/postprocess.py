@@ -6,6 +6,8 @@
 - entities: a Python list literal of entities found in the source text;
 - generation: a stripped text; one line for translations, titles and copied spans.
 
+Which post-processor an answer shape gets is the shape table's (runtime/shapes.py).
+
 When the model gives nothing usable, the answer is a deterministic valid fallback and the result
 says so (`fallback`), so the run can record it.
 """
@@ -95,26 +97,31 @@ def finish_entities(raw: str, decision: Route) -> Finished:
     return Finished(repr(words[:1] or ["none"]), "fallback")
 
 
-def finish_generation(raw: str, decision: Route) -> Finished:
-    text = raw.strip()
-    if decision.generation_kind in ("translation", "extraction"):
-        text = next((line.strip() for line in text.splitlines() if line.strip()), "")
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _source_head(source: str) -> str:
+    return source.strip().splitlines()[0] if source.strip() else ""
+
+
+def _text_or_fallback(text: str, fallback: str) -> Finished:
     if text:
         return Finished(text)
-    fallback = decision.source_text.strip().splitlines()[0] if decision.source_text.strip() else ""
-    if decision.generation_kind == "extraction":
-        fallback = " ".join(fallback.split()[:4])
     return Finished(fallback or "product", "fallback")
 
 
-def finish(raw: str, decision: Route) -> Finished:
-    """Shape one raw output into an answer the official parser accepts with a valid value."""
-    if decision.task_type == "multiple-choice":
-        return finish_choice(raw, decision)
-    if decision.task_type == "retrieval":
-        return finish_retrieval(raw, decision)
-    if decision.task_type == "ranking":
-        return finish_ranking(raw, decision)
-    if decision.task_type == "named_entity_recognition":
-        return finish_entities(raw, decision)
-    return finish_generation(raw, decision)
+def finish_span(raw: str, decision: Route) -> Finished:
+    """One line; without one, the source's first four words."""
+    words = _source_head(decision.source_text).split()
+    return _text_or_fallback(_first_line(raw), " ".join(words[:4]))
+
+
+def finish_translation(raw: str, decision: Route) -> Finished:
+    """One line; without one, the source's first line as it is."""
+    return _text_or_fallback(_first_line(raw), _source_head(decision.source_text))
+
+
+def finish_description(raw: str, decision: Route) -> Finished:
+    """The whole text; without one, the source's first line."""
+    return _text_or_fallback(raw.strip(), _source_head(decision.source_text))

@@ -1,19 +1,20 @@
 """Prompts: the task templates under prompts/ applied to a routed question, and shortening of
 prompts that do not fit the model.
 
-Templates are plain `str.format` files, one per task type, plus the system prompt; the chat
-template of the model's own tokenizer turns the messages into the engine's input.
+Templates are plain `str.format` files, one per task type, plus the system prompt; the line that
+states a generation's answer format is its shape's (runtime/shapes.py). The chat template of
+the model's own tokenizer turns the messages into the engine's input.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 from runtime.config import REPO_ROOT
 from runtime.router import Route
+from runtime.shapes import shape_of
 
 PROMPTS_DIR = REPO_ROOT / "prompts"
 _FORMAT_LINE_MARKERS = ("output", "answer", "respond", "separat", "only", "comma", "number")
@@ -22,11 +23,6 @@ _FORMAT_LINE_MARKERS = ("output", "answer", "respond", "separat", "only", "comma
 @lru_cache(maxsize=16)
 def read_template(name: str, directory: Path = PROMPTS_DIR) -> str:
     return (directory / name).read_text(encoding="utf-8").strip()
-
-
-@lru_cache(maxsize=4)
-def generation_formats(directory: Path = PROMPTS_DIR) -> dict[str, str]:
-    return dict(json.loads(read_template("generation_formats.json", directory)))
 
 
 def task_instruction(decision: Route, directory: Path = PROMPTS_DIR) -> str:
@@ -41,10 +37,7 @@ def task_instruction(decision: Route, directory: Path = PROMPTS_DIR) -> str:
         "language_clause": f" in {language}" if language else "",
         "format_line": "",
     }
-    if decision.task_type == "generation":
-        formats = generation_formats(directory)
-        kind = decision.generation_kind or "description"
-        values["format_line"] = formats.get(kind, formats["description"]).format(**values)
+    values["format_line"] = shape_of(decision).format_line.format(**values)
     return read_template(f"{decision.task_type}.txt", directory).format(**values)
 
 

@@ -10,6 +10,11 @@ from runtime.engine import EngineConfig, GenerationResult
 from runtime.guard import DeadlineGuard, GuardConfig
 from runtime.parsers import is_parse_failure, parse_answer
 from runtime.router import Route, route
+from runtime.shapes import shape_of
+
+
+def guard_class(decision):
+    return shape_of(decision).guard
 
 
 class FakeClock:
@@ -105,13 +110,13 @@ def test_one_token_and_constrained_answers_are_never_shortened():
     guard.level = 3
     choice = DecodingPlan(max_tokens=1, choices=["0", "1"])
     ranking = DecodingPlan(max_tokens=14, choices=["1, 2", "2, 1"])
-    assert guard.adjust(choice, Route(task_type="multiple-choice")) is choice
-    assert guard.adjust(ranking, Route(task_type="ranking")) is ranking
-    free = guard.adjust(DecodingPlan(max_tokens=50), Route(task_type="generation",
-                                                             generation_kind="description"))
+    assert guard.adjust(choice, guard_class(Route(task_type="multiple-choice"))) is choice
+    assert guard.adjust(ranking, guard_class(Route(task_type="ranking"))) is ranking
+    free = guard.adjust(DecodingPlan(max_tokens=50),
+                        guard_class(Route(task_type="generation", generation_kind="description")))
     assert free.max_tokens == 7  # 50 x 0.15
     entities = guard.adjust(DecodingPlan(max_tokens=15),
-                            Route(task_type="named_entity_recognition"))
+                            guard_class(Route(task_type="named_entity_recognition")))
     assert entities.max_tokens == 5  # 15 x 0.35 (one level behind free text)
 
 

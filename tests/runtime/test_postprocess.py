@@ -3,8 +3,8 @@
 import pytest
 
 from runtime.parsers import parse_answer
-from runtime.postprocess import finish
 from runtime.router import Route
+from runtime.shapes import shape_of
 
 CHOICE = Route(task_type="multiple-choice", options=[0, 1, 2, 3])
 RETRIEVAL = Route(task_type="retrieval", candidates=[f"item {i}" for i in range(1, 11)], pick=3)
@@ -15,6 +15,13 @@ TRANSLATION = Route(task_type="generation", generation_kind="translation", langu
                     source_text="Steel Water Bottle")
 EXTRACTION = Route(task_type="generation", generation_kind="extraction",
                    source_text="It is really loud but easy to clean.", aspect="noise")
+
+
+
+def finish(raw, decision):
+    """What the runtime does with one raw output: its shape's post-processor."""
+    return shape_of(decision).finish(raw, decision)
+
 
 MALFORMED = ["", "   \n", "The answer is", "[[", "ほげ ふが", "((1, ", "None", "-3", "]]'", "\x00"]
 

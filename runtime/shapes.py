@@ -1,0 +1,200 @@
+"""The task-shape table: everything the runtime does with one shape of answer, in one entry.
+
+A shape is a task type, and for generation a kind (a copied span, a translation, a
+description). Its entry holds the decoding plan builder, the post-processor, how the deadline
+guard may shorten it, its default new-token budget, the answer length the paper estimate
+assumes, the line of the task prompt that states the answer's format, and the check of its
+truth used when data is loaded. The router decides a prompt's shape; everything after looks the
+entry up once (`shape_of`). The official parsers stay apart, in runtime/parsers.py.
+
+Adding a generation kind is one entry here and its post-processor in runtime/postprocess.py
+(and teaching the router to recognise it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from runtime import postprocess as post
+from runtime.decoding import DecodingPlan, option_plan, ranking_plan, retrieval_plan, text_plan
+from runtime.postprocess import Finished
+from runtime.router import Route
+
+# How the deadline guard may shorten an answer: free text from the first level down, short text
+# (entity lists, copied spans) one level later, whole answers never.
+GuardClass = Literal["free text", "short text", "whole"]
+
+
+class DecodingConfig(BaseModel):
+    """New-token budgets by answer shape and the limit of enumerated constraints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    new_tokens: dict[str, int] = Field(
+        default_factory=dict,
+        description="New-token budget by shape name (multiple-choice, retrieval, ranking, "
+        "named_entity_recognition, extraction, translation, description), replacing the "
+        "shape's default. For retrieval and ranking it is the budget under a regex; enumerated "
+        "choices get exactly what their longest needs.",
+    )
+    max_enumerated_choices: int = Field(
+        default=4096, ge=1,
+        description="Largest list of complete answers given to the engine as a choice "
+        "constraint; beyond it a regex is used and post-processing repairs duplicates.",
+    )
+
+    @field_validator("new_tokens")
+    @classmethod
+    def _known_shapes(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, tokens in value.items():
+            if name not in SHAPES:
+                raise ValueError(f"unknown answer shape {name!r} (expected one of "
+                                 f"{', '.join(SHAPES)})")
+            if tokens < 1:
+                raise ValueError(f"the budget of {name!r} must be at least 1 token")
+        return value
+
+    def budget(self, shape: Shape) -> int:
+        return self.new_tokens.get(shape.name, shape.new_tokens)
+
+
+PlanBuilder = Callable[[Route, int, DecodingConfig], DecodingPlan]
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    task_type: str
+    plan: PlanBuilder
+    finish: Callable[[str, Route], Finished]
+    guard: GuardClass
+    new_tokens: int  # the default budget
+    estimate_tokens: int | None = None  # the estimate's answer length when not the budget
+    format_line: str = ""  # fills {format_line} in the task type's prompt template
+
+    def decoding_plan(self, route: Route, config: DecodingConfig) -> DecodingPlan:
+        """This shape's plan for a routed prompt under the configured budget."""
+        return self.plan(route, config.budget(self), config)
+
+    def typical_new_tokens(self, config: DecodingConfig) -> int:
+        return self.estimate_tokens or config.budget(self)
+
+
+def _options(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
+    return option_plan(route.options, budget)
+
+
+def _indices(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
+    if not route.num_candidates:
+        return text_plan(budget, one_line=False)
+    return retrieval_plan(route.num_candidates, route.pick, budget,
+                          config.max_enumerated_choices)
+
+
+def _permutation(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
+    if not route.num_candidates:
+        return text_plan(budget, one_line=False)
+    return ranking_plan(route.num_candidates, budget, config.max_enumerated_choices)
+
+
+def _one_line(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
+    return text_plan(budget, one_line=True)
+
+
+def _free_text(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
+    return text_plan(budget, one_line=False)
+
+
+TruthCheck = tuple[TypeAdapter[Any], str]  # the truth's type, and what it must be
+
+
+def _truth(type_: Any, wants: str) -> TruthCheck:
+    return TypeAdapter(type_), wants
+
+
+_TEXT = _truth(StrictStr, "must be a string")
+_TEXTS = _truth(StrictStr | Annotated[list[StrictStr], Field(min_length=1)],
+                "must be a string or a non-empty list of strings")
+# The truth of each task type, by the metric that scores it (data.py checks every row with it).
+TRUTHS: dict[str, dict[str, TruthCheck]] = {
+    "multiple-choice": {"accuracy": _truth(StrictInt, "must be an integer option number")},
+    "retrieval": {"hit rate@3": _truth(Annotated[list[StrictInt], Field(min_length=1)],
+                                       "must be a non-empty list of integer indices")},
+    "ranking": {"ndcg": _truth(Annotated[list[StrictInt | StrictFloat], Field(min_length=1)],
+                               "must be a non-empty list of relevance numbers")},
+    "named_entity_recognition": {"micro f1": _truth(list[StrictStr],
+                                                    "must be a list of entity strings")},
+    "generation": {"rougel": _TEXT, "bleu": _TEXT, "jp-bleu": _TEXT,
+                   "sent-transformer": _TEXTS, "multilingual-sent-transformer": _TEXTS},
+}
+
+# One entry per shape; a generation kind is the router's `generation_kind`.
+SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
+    Shape("multiple-choice", "multiple-choice", plan=_options, finish=post.finish_choice,
+          guard="whole", new_tokens=1),
+    Shape("retrieval", "retrieval", plan=_indices, finish=post.finish_retrieval,
+          guard="whole", new_tokens=12, estimate_tokens=len("13, 14, 15") + 1),
+    Shape("ranking", "ranking", plan=_permutation, finish=post.finish_ranking,
+          guard="whole", new_tokens=16, estimate_tokens=len("1, 2, 3, 4, 5") + 1),
+    Shape("named_entity_recognition", "named_entity_recognition", plan=_one_line,
+          finish=post.finish_entities, guard="short text", new_tokens=15),
+    Shape("extraction", "generation", plan=_one_line, finish=post.finish_span,
+          guard="short text", new_tokens=12,
+          format_line="Answer with one short phrase copied from the text, on one line."),
+    Shape("translation", "generation", plan=_one_line, finish=post.finish_translation,
+          guard="free text", new_tokens=50,
+          format_line="Answer with the result in {language}, on one line."),
+    Shape("description", "generation", plan=_free_text, finish=post.finish_description,
+          guard="free text", new_tokens=50,
+          format_line="Answer in one or two plain sentences{language_clause}."),
+)}
+
+
+def shape_of(route: Route) -> Shape:
+    """The entry of a routed prompt (a generation without a kind is a description)."""
+    if route.task_type == "generation":
+        return SHAPES[route.generation_kind or "description"]
+    return SHAPES[route.task_type]
+
+
+def plan_for(route: Route, config: DecodingConfig) -> DecodingPlan:
+    """The decoding plan of a routed prompt under the configured budgets."""
+    return shape_of(route).decoding_plan(route, config)
+
+
+def truth_problem(task_type: str, metric: str, value: Any) -> str | None:
+    """Why `value` cannot be the truth of a `task_type` question scored by `metric`."""
+    adapter, wants = TRUTHS[task_type][metric]
+    try:
+        adapter.validate_python(value, strict=True)
+    except ValidationError:
+        return wants
+    return None
+
+
+def typical_new_tokens(config: DecodingConfig) -> dict[str, int]:
+    """New tokens per task type for the paper estimate: its longest shape's."""
+    tokens: dict[str, int] = {}
+    for shape in SHAPES.values():
+        tokens[shape.task_type] = max(tokens.get(shape.task_type, 0),
+                                      shape.typical_new_tokens(config))
+    return tokens
+
+
+def largest_new_tokens(config: DecodingConfig) -> int:
+    """The largest budget of any shape: what the model's context must leave room for."""
+    return max(config.budget(shape) for shape in SHAPES.values())

@@ -1,0 +1,104 @@
+"""The shape table: decoding plans (budgets and constraints) per answer shape, the configured
+budgets, the truth checks and the estimate's answer lengths."""
+
+import itertools
+
+import pytest
+from pydantic import ValidationError
+
+from runtime.competition import METRICS_FOR_TASK_TYPE, TASK_TYPES
+from runtime.parsers import parse_answer
+from runtime.router import Route
+from runtime.shapes import (
+    SHAPES,
+    TRUTHS,
+    DecodingConfig,
+    plan_for,
+    shape_of,
+    truth_problem,
+    typical_new_tokens,
+)
+
+CONFIG = DecodingConfig()
+
+
+def test_choice_is_one_token_among_the_options_present():
+    plan = plan_for(Route(task_type="multiple-choice", options=[0, 1, 2]), CONFIG)
+    assert plan.max_tokens == 1 and plan.choices == ["0", "1", "2"]
+
+
+def test_retrieval_choices_are_distinct_valid_indices():
+    plan = plan_for(Route(task_type="retrieval", candidates=["x"] * 15, pick=3), CONFIG)
+    assert len(plan.choices) == 15 * 14 * 13 // 6  # ascending combinations: order is free
+    assert plan.max_tokens == len("15, 14, 13") + 1
+    for choice in plan.choices[:50] + plan.choices[-50:]:
+        parsed = parse_answer(choice, "retrieval")
+        assert len(set(parsed)) == 3 and all(1 <= i <= 15 for i in parsed)
+
+
+def test_retrieval_falls_back_to_a_regex_when_there_are_too_many_picks():
+    many = plan_for(Route(task_type="retrieval", candidates=["x"] * 25, pick=3), CONFIG)
+    assert len(many.choices) == 25 * 24 * 23 // 6
+    huge = plan_for(Route(task_type="retrieval", candidates=["x"] * 60, pick=3), CONFIG)
+    assert huge.choices is None and huge.regex
+
+
+def test_ranking_choices_are_permutations():
+    plan = plan_for(Route(task_type="ranking", candidates=["x"] * 5), CONFIG)
+    assert sorted(plan.choices) == sorted(
+        ", ".join(map(str, p)) for p in itertools.permutations(range(1, 6)))
+    assert all(parse_answer(c, "ranking") for c in plan.choices)
+
+
+def test_one_line_answers_stop_at_a_newline():
+    for kind, budget in (("translation", CONFIG.budget(SHAPES["translation"])),
+                         ("extraction", CONFIG.budget(SHAPES["extraction"]))):
+        plan = plan_for(Route(task_type="generation", generation_kind=kind), CONFIG)
+        assert plan.stop == ["\n"] and plan.max_tokens == budget
+    plan = plan_for(Route(task_type="named_entity_recognition"), CONFIG)
+    entity_budget = CONFIG.budget(SHAPES["named_entity_recognition"])
+    assert plan.stop == ["\n"] and plan.max_tokens == entity_budget
+
+
+def test_every_task_type_has_shapes_and_a_truth_check_for_each_of_its_metrics():
+    assert {shape.task_type for shape in SHAPES.values()} == set(TASK_TYPES)
+    assert set(TRUTHS) == set(TASK_TYPES)
+    for task_type, metrics in METRICS_FOR_TASK_TYPE.items():
+        assert set(TRUTHS[task_type]) == set(metrics)
+
+
+def test_a_route_finds_its_shape_and_a_generation_without_kind_is_a_description():
+    assert shape_of(Route(task_type="ranking")).name == "ranking"
+    assert shape_of(Route(task_type="generation", generation_kind="translation")).name == \
+        "translation"
+    assert shape_of(Route(task_type="generation")).name == "description"
+
+
+def test_configured_budgets_replace_the_defaults_and_unknown_shapes_are_refused():
+    config = DecodingConfig(new_tokens={"description": 20})
+    plan = plan_for(Route(task_type="generation", generation_kind="description"), config)
+    assert plan.max_tokens == 20 and plan.stop == []
+    assert typical_new_tokens(config)["generation"] == 50  # translation keeps its 50
+    with pytest.raises(ValidationError, match="unknown answer shape 'summary'"):
+        DecodingConfig(new_tokens={"summary": 20})
+    with pytest.raises(ValidationError, match="at least 1 token"):
+        DecodingConfig(new_tokens={"description": 0})
+
+
+@pytest.mark.parametrize(("task_type", "metric", "truth", "ok"), [
+    ("multiple-choice", "accuracy", 2, True),
+    ("multiple-choice", "accuracy", True, False),
+    ("multiple-choice", "accuracy", "2", False),
+    ("retrieval", "hit rate@3", [1, 4], True),
+    ("retrieval", "hit rate@3", [], False),
+    ("ranking", "ndcg", [3, 2.5, 0], True),
+    ("ranking", "ndcg", ["3"], False),
+    ("named_entity_recognition", "micro f1", [], True),
+    ("named_entity_recognition", "micro f1", "nike", False),
+    ("generation", "rougel", "a phrase", True),
+    ("generation", "rougel", ["a phrase"], False),
+    ("generation", "sent-transformer", ["one", "two"], True),
+    ("generation", "sent-transformer", [], False),
+])
+def test_truth_checks_accept_exactly_what_the_metric_scores(task_type, metric, truth, ok):
+    assert (truth_problem(task_type, metric, truth) is None) is ok
