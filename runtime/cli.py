@@ -16,7 +16,8 @@ from runtime.competition import MAX_BATCH_SIZE
 from runtime.config import REPO_ROOT, SAMPLE_DATA, ConfigError, load_config
 from runtime.data import DataError
 from runtime.embeddings import EmbeddingModelMissing
-from runtime.evaluation import ModelReplyError, OutputDirError, evaluate, score_saved
+from runtime.evaluation import ModelReplyError, evaluate, score_saved
+from runtime.predictions import OutputDirError
 from runtime.scoring import MissingMetricModel
 
 ESTIMATED_COUNTS = REPO_ROOT / "data" / "track_counts_estimate.json"

@@ -170,7 +170,8 @@ def _decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError
             raise DataError(f"{path}: line {err.lineno}: not valid JSON: {err.msg}") from err
         yield from enumerate(items, start=1)
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: a prompt may hold U+2028 or U+0085, which splitlines() cuts.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

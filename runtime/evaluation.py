@@ -1,22 +1,20 @@
 """Local evaluation: call a model the way the grader does, save every answer, score, report.
 
-Owns the run loop and `predictions.jsonl`. Questions are grouped by task type (in order of first
-appearance) and sent in batches of `get_batch_size()`, asked before every batch. Each reply is
-checked, and its lines are appended and flushed to `predictions.jsonl` as soon as the batch is
-answered, so a run killed at any moment loses at most the batch in flight; `resume` reuses every
-saved answer and asks the model only for the rest. Scores are filled in once all answers exist,
+Owns the run loop. Questions are grouped by task type (in order of first appearance) and sent in
+batches of `get_batch_size()`, asked before every batch. Each reply is checked, and its lines
+are appended to `predictions.jsonl` (runtime/predictions.py) as soon as the batch is answered,
+so a run killed at any moment loses at most the batch in flight; `resume` reuses every saved
+answer and asks the model only for the rest. Scores are filled in once all answers exist,
 because embedding metrics are scored in one batch per metric.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +24,9 @@ from tqdm import tqdm
 from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from runtime.config import EvaluationConfig
 from runtime.data import DataSet, Question, load_questions
-from runtime.parsers import parse_answer
-from runtime.records import AnswerRecord, RunReport, Usage, batch_records, reporting
-from runtime.report import write_reports
+from runtime.predictions import PREDICTIONS_FILE, OutputDirError, Predictions, prediction_line
+from runtime.records import RunReport, Usage, batch_records, reporting
+from runtime.report import RunInfo, Timing, write_reports
 from runtime.scoring import Scores, check_metric_models, score_answers
 
 MODEL_ALIASES: dict[str, str] = {
@@ -37,15 +35,10 @@ MODEL_ALIASES: dict[str, str] = {
     "baseline": "models.baseline_model:BaselineModel",
     "vllm": "models.vllm_model:VLLMShopModel",
 }
-PREDICTIONS_FILE = "predictions.jsonl"
 
 
 class ModelReplyError(RuntimeError):
     """The model broke the interface: wrong batch size, wrong number or type of answers."""
-
-
-class OutputDirError(RuntimeError):
-    """The output directory holds answers that this run would overwrite or cannot reuse."""
 
 
 @dataclass
@@ -123,88 +116,40 @@ def check_reply(reply: Any, batch: Batch) -> list[str]:
     return reply
 
 
-def prediction_line(q: Question, answer: str, record: AnswerRecord | None) -> dict[str, Any]:
-    line: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
-    line["parsed"] = parse_answer(answer, q.task_type) if q.task_type else None
-    line["score"] = None
-    if record is not None:
-        line["runtime"] = record.as_json()
-    return line
-
-
-def _write_lines_atomically(path: Path, lines: list[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def load_saved_answers(path: Path, questions: list[Question]) -> dict[int, dict[str, Any]]:
-    """Saved prediction lines by row; refuse lines written for other data."""
-    by_row = {q.row: q for q in questions}
-    saved: dict[int, dict[str, Any]] = {}
-    if not path.is_file():
-        return saved
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            line = json.loads(text)
-            row, answer = line["row"], line["model_output_str"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            # A line cut short by an interruption: that answer is asked for again.
-            print(f"note: {path}:{number} is incomplete; that row is asked again",
-                  file=sys.stderr)
-            continue
-        if row not in by_row:
-            continue  # beyond --limit: kept on disk, not used in this run
-        if line.get("input_field") != by_row[row].input_field or not isinstance(answer, str):
-            raise OutputDirError(
-                f"{path}:{number}: the saved answer for row {row} was written for a different "
-                "prompt; these predictions belong to other data. Use another --output-dir."
-            )
-        saved[row] = line
-    return saved
-
-
 def generate_answers(
     model: Any,
     questions: list[Question],
-    predictions_path: Path,
+    predictions: Predictions,
     progress: bool,
 ) -> GenerationStats:
-    """Ask `model` for every question, appending each answered batch to `predictions_path`."""
+    """Ask `model` for every question, appending each answered batch to `predictions`."""
     stats = GenerationStats()
     reporter = reporting(model)
     bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not progress,
                file=sys.stderr)
-    with predictions_path.open("a", encoding="utf-8") as handle:
-        for batch in batches_as_grader(questions, model):
-            prompts = [q.input_field for q in batch.questions]
-            started = time.perf_counter()
-            reply = model.batch_predict({"prompt": prompts}, batch.is_multiple_choice)
-            stats.model_s += time.perf_counter() - started
-            answers = check_reply(reply, batch)
-            records = batch_records(reporter, len(answers))
-            for q, answer, record in zip(batch.questions, answers, records, strict=True):
-                if record is not None:
-                    stats.usage = stats.usage or Usage()
-                    stats.usage.add(record)
-                line = prediction_line(q, answer, record)
-                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-            stats.asked_rows += len(answers)
-            bar.update(len(answers))
+    for batch in batches_as_grader(questions, model):
+        prompts = [q.input_field for q in batch.questions]
+        started = time.perf_counter()
+        reply = model.batch_predict({"prompt": prompts}, batch.is_multiple_choice)
+        stats.model_s += time.perf_counter() - started
+        answers = check_reply(reply, batch)
+        records = batch_records(reporter, len(answers))
+        for record in records:
+            if record is not None:
+                stats.usage = stats.usage or Usage()
+                stats.usage.add(record)
+        predictions.append([prediction_line(q, answer, record) for q, answer, record
+                            in zip(batch.questions, answers, records, strict=True)])
+        stats.asked_rows += len(answers)
+        bar.update(len(answers))
     bar.close()
     if reporter is not None:
         stats.report = reporter.run_report()
     return stats
 
 
-def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> dict[int, dict]:
-    """Create the output directory; return the saved answers to reuse (resume) or none."""
+def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> Predictions:
+    """Create the output directory; return its saved answers to reuse (resume) or a fresh file."""
     out = config.resolved_output_dir()
     out.mkdir(parents=True, exist_ok=True)
     path = out / PREDICTIONS_FILE
@@ -215,22 +160,12 @@ def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> d
             "answer only the rest, --overwrite to discard them, or choose another --output-dir."
         )
     if config.overwrite or not has_saved:
-        path.write_text("", encoding="utf-8")
-        return {}
-    saved = load_saved_answers(path, questions)
+        return Predictions.empty(path)
+    saved = Predictions.read(path, questions)
     # Rewrite the file cleanly so a line cut short by the interruption cannot merge with the
     # next one; every saved line, also rows outside this run's --limit, is kept.
-    kept = [json.loads(t) for t in path.read_text(encoding="utf-8").splitlines() if _is_json(t)]
-    _write_lines_atomically(path, kept)
+    saved.rewrite()
     return saved
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except json.JSONDecodeError:
-        return False
-    return True
 
 
 def _now() -> str:
@@ -249,28 +184,25 @@ def _load_data(path: Path, config: EvaluationConfig) -> tuple[DataSet, list[Ques
     return dataset, questions
 
 
-def _score_into(
-    path: Path, questions: list[Question], lines: dict[int, dict[str, Any]],
-    config: EvaluationConfig,
-) -> tuple[Scores, float]:
-    """Score the saved answers and write each row's parsed answer and score into `path`."""
+def _score_into(predictions: Predictions, questions: list[Question],
+                config: EvaluationConfig) -> tuple[Scores, float]:
+    """Score the saved answers and write each row's parsed answer and score into the file."""
     started = time.perf_counter()
-    answers = {row: line["model_output_str"] for row, line in lines.items()}
-    scores = score_answers(questions, answers, config.scoring)
+    scores = score_answers(questions, predictions.answers(), config.scoring)
     scoring_s = time.perf_counter() - started
-    _fill_scores(path, lines, scores)
+    predictions.finalise({row: (s.parsed, s.score) for row, s in scores.rows.items()})
     return scores, scoring_s
 
 
 def _run_info(dataset: DataSet, questions: list[Question], started_at: str,
-              **fields: Any) -> dict[str, Any]:
-    return {
+              **fields: Any) -> RunInfo:
+    return RunInfo(
         **fields,
-        "num_questions": len(questions),
-        "skipped_invalid_rows": [s.message for s in dataset.skipped],
-        "started_at": started_at,
-        "finished_at": _now(),
-    }
+        num_questions=len(questions),
+        skipped_invalid_rows=[s.message for s in dataset.skipped],
+        started_at=started_at,
+        finished_at=_now(),
+    )
 
 
 def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
@@ -279,55 +211,35 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
     `model` is an already built model to use instead of building `config.model`."""
     started_at, started = _now(), time.perf_counter()
     dataset, questions = _load_data(config.data, config)
-    saved = prepare_output_dir(config, questions)
-    out = config.resolved_output_dir()
-    pending = [q for q in questions if q.row not in saved]
+    predictions = prepare_output_dir(config, questions)
+    resumed_rows = len(predictions.by_row)
+    pending = [q for q in questions if q.row not in predictions.by_row]
     stats = GenerationStats()
     if pending:
         load_started = time.perf_counter()
         if model is None:
             model = build_model(config.model, config.weights)
         stats_load = time.perf_counter() - load_started
-        stats = generate_answers(model, pending, out / PREDICTIONS_FILE, config.progress)
+        stats = generate_answers(model, pending, predictions, config.progress)
         stats.load_s = stats_load
 
-    lines = load_saved_answers(out / PREDICTIONS_FILE, questions)
-    scores, scoring_s = _score_into(out / PREDICTIONS_FILE, questions, lines, config)
-    timing = {
-        "total_s": round(time.perf_counter() - started, 3),
-        "model_s": round(stats.load_s + stats.model_s, 3),
-        "model_load_s": round(stats.load_s, 3),
-        "generation_s": round(stats.model_s, 3),
-        "scoring_s": round(scoring_s, 3),
-        **(asdict(stats.usage) if stats.usage else {}),
-    }
-    reported: dict[str, Any] = {}
-    if stats.report is not None:
-        timing["engine_load_s"] = stats.report.engine_load_s
-        reported = {"guard_events": stats.report.guard_events,
-                    "model_dir": stats.report.model_dir}
+    scores, scoring_s = _score_into(predictions, questions, config)
+    report = stats.report
+    timing = Timing(
+        total_s=round(time.perf_counter() - started, 3),
+        model_s=round(stats.load_s + stats.model_s, 3),
+        model_load_s=round(stats.load_s, 3),
+        generation_s=round(stats.model_s, 3),
+        scoring_s=round(scoring_s, 3),
+        engine_load_s=report.engine_load_s if report else None,
+    )
     run = _run_info(dataset, questions, started_at, model=config.model,
                     weights=str(config.weights) if config.weights else None,
-                    data=str(config.data), resumed_rows=len(saved), asked_rows=stats.asked_rows,
-                    **reported)
-    return write_reports(out, scores, timing, run)
-
-
-def _fill_scores(path: Path, lines: dict[int, dict[str, Any]], scores: Scores) -> None:
-    """Rewrite predictions.jsonl in data order with each row's parsed answer and score."""
-    filled = []
-    for row in sorted(lines):
-        line = dict(lines[row])
-        row_score = scores.rows.get(row)
-        if row_score is not None:
-            line["parsed"] = row_score.parsed
-            line["score"] = row_score.score
-        filled.append(line)
-    kept_elsewhere = [
-        json.loads(t) for t in path.read_text(encoding="utf-8").splitlines()
-        if _is_json(t) and json.loads(t).get("row") not in lines
-    ]
-    _write_lines_atomically(path, filled + kept_elsewhere)
+                    model_dir=report.model_dir if report else None,
+                    data=str(config.data), resumed_rows=resumed_rows,
+                    asked_rows=stats.asked_rows,
+                    guard_events=report.guard_events if report else None)
+    return write_reports(config.resolved_output_dir(), scores, timing, stats.usage, run)
 
 
 def score_saved(
@@ -336,21 +248,18 @@ def score_saved(
     """Re-score saved answers without a model and write the same files."""
     started_at, started = _now(), time.perf_counter()
     dataset, questions = _load_data(data, config)
-    lines = load_saved_answers(predictions, questions)
-    missing = len(questions) - len(lines)
+    saved = Predictions.read(predictions, questions)
+    missing = len(questions) - len(saved.by_row)
     if missing:
         print(f"warning: {missing} questions have no saved answer and are not scored",
               file=sys.stderr)
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / PREDICTIONS_FILE
     if not target.exists() or target.resolve() != predictions.resolve():
-        _write_lines_atomically(target, [lines[row] for row in sorted(lines)])
-    scores, scoring_s = _score_into(target, questions, lines, config)
-    timing = {
-        "total_s": round(time.perf_counter() - started, 3),
-        "model_s": 0.0,
-        "scoring_s": round(scoring_s, 3),
-    }
+        saved = saved.copy_to(target)
+    scores, scoring_s = _score_into(saved, questions, config)
+    timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
+                    scoring_s=round(scoring_s, 3))
     run = _run_info(dataset, questions, started_at, model=None, predictions=str(predictions),
-                    data=str(data), resumed_rows=len(lines), asked_rows=0)
-    return write_reports(output_dir, scores, timing, run)
+                    data=str(data), resumed_rows=len(saved.by_row), asked_rows=0)
+    return write_reports(output_dir, scores, timing, None, run)

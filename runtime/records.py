@@ -2,7 +2,8 @@
 
 `AnswerRecord` is one answer's account (the router's decision, the constraint and budget, the raw
 output, tokens, and how post-processing repaired it); `RunReport` is the run's (engine start-up,
-the model directory, the deadline guard's events). A model that offers them satisfies
+the model directory, the deadline guard's events); `Usage` is what a run's answers used, summed
+from the records (tokens, cached tokens, repairs by kind). A model that offers them satisfies
 `ReportingModel`; the evaluation, the profiler and the command lines ask `reporting(model)` once,
 where the model is loaded, instead of probing attributes answer by answer.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
 
 # "completed": a partial answer filled in; "fallback": nothing usable, replaced;
 # "deadline": the batch's deadline stopped decoding.
@@ -41,22 +44,28 @@ class RunReport:
     guard_events: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class Usage:
-    """Totals over the answers a run asked for."""
+class Usage(BaseModel):
+    """What a run's answers used, summed over the answers this run asked for."""
 
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    cached_prompt_tokens: int = 0
-    fallbacks: int = 0
-    shortened_prompts: int = 0
+    prompt_tokens: int = Field(default=0, description="Prompt tokens given to the engine.")
+    generated_tokens: int = Field(default=0, description="New tokens generated.")
+    cached_prompt_tokens: int = Field(
+        default=0, description="Prompt tokens served from the engine's prefix cache.")
+    fallbacks: int = Field(default=0, description="Answers repaired or replaced, all kinds.")
+    fallbacks_by_kind: dict[str, int] = Field(
+        default_factory=dict, description="Those answers by kind: completed, fallback, "
+        "deadline.")
+    shortened_prompts: int = Field(default=0, description="Prompts shortened to fit.")
 
     def add(self, record: AnswerRecord) -> None:
         self.prompt_tokens += record.prompt_tokens
         self.generated_tokens += record.generated_tokens
         self.cached_prompt_tokens += record.cached_prompt_tokens
-        self.fallbacks += record.fallback is not None
         self.shortened_prompts += record.shortened
+        if record.fallback is not None:
+            self.fallbacks += 1
+            self.fallbacks_by_kind[record.fallback] = (
+                self.fallbacks_by_kind.get(record.fallback, 0) + 1)
 
 
 @runtime_checkable

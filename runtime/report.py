@@ -1,63 +1,124 @@
-"""What an evaluation leaves behind: results.json, report.md, a PNG chart and the console table."""
+"""What an evaluation leaves behind: results.json (the `Results` model, every field described),
+report.md, a PNG chart and the console table."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from runtime.competition import TRACK5, TRACKS
+from runtime.predictions import PREDICTIONS_FILE
+from runtime.records import Usage
 from runtime.scoring import Scores
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `usage` apart from `timing`; every field always present
 CHART_FILE = "scores.png"
+RESULTS_FILE = "results.json"
 
 
 def _fmt(value: float | None) -> str:
     return "unscored" if value is None else f"{value:.4f}"
 
 
-def results_document(
-    scores: Scores, timing: dict[str, Any], run: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "tasks": [
-            {
-                "task_name": t.task_name,
-                "task_type": t.task_type,
-                "metric": t.metric,
-                "track": t.track,
-                "num_samples": t.num_samples,
-                "score": t.score,
-                "parse_failures": t.parse_failures,
-                "unscored_reason": t.unscored_reason,
-            }
-            for t in scores.tasks
-        ],
-        "tracks": {
-            track: {
-                "name": TRACKS[track],
-                "score": result.score,
-                "num_tasks": result.num_tasks,
-                "unscored_tasks": result.unscored_tasks,
-            }
-            for track, result in scores.tracks.items()
-        },
-        "track5": {
-            "track": TRACK5,
-            "score": scores.track5,
-            "definition": "mean of the track scores (leaderboard track 5)",
-            "tracks_included": scores.tracks_in_track5,
-        },
-        "tasks_mean": {
-            "score": scores.tasks_mean,
-            "definition": "mean over tasks (what the organisers' local script printed)",
-        },
-        "notes": scores.notes,
-        "timing": timing,
-        "run": run,
-    }
+class TaskEntry(BaseModel):
+    task_name: str
+    task_type: str
+    metric: str
+    track: str
+    num_samples: int = Field(description="Answered questions of the task that were scored.")
+    score: float | None = Field(description="The task's score; null when unscored.")
+    parse_failures: int = Field(description="Answers the official parser could not read.")
+    unscored_reason: str | None = Field(description="Why the task has no score.")
+
+
+class TrackEntry(BaseModel):
+    name: str = Field(description="The track's display name.")
+    score: float | None = Field(description="Mean of its scored tasks.")
+    num_tasks: int
+    unscored_tasks: list[str]
+
+
+class Track5Entry(BaseModel):
+    track: str = Field(description="The leaderboard's id of track 5.")
+    score: float | None
+    definition: str
+    tracks_included: list[str] = Field(description="The tracks whose mean track 5 is.")
+
+
+class TasksMeanEntry(BaseModel):
+    score: float | None
+    definition: str
+
+
+class Timing(BaseModel):
+    """Seconds, wall clock; null where the run had no such phase (re-scoring has no model)."""
+
+    total_s: float = Field(description="The whole command.")
+    model_s: float = Field(description="Building the model and answering.")
+    model_load_s: float | None = Field(default=None, description="Building the model.")
+    generation_s: float | None = Field(default=None, description="The model's batch_predict "
+                                       "calls.")
+    scoring_s: float = Field(description="Parsing and scoring, embedding models included.")
+    engine_load_s: float | None = Field(default=None, description="The engine's start, as the "
+                                        "model reports it.")
+
+
+class RunInfo(BaseModel):
+    model: str | None = Field(description="The model spec; null when saved answers were "
+                              "re-scored.")
+    weights: str | None = Field(default=None, description="Weights given on the command line.")
+    model_dir: str | None = Field(default=None, description="The directory that answered, as "
+                                  "the model reports it.")
+    data: str
+    predictions: str | None = Field(default=None, description="Re-scored predictions file.")
+    num_questions: int
+    resumed_rows: int = Field(description="Answers reused from an earlier run.")
+    asked_rows: int = Field(description="Answers asked of the model in this run.")
+    skipped_invalid_rows: list[str]
+    started_at: str
+    finished_at: str
+    guard_events: list[dict[str, Any]] | None = Field(
+        default=None, description="The deadline guard's changes of level.")
+
+
+class Results(BaseModel):
+    """results.json: the scores of one evaluation, with its timing, usage and run."""
+
+    schema_version: int = SCHEMA_VERSION
+    tasks: list[TaskEntry]
+    tracks: dict[str, TrackEntry] = Field(description="Tracks 1-4 present, by id.")
+    track5: Track5Entry
+    tasks_mean: TasksMeanEntry
+    notes: list[str]
+    timing: Timing
+    usage: Usage | None = Field(description="Tokens and repairs summed from the model's "
+                                "per-answer records; null when it reports none.")
+    run: RunInfo
+
+
+def results_document(scores: Scores, timing: Timing, usage: Usage | None,
+                     run: RunInfo) -> Results:
+    return Results(
+        tasks=[TaskEntry(**asdict(t)) for t in scores.tasks],
+        tracks={track: TrackEntry(name=TRACKS[track], score=result.score,
+                                  num_tasks=result.num_tasks,
+                                  unscored_tasks=result.unscored_tasks)
+                for track, result in scores.tracks.items()},
+        track5=Track5Entry(track=TRACK5, score=scores.track5,
+                           definition="mean of the track scores (leaderboard track 5)",
+                           tracks_included=scores.tracks_in_track5),
+        tasks_mean=TasksMeanEntry(
+            score=scores.tasks_mean,
+            definition="mean over tasks (what the organisers' local script printed)"),
+        notes=scores.notes,
+        timing=timing,
+        usage=usage,
+        run=run,
+    )
 
 
 def table_lines(scores: Scores) -> list[str]:
@@ -81,12 +142,13 @@ def table_lines(scores: Scores) -> list[str]:
     return lines
 
 
-def report_markdown(scores: Scores, timing: dict[str, Any], run: dict[str, Any]) -> str:
+def report_markdown(results: Results, scores: Scores) -> str:
+    run = results.run
     parts = [
-        f"# Local evaluation: {run.get('model') or 'saved answers'} on {Path(run['data']).name}",
+        f"# Local evaluation: {run.model or 'saved answers'} on {Path(run.data).name}",
         "",
-        f"{run['num_questions']} questions; {run['resumed_rows']} answers reused from an earlier "
-        f"run; started {run['started_at']}, finished {run['finished_at']}.",
+        f"{run.num_questions} questions; {run.resumed_rows} answers reused from an earlier "
+        f"run; started {run.started_at}, finished {run.finished_at}.",
         "",
         *table_lines(scores),
         "",
@@ -94,8 +156,10 @@ def report_markdown(scores: Scores, timing: dict[str, Any], run: dict[str, Any])
         "",
         "## Timing",
         "",
-        *[f"- {name}: {value}" for name, value in timing.items()],
+        *[f"- {name}: {value}" for name, value in results.timing if value is not None],
     ]
+    if results.usage is not None:
+        parts += ["", "## Usage", "", *[f"- {name}: {value}" for name, value in results.usage]]
     if scores.notes:
         parts += ["", "## Notes", "", *[f"- {note}" for note in scores.notes]]
     return "\n".join(parts) + "\n"
@@ -137,20 +201,18 @@ def write_chart(path: Path, scores: Scores) -> None:
     plt.close(fig)
 
 
-def write_reports(
-    out: Path,
-    scores: Scores,
-    timing: dict[str, Any],
-    run: dict[str, Any],
-) -> dict[str, Any]:
-    """Write results.json, report.md and the chart into `out`, print the tables; return results."""
-    document = results_document(scores, timing, run)
-    (out / "results.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
-    (out / "report.md").write_text(report_markdown(scores, timing, run), encoding="utf-8")
+def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None,
+                  run: RunInfo) -> dict[str, Any]:
+    """Write results.json, report.md and the chart into `out`, print the tables; return the
+    results as written."""
+    results = results_document(scores, timing, usage, run)
+    document = results.model_dump(mode="json")
+    (out / RESULTS_FILE).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+    (out / "report.md").write_text(report_markdown(results, scores), encoding="utf-8")
     write_chart(out / CHART_FILE, scores)
     print("\n".join(table_lines(scores)))
     for note in scores.notes:
         print(f"note: {note}")
-    print(f"\nwritten to {out}: predictions.jsonl, results.json, report.md, {CHART_FILE}")
+    print(f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, report.md, {CHART_FILE}")
     return document

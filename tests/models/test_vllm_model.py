@@ -197,10 +197,12 @@ def test_runs_record_tokens_router_decisions_and_fallbacks(float_report, develop
     run = float_report["runs"]["development"]
     document, lines = run["document"], run["lines"]
     questions = load_questions(development_path).questions
-    timing = document["timing"]
-    assert timing["generated_tokens"] == sum(x["runtime"]["generated_tokens"] for x in lines)
-    assert timing["prompt_tokens"] == sum(x["runtime"]["prompt_tokens"] for x in lines)
-    assert timing["engine_load_s"] >= 0
+    usage = document["usage"]
+    assert usage["generated_tokens"] == sum(x["runtime"]["generated_tokens"] for x in lines)
+    assert usage["prompt_tokens"] == sum(x["runtime"]["prompt_tokens"] for x in lines)
+    assert usage["fallbacks"] == sum(x["runtime"]["fallback"] is not None for x in lines)
+    assert usage["fallbacks"] == sum(usage["fallbacks_by_kind"].values())
+    assert document["timing"]["engine_load_s"] >= 0
     for line, question in zip(lines, questions, strict=True):
         assert line["runtime"]["route"]["task_type"] == question.task_type
         assert "fallback" in line["runtime"]

@@ -8,6 +8,7 @@ import pytest
 
 from runtime.config import load_config
 from runtime.evaluation import ModelReplyError, OutputDirError, evaluate
+from runtime.report import Results
 from tests.conftest import REPO_ROOT
 
 
@@ -123,7 +124,10 @@ def test_outputs_are_written(tmp_path):
     results = evaluate(config(tmp_path, "PromptHashModel"))
     for name in ("predictions.jsonl", "results.json", "report.md", "scores.png"):
         assert (tmp_path / name).is_file()
-    assert results["schema_version"] == 1
+    assert results["schema_version"] == 2
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert Results.model_validate(written).model_dump(mode="json") == written == results
+    assert results["usage"] is None  # the model reports no per-answer records
     assert {"total_s", "model_s", "scoring_s"} <= set(results["timing"])
     assert {"model", "data", "started_at", "finished_at", "resumed_rows"} <= set(results["run"])
     task = results["tasks"][0]

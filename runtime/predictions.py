@@ -1,0 +1,143 @@
+"""predictions.jsonl, the file of saved answers: the one module that reads and writes it.
+
+One JSON object per line: the question's `row`, its data fields, the answer
+(`model_output_str`), its `parsed` value and `score` once scored, and the model's per-answer
+record (`runtime`) where the model reports one. Lines are separated by `\\n` only: an answer may
+hold U+2028 or U+0085, which other line splitters would cut.
+
+A run reads the file once, appends each answered batch with an fsync (a killed run loses at
+most the batch in flight) and finalises it once, atomically, with every row's parsed answer and
+score in data order. Lines of rows outside the run (beyond `--limit`) are kept as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runtime.data import Question
+from runtime.parsers import parse_answer
+from runtime.records import AnswerRecord
+
+PREDICTIONS_FILE = "predictions.jsonl"
+
+
+class OutputDirError(RuntimeError):
+    """The output directory holds answers that this run would overwrite or cannot reuse."""
+
+
+def prediction_line(q: Question, answer: str, record: AnswerRecord | None) -> dict[str, Any]:
+    """The saved line of one answer, before scoring."""
+    line: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
+    line["parsed"] = parse_answer(answer, q.task_type) if q.task_type else None
+    line["score"] = None
+    if record is not None:
+        line["runtime"] = record.as_json()
+    return line
+
+
+def _json_lines(path: Path) -> list[tuple[int, dict[str, Any] | None]]:
+    """(line number, object or None when the line is cut short or not an object)."""
+    decoded: list[tuple[int, dict[str, Any] | None]] = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = None
+        decoded.append((number, value if isinstance(value, dict) else None))
+    return decoded
+
+
+def _write_atomically(path: Path, lines: list[dict[str, Any]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class Predictions:
+    """The saved answers of one run's questions, by row, and the file they live in."""
+
+    path: Path
+    by_row: dict[int, dict[str, Any]] = field(default_factory=dict)
+    elsewhere: list[dict[str, Any]] = field(default_factory=list)  # other rows' lines, kept
+
+    @classmethod
+    def empty(cls, path: Path) -> Predictions:
+        """A fresh file (any earlier content discarded: the caller was told to)."""
+        path.write_text("", encoding="utf-8")
+        return cls(path)
+
+    @classmethod
+    def read(cls, path: Path, questions: list[Question]) -> Predictions:
+        """The saved lines of `questions` by row; refuse lines written for other prompts.
+
+        A line cut short by an interruption is noted on stderr and its row asked again."""
+        saved = cls(path)
+        if not path.is_file():
+            return saved
+        by_question = {q.row: q for q in questions}
+        for number, line in _json_lines(path):
+            if line is None or "row" not in line or "model_output_str" not in line:
+                print(f"note: {path}:{number} is incomplete; that row is asked again",
+                      file=sys.stderr)
+                if line is not None:
+                    saved.elsewhere.append(line)
+                continue
+            row, answer = line["row"], line["model_output_str"]
+            if row not in by_question:
+                saved.elsewhere.append(line)  # beyond --limit: kept, not used in this run
+                continue
+            if line.get("input_field") != by_question[row].input_field or \
+                    not isinstance(answer, str):
+                raise OutputDirError(
+                    f"{path}:{number}: the saved answer for row {row} was written for a "
+                    "different prompt; these predictions belong to other data. Use another "
+                    "--output-dir.")
+            saved.by_row[row] = line
+        return saved
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every line to keep: this run's rows in data order, then the others."""
+        return [self.by_row[row] for row in sorted(self.by_row)] + [
+            line for line in self.elsewhere if line.get("row") not in self.by_row]
+
+    def rewrite(self) -> None:
+        """The file again from what was read, without the lines cut short."""
+        _write_atomically(self.path, self.lines())
+
+    def copy_to(self, path: Path) -> Predictions:
+        """This run's lines written to `path` (others left out), as the file from now on."""
+        copy = Predictions(path, dict(self.by_row))
+        copy.rewrite()
+        return copy
+
+    def append(self, lines: list[dict[str, Any]]) -> None:
+        """Add one answered batch to the file, on disk before returning."""
+        with self.path.open("a", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        for line in lines:
+            self.by_row[line["row"]] = line
+
+    def answers(self) -> dict[int, str]:
+        return {row: line["model_output_str"] for row, line in self.by_row.items()}
+
+    def finalise(self, parsed_and_scores: dict[int, tuple[Any, float | None]]) -> None:
+        """Write every row's parsed answer and score into the file, atomically."""
+        for row, (parsed, score) in parsed_and_scores.items():
+            if row in self.by_row:
+                self.by_row[row] = {**self.by_row[row], "parsed": parsed, "score": score}
+        self.rewrite()
