@@ -28,6 +28,12 @@ from runtime.competition import METRIC_NAMES, METRICS_FOR_TASK_TYPE, TASK_TYPES,
 from runtime.shapes import truth_problem
 
 LABEL_FIELDS = ("output_field", "task_name", "task_type", "metric", "track")
+# The label fields whose values are the competition's names: field -> (what it is, the names).
+_VOCABULARY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "task_type": ("task type", TASK_TYPES),
+    "metric": ("metric", METRIC_NAMES),
+    "track": ("track", tuple(TRACKS)),
+}
 
 
 class DataError(ValueError):
@@ -57,27 +63,12 @@ class Question(BaseModel):
     track: str | None = None
     line: int = Field(default=0, description="Line (or array item) in the data file.")
 
-    @field_validator("task_type")
+    @field_validator("task_type", "metric", "track")
     @classmethod
-    def _known_task_type(cls, value: str | None) -> str | None:
-        if value is not None and value not in TASK_TYPES:
-            raise ValueError(f"unknown task type {value!r} (expected one of "
-                             f"{', '.join(TASK_TYPES)})")
-        return value
-
-    @field_validator("metric")
-    @classmethod
-    def _known_metric(cls, value: str | None) -> str | None:
-        if value is not None and value not in METRIC_NAMES:
-            raise ValueError(f"unknown metric {value!r} (expected one of "
-                             f"{', '.join(METRIC_NAMES)})")
-        return value
-
-    @field_validator("track")
-    @classmethod
-    def _known_track(cls, value: str | None) -> str | None:
-        if value is not None and value not in TRACKS:
-            raise ValueError(f"unknown track {value!r} (expected one of {', '.join(TRACKS)})")
+    def _in_vocabulary(cls, value: str | None, info: ValidationInfo) -> str | None:
+        what, known = _VOCABULARY[str(info.field_name)]
+        if value is not None and value not in known:
+            raise ValueError(f"unknown {what} {value!r} (expected one of {', '.join(known)})")
         return value
 
     @model_validator(mode="after")
