@@ -32,10 +32,11 @@ class Finished:
 
 def finish_choice(raw: str, decision: Route) -> Finished:
     options = decision.options or [0, 1, 2, 3]
+    answers = decision.option_answers or options
     for char in raw.strip():
         if char.isdigit() and int(char) in options:
-            return Finished(char)
-    return Finished(str(options[0]), "fallback")
+            return Finished(str(answers[options.index(int(char))]))
+    return Finished(str(answers[0]), "fallback")
 
 
 def distinct_indices(raw: str, count: int) -> list[int]:

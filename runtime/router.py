@@ -57,6 +57,15 @@ _COUNT_OF_NUMBERS = re.compile(rf"\b{_COUNT}\s+(?:numbers|indices|indexes|items|
 _ENTITY_CUE = re.compile(r"\bentit(y|ies)\b|\bnamed entity\b", re.I)
 _TRANSLATE_CUE = re.compile(r"\btranslat\w*|\btradu\w*|\bübersetz\w*|翻訳|翻译", re.I)
 _EXTRACT_CUE = re.compile(r"\b(extract|copy|quote|span|keyphrase|key phrase)\w*", re.I)
+# Verbs that ask to find something in a given text (an attribute's value in a title).
+_FIND_CUE = re.compile(r"\b(determine|identify|find|extract|detect|recogni[sz]e|locate|spot|"
+                       r"pick out|list|what|which)\b", re.I)
+# Words that put an attribute inside a text ("the 'brand' mentioned in the title '...'").
+_IN_CUE = re.compile(r"\b(in|from|of|within|inside|mentioned|contained|given|following)\b",
+                     re.I)
+# A quoted text: the opening quote, then the shortest text up to the same kind of quote
+# followed by a space, punctuation or the end (apostrophes inside a title do not end it).
+_QUOTED_SPAN = re.compile(r"""(['"“‘「])(.+?)['"”’」](?=\s|$|[.,:;?)])""", re.S)
 
 
 @dataclass
@@ -64,7 +73,8 @@ class Route:
     """What the router decided for one prompt. `task_type` uses the data's names."""
 
     task_type: str
-    options: list[int] = field(default_factory=list)
+    options: list[int] = field(default_factory=list)  # the option numbers as printed
+    option_answers: list[int] = field(default_factory=list)  # the answer of each, if not itself
     option_texts: list[str] = field(default_factory=list)
     question: str = ""
     candidates: list[str] = field(default_factory=list)
@@ -172,22 +182,61 @@ def _instruction_text(prompt: str, fields: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-_SCALE = re.compile(r"\b(?:scale|range|rating)\s+(?:of\s+|from\s+)?(\d)\s*(?:to|-|–)\s*(\d)\b",
-                    re.I)
+# A stated rating scale: "on a scale of 1 to 5", "on a 1-5 scale", "rate it from 1 to 5".
+_SCALES = (
+    re.compile(r"\b(?:scale|range|rating)\s+(?:of\s+|from\s+)?(\d)\s*(?:to|-|–)\s*(\d)\b", re.I),
+    re.compile(r"\b(\d)\s*(?:to|-|–)\s*(\d)[\s-]*(?:point\s+|star\s+)?scale\b", re.I),
+    re.compile(r"\b(?:rate|score|grade)\b[^.\n]{0,60}?\bfrom\s+(\d)\s*(?:to|-|–)\s*(\d)\b",
+               re.I),
+)
+
+
+def _skipping_option_labels(lines: list[str]) -> tuple[int, list[int], list[str]] | None:
+    """The last run of option lines numbered from 0 upwards with a number skipped ("0. ..",
+    "1. ..", "3. .."), as (start line, printed numbers, texts); None when there is none."""
+    found = None
+    start, labels, texts = 0, [], []
+    for index, line in enumerate([*lines, ""]):
+        match = _NUMBERED_LINE.match(line)
+        number = int(match.group(1)) if match else -1
+        if match and (number == 0 or (labels and number > labels[-1])):
+            if number == 0:
+                start, labels, texts = index, [], []
+            labels.append(number)
+            texts.append((match.group(2) or "").strip())
+            continue
+        if labels and line.strip() and not match and not _LABEL_LINE.match(line):
+            texts[-1] = f"{texts[-1]} {line.strip()}"
+            continue
+        if len(labels) >= 2 and labels != list(range(len(labels))):
+            found = (start, labels, texts)
+        labels, texts = [], []
+    return found
 
 
 def route_multiple_choice(prompt: str, lines: list[str]) -> Route:
     """Options are the last numbered block from 0; without one, a stated scale ("on a scale
-    of 1 to 5": the answer is the rating itself), else the digits 0-3."""
+    of 1 to 5": the answer is the rating itself), else the digits 0-3.
+
+    Options printed with a number skipped (0, 1, 3) are answered by position, as the data's
+    truths are: the option printed "3" is answer 2."""
+    skipping = _skipping_option_labels(lines)
+    if skipping:
+        start, labels, texts = skipping
+        return Route(task_type="multiple-choice", options=labels, option_texts=texts,
+                     option_answers=list(range(len(labels))),
+                     question="\n".join(lines[:start]).strip())
     blocks = numbered_blocks(lines, first=0)
     if blocks:
         start, texts = blocks[-1]
         return Route(task_type="multiple-choice", options=list(range(len(texts))),
                      option_texts=texts, question="\n".join(lines[:start]).strip())
-    scale = _SCALE.search(prompt)
     options = [0, 1, 2, 3]
-    if scale and int(scale.group(1)) < int(scale.group(2)):
-        options = list(range(int(scale.group(1)), int(scale.group(2)) + 1))
+    for pattern in _SCALES:
+        scale = pattern.search(prompt)
+        if scale and int(scale.group(1)) < int(scale.group(2)):
+            options = list(range(int(scale.group(1)), int(scale.group(2)) + 1))
+            break
     return Route(task_type="multiple-choice", options=options, question=prompt.strip())
 
 
@@ -237,6 +286,26 @@ def route_entities(prompt: str, fields: dict[str, str]) -> Route:
                  source_text=source)
 
 
+def _attribute_and_source(prompt: str, instruction: str) -> tuple[str, str] | None:
+    """(attribute, source text) of an entity question worded without "entity": a short quoted
+    attribute name, then a longer quoted text it is to be found in, asked with a verb that
+    finds something ("Determine the 'brand' mentioned in the product title '...'")."""
+    if _TRANSLATE_CUE.search(instruction) or not _FIND_CUE.search(instruction):
+        return None
+    quoted = list(_QUOTED_SPAN.finditer(prompt))
+    for first, attribute in enumerate(quoted):
+        name = attribute.group(2).strip()
+        if not 1 <= len(name.split()) <= 4 or len(name) > 40:
+            continue
+        for source in quoted[first + 1:]:
+            between = prompt[attribute.end():source.start()]
+            text = source.group(2).strip()
+            if (len(text.split()) > len(name.split()) and len(between) <= 80
+                    and _IN_CUE.search(between)):
+                return name, text
+    return None
+
+
 def _quoted_title(prompt: str) -> str:
     match = re.search(
         r"""(?:titled?|entitled|named|title)\s*['"“‘「](.+?)['"”’」](?=\s|$|[.,:)])""", prompt, re.S
@@ -276,4 +345,8 @@ def route(prompt: str, is_multiple_choice: bool) -> Route:
     if blocks:
         _, candidates = max(blocks, key=lambda block: len(block[1]))
         return route_list_task(prompt, candidates, instruction)
+    attribute = _attribute_and_source(prompt, instruction)
+    if attribute:
+        return Route(task_type="named_entity_recognition", entity_type=attribute[0],
+                     source_text=attribute[1])
     return route_generation(prompt, fields, instruction)

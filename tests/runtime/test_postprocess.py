@@ -76,3 +76,10 @@ def test_repairs(decision, raw, answer, fallback):
     assert finished.answer == answer
     assert finished.fallback == fallback
     assert valid(decision, finished.answer)
+
+
+def test_options_printed_with_a_number_skipped_are_answered_by_position():
+    decision = Route(task_type="multiple-choice", options=[0, 1, 3], option_answers=[0, 1, 2])
+    assert finish("3", decision).answer == "2"
+    assert finish("1", decision).answer == "1"
+    assert finish("x", decision).answer == "0" and finish("x", decision).fallback == "fallback"

@@ -15,7 +15,7 @@ def check_shape(row, decision):
     assert decision.task_type == row["task_type"], row["input_field"][:200]
     truth = row["output_field"]
     if row["task_type"] == "multiple-choice":
-        assert truth in decision.options
+        assert truth in (decision.option_answers or decision.options)
         assert len(decision.options) >= 2
         assert len(decision.option_texts) in (0, len(decision.options))
     elif row["task_type"] == "retrieval":
@@ -38,14 +38,9 @@ def test_every_development_question(development_path):
         check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
 
 
-def test_every_tuning_question_gets_its_task_type(tuning_path):
-    # Task types and list shapes only: the choice options of some tuning rows are not read
-    # right yet (ratings asked "on a 1 to 5 scale"; options numbered 0, 1, 3), issue 11's work.
+def test_every_tuning_question(tuning_path):
     for row in load(tuning_path):
-        decision = route(row["input_field"], row["is_multiple_choice"])
-        assert decision.task_type == row["task_type"], row["input_field"][:200]
-        if row["task_type"] == "retrieval":
-            assert decision.pick == 3 and max(row["output_field"]) <= decision.num_candidates
+        check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
 
 
 def test_every_sample_wording(sample_path):
@@ -82,6 +77,30 @@ UNSEEN = [
      "Answer:", True, "multiple-choice", {"options": [1, 2, 3, 4, 5], "option_texts": []}),
     ("Which keyword fits best?\n0. a\n1. b\n2. c\n3. d\n4. e\nAnswer:", True, "multiple-choice",
      {"options": [0, 1, 2, 3, 4]}),
+    # Ratings on scales worded other ways.
+    ("How would the reviewer rate this on a 1 to 5 scale?\nReview: fine.\nAnswer:", True,
+     "multiple-choice", {"options": [1, 2, 3, 4, 5]}),
+    ("Rate this review from 1 to 5.\nReview: Great.\nAnswer:", True, "multiple-choice",
+     {"options": [1, 2, 3, 4, 5]}),
+    ("On a 1-10 point scale, how happy is the buyer?\nAnswer:", True, "multiple-choice",
+     {"options": [0, 1, 2, 3]}),  # a two-digit scale cannot be answered with one digit
+    # Options printed with a number skipped are answered by position.
+    ("Which relation holds?\n0. bought together\n1. viewed together\n3. similar\nAnswer: ",
+     True, "multiple-choice", {"options": [0, 1, 3], "option_answers": [0, 1, 2]}),
+    # Entity questions worded without "entity": a quoted attribute in a quoted text.
+    ("Determine the 'brand' mentioned in the product title 'Nike Men's Air Zoom Pegasus 38'.",
+     False, "named_entity_recognition",
+     {"entity_type": "brand", "source_text": "Nike Men's Air Zoom Pegasus 38"}),
+    ('Identify the "color" in the title "Hydro Flask 32 oz Wide Mouth, Pacific Blue".', False,
+     "named_entity_recognition", {"entity_type": "color"}),
+    ("Find the 'screen size' from the following product title: “Samsung 55-Inch Crystal UHD "
+     "TV”. Output a Python list.", False, "named_entity_recognition",
+     {"entity_type": "screen size", "source_text": "Samsung 55-Inch Crystal UHD TV"}),
+    # ... but two quoted texts alone make no entity question.
+    ("List three uses of 'duct tape' for a 'camping trip in the mountains'.", False,
+     "generation", {"generation_kind": "description"}),
+    ("Translate 'Blue Bottle' from the title 'Blue Bottle, 1 litre' into German.", False,
+     "generation", {"generation_kind": "translation", "language": "German"}),
 ]
 
 
