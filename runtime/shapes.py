@@ -30,7 +30,14 @@ from pydantic import (
 )
 
 from runtime import postprocess as post
-from runtime.decoding import DecodingPlan, option_plan, ranking_plan, retrieval_plan, text_plan
+from runtime.decoding import (
+    DecodingPlan,
+    extractive_plan,
+    option_plan,
+    ranking_plan,
+    retrieval_plan,
+    text_plan,
+)
 from runtime.postprocess import Finished
 from runtime.router import Route
 
@@ -56,6 +63,21 @@ class DecodingConfig(BaseModel):
         description="Largest list of complete answers given to the engine as a choice "
         "constraint; beyond it a regex is used and post-processing repairs duplicates.",
     )
+    extractive_entities: bool = Field(
+        default=False, description="Entity lists may hold only spans of the source text "
+        "(a regex per question); off: free text, then spans not in the source are dropped "
+        "(off by default: with the embedded 135M model its span choices scored below the "
+        "post-filter's fallback).")
+    extractive_spans: bool = Field(
+        default=True, description="Copied spans (generation kind extraction) may only be "
+        "spans of the source text.")
+    max_span_words: int = Field(default=6, ge=1,
+                                description="Longest source span an extractive answer offers.")
+    max_entities: int = Field(default=4, ge=1,
+                              description="Most entities an extractive entity list holds.")
+    max_spans: int = Field(default=512, ge=1,
+                           description="Most source spans in one extractive grammar (long "
+                           "sources: the first ones; the record says when the cap applied).")
 
     @field_validator("new_tokens")
     @classmethod
@@ -115,6 +137,22 @@ def _one_line(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan
     return text_plan(budget, one_line=True)
 
 
+def _entity_spans(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
+    plan = None
+    if config.extractive_entities:
+        plan = extractive_plan(route.source_text, True, budget, config.max_span_words,
+                               config.max_spans, config.max_entities)
+    return plan or text_plan(budget, one_line=True)
+
+
+def _source_span(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
+    plan = None
+    if config.extractive_spans:
+        plan = extractive_plan(route.source_text, False, budget, config.max_span_words,
+                               config.max_spans)
+    return plan or text_plan(budget, one_line=True)
+
+
 def _free_text(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
     return text_plan(budget, one_line=False)
 
@@ -150,9 +188,9 @@ SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
           guard="whole", new_tokens=12, estimate_tokens=len("13, 14, 15") + 1),
     Shape("ranking", "ranking", plan=_permutation, finish=post.finish_ranking,
           guard="whole", new_tokens=16, estimate_tokens=len("1, 2, 3, 4, 5") + 1),
-    Shape("named_entity_recognition", "named_entity_recognition", plan=_one_line,
+    Shape("named_entity_recognition", "named_entity_recognition", plan=_entity_spans,
           finish=post.finish_entities, guard="short text", new_tokens=15),
-    Shape("extraction", "generation", plan=_one_line, finish=post.finish_span,
+    Shape("extraction", "generation", plan=_source_span, finish=post.finish_span,
           guard="short text", new_tokens=12,
           format_line="Answer with one short phrase copied from the text, on one line."),
     Shape("translation", "generation", plan=_one_line, finish=post.finish_translation,

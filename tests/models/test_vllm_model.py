@@ -6,6 +6,7 @@ its GGUF file in float and in 4 bits, runs the same checks in one subprocess per
 engine cannot start in this process), plus what only a model that follows instructions shows.
 """
 
+import ast
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from runtime.data import load_questions
 from runtime.engine import EngineConfig
 from runtime.evaluation import evaluate
 from runtime.parsers import parse_answer
+from runtime.router import route
 from tests.conftest import ENGINE_MAX_MODEL_LEN, REPO_ROOT, SAMPLE, cpu_has_avx512
 
 pytestmark = pytest.mark.engine
@@ -82,7 +84,33 @@ def exercise(model, datasets, out_root):
     report["long_answers"] = model.batch_predict({"prompt": extraction}, False)
     report["long_records"] = [r.as_json() for r in model.last_batch_records]
     report["long_choice"] = model.batch_predict({"prompt": [choice]}, True)[0]
+    report["extractive"] = extractive_answers(model, datasets["development"])
     return report
+
+
+# Entity questions whose sources hold regex metacharacters and both kinds of quotes.
+ENTITY_PROMPTS = [
+    "Determine the 'brand' mentioned in the product title 'Dr. Martens (1460) Men's "
+    "\"Smooth\" Boots [8-eye] *new* $99?'.",
+    "Identify all entities of type \"material\" in the product title below; list them "
+    "separated by commas.\nTitle: Oak wood + steel bookshelf | 5 tiers\nOutput:",
+]
+
+
+def extractive_answers(model, development):
+    """Entity questions (the development set's and ENTITY_PROMPTS) with extractive entity
+    lists switched on, and the answers with their routes and records."""
+    prompts = [q.input_field for q in load_questions(development).questions
+               if q.task_type == "named_entity_recognition"] + ENTITY_PROMPTS
+    decoding = model.config.decoding
+    model.config.decoding = decoding.model_copy(update={"extractive_entities": True})
+    try:
+        answers = model.batch_predict({"prompt": prompts}, False)
+    finally:
+        model.config.decoding = decoding
+    return [{"source": route(p, False).source_text, "answer": a,
+             "constraint": r.constraint, "fallback": r.fallback}
+            for p, a, r in zip(prompts, answers, model.last_batch_records, strict=True)]
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +286,14 @@ def test_profiling_records_tokens_and_overhead_per_batch(model, sample_path):
     assert all(r.prompt_tokens > 0 and r.overhead_s is not None for r in records)
     assert all(0 <= r.overhead_s <= r.wall_s for r in records)
     assert set(fit_costs(records)) == {q.task_type for q in questions}
+
+
+def test_constrained_entity_answers_are_lists_of_source_spans(smollm2_report):
+    answers = smollm2_report["extractive"]
+    assert len(answers) >= len(ENTITY_PROMPTS) + 1
+    for item in answers:
+        assert item["constraint"].startswith("spans("), item
+        assert item["fallback"] is None, item
+        entities = ast.literal_eval(item["answer"])
+        assert isinstance(entities, list) and entities, item
+        assert all(entity in item["source"] for entity in entities), item

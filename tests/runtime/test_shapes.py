@@ -102,3 +102,14 @@ def test_configured_budgets_replace_the_defaults_and_unknown_shapes_are_refused(
 ])
 def test_truth_checks_accept_exactly_what_the_metric_scores(task_type, metric, truth, ok):
     assert (truth_problem(task_type, metric, truth) is None) is ok
+
+
+def test_extractive_switches_choose_source_spans_or_free_text():
+    review = "Easy to clean but really loud."
+    span = Route(task_type="generation", generation_kind="extraction", source_text=review)
+    entities = Route(task_type="named_entity_recognition", source_text="Nike running shoes")
+    assert plan_for(span, CONFIG).constraint.startswith("spans(")
+    assert plan_for(entities, CONFIG).constraint == "none"  # off by default (measured)
+    on = DecodingConfig(extractive_entities=True, extractive_spans=False)
+    assert plan_for(entities, on).constraint == "spans(6)"
+    assert plan_for(span, on).constraint == "none"
