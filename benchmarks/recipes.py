@@ -21,7 +21,6 @@ start excluded; median of --repeats passes, the spread beside it). Written: the 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 import statistics
@@ -53,7 +52,7 @@ def load_all(paths: list[Path]) -> list[Question]:
     questions: list[Question] = []
     for path in paths:
         for q in load_questions(path).questions:
-            questions.append(dataclasses.replace(q, row=len(questions)))
+            questions.append(q.model_copy(update={"row": len(questions)}))
     return questions
 
 
