@@ -73,10 +73,14 @@ def finish_ranking(raw: str, decision: Route) -> Finished:
 
 def _entity_candidates(raw: str) -> list[str]:
     text = raw.strip().splitlines()[0] if raw.strip() else ""
-    try:
-        value = ast.literal_eval(text)
-    except Exception:  # noqa: BLE001 - any unreadable literal falls back to splitting
-        value = None
+    value = None
+    # A list cut short by the budget ("['Dr. Martens', 'Smoo") is closed as written.
+    for ending in ("", "]", "']", '"]'):
+        try:
+            value = ast.literal_eval(text + ending)
+            break
+        except Exception:  # noqa: BLE001, S112 - any unreadable literal: try the next ending
+            continue
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
     if isinstance(value, str):

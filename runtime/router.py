@@ -63,9 +63,11 @@ _FIND_CUE = re.compile(r"\b(determine|identify|find|extract|detect|recogni[sz]e|
 # Words that put an attribute inside a text ("the 'brand' mentioned in the title '...'").
 _IN_CUE = re.compile(r"\b(in|from|of|within|inside|mentioned|contained|given|following)\b",
                      re.I)
-# A quoted text: the opening quote, then the shortest text up to the same kind of quote
-# followed by a space, punctuation or the end (apostrophes inside a title do not end it).
-_QUOTED_SPAN = re.compile(r"""(['"“‘「])(.+?)['"”’」](?=\s|$|[.,:;?)])""", re.S)
+# A quoted text closed by the same kind of quote followed by a space, punctuation or the end
+# (an apostrophe inside a title, or a quote of the other kind, does not end it).
+_END = r"(?=\s|$|[.,:;?)])"
+_QUOTED_SPAN = re.compile(rf"""'(.+?)'{_END}|"(.+?)"{_END}|“(.+?)”|‘(.+?)’{_END}|「(.+?)」""",
+                          re.S)
 
 
 @dataclass
@@ -195,7 +197,9 @@ def _skipping_option_labels(lines: list[str]) -> tuple[int, list[int], list[str]
     """The last run of option lines numbered from 0 upwards with a number skipped ("0. ..",
     "1. ..", "3. .."), as (start line, printed numbers, texts); None when there is none."""
     found = None
-    start, labels, texts = 0, [], []
+    start = 0
+    labels: list[int] = []
+    texts: list[str] = []
     for index, line in enumerate([*lines, ""]):
         match = _NUMBERED_LINE.match(line)
         number = int(match.group(1)) if match else -1
@@ -286,6 +290,10 @@ def route_entities(prompt: str, fields: dict[str, str]) -> Route:
                  source_text=source)
 
 
+def _quoted_text(match: re.Match[str]) -> str:
+    return next(group for group in match.groups() if group is not None).strip()
+
+
 def _attribute_and_source(prompt: str, instruction: str) -> tuple[str, str] | None:
     """(attribute, source text) of an entity question worded without "entity": a short quoted
     attribute name, then a longer quoted text it is to be found in, asked with a verb that
@@ -294,12 +302,12 @@ def _attribute_and_source(prompt: str, instruction: str) -> tuple[str, str] | No
         return None
     quoted = list(_QUOTED_SPAN.finditer(prompt))
     for first, attribute in enumerate(quoted):
-        name = attribute.group(2).strip()
+        name = _quoted_text(attribute)
         if not 1 <= len(name.split()) <= 4 or len(name) > 40:
             continue
         for source in quoted[first + 1:]:
             between = prompt[attribute.end():source.start()]
-            text = source.group(2).strip()
+            text = _quoted_text(source)
             if (len(text.split()) > len(name.split()) and len(between) <= 80
                     and _IN_CUE.search(between)):
                 return name, text

@@ -83,3 +83,12 @@ def test_options_printed_with_a_number_skipped_are_answered_by_position():
     assert finish("3", decision).answer == "2"
     assert finish("1", decision).answer == "1"
     assert finish("x", decision).answer == "0" and finish("x", decision).fallback == "fallback"
+
+
+def test_an_entity_list_cut_short_by_the_budget_keeps_its_complete_and_partial_spans():
+    decision = Route(task_type="named_entity_recognition", entity_type="brand",
+                     source_text="Dr. Martens (1460) Men's boots")
+    finished = finish("['Dr. Martens', 'Men\\'s bo", decision)
+    assert parse_answer(finished.answer, "named_entity_recognition") == ["Dr. Martens",
+                                                                        "Men's bo"]
+    assert finished.fallback is None
