@@ -47,6 +47,19 @@ ORGANISERS_SYSTEM = (
 )
 
 
+# The ablation: each technique of the runtime set the other way alone (decoding overrides of
+# models/vllm_config.json), one pass each on the same engine.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "calibration on": {"calibration": "batch"},
+    "extractive spans off": {"extractive_spans": False},
+    "extractive entities on": {"extractive_entities": True},
+    "retrieval in any order": {"retrieval_order": "any"},
+    "budgets 50, no sentence stop": {"new_tokens": {"description": 50, "title": 50,
+                                                    "translation": 50},
+                                     "first_sentence": []},
+}
+
+
 def load_all(paths: list[Path]) -> list[Question]:
     """The questions of every file, renumbered so that rows stay unique across files."""
     questions: list[Question] = []
@@ -216,16 +229,32 @@ def figures(questions: list[Question], passes: list[dict[str, Any]],
     }
 
 
+def run_ablations(engine: Any, questions: list[Question]) -> dict[str, Any]:
+    """The runtime once per entry of ABLATIONS, from an empty prefix cache each time."""
+    from models.vllm_config import load_shop_model_config
+    from models.vllm_model import VLLMShopModel
+
+    base = load_shop_model_config(None, engine.config.model)
+    results = {}
+    for name, overrides in ABLATIONS.items():
+        decoding = base.decoding.model_copy(update=overrides)
+        model = VLLMShopModel(config=base.model_copy(update={"decoding": decoding}),
+                              engine=engine)
+        engine.reset_prefix_cache()
+        results[f"runtime, {name}"] = figures(questions, [run_recipe(model, questions)], True)
+    return results
+
+
 def run_language_model_recipes(weights: Path, data: list[Path], repeats: int,
-                               recipes: list[str]) -> dict[str, Any]:
+                               recipes: list[str], ablation: bool) -> dict[str, Any]:
     """All language-model recipes on one engine over `weights` (run in a child process)."""
-    from models.vllm_config import ShopModelConfig
+    from models.vllm_config import load_shop_model_config
     from models.vllm_model import VLLMShopModel
     from runtime.engine import Engine, EngineConfig
 
     questions = load_all(data)
     engine = Engine(EngineConfig(model=weights, max_model_len=3072))
-    models = {"runtime": VLLMShopModel(config=ShopModelConfig(engine=engine.config),
+    models = {"runtime": VLLMShopModel(config=load_shop_model_config(None, weights),
                                        engine=engine),
               "winner": WinnerRecipe(engine), "organisers": OrganisersRecipe(engine)}
     passes: dict[str, list[dict[str, Any]]] = {name: [] for name in recipes}
@@ -235,10 +264,12 @@ def run_language_model_recipes(weights: Path, data: list[Path], repeats: int,
         for name in recipes:
             engine.reset_prefix_cache()
             passes[name].append(run_recipe(models[name], questions))
+    results = {name: figures(questions, passes[name], True) for name in recipes}
+    if ablation:
+        results.update(run_ablations(engine, questions))
     dtype = str(engine.llm.llm_engine.vllm_config.model_config.dtype).removeprefix("torch.")
     return {"engine": {"weights": str(weights), "dtype": dtype,
-                       "start_s": round(engine.load_s, 1)},
-            "recipes": {name: figures(questions, passes[name], True) for name in recipes}}
+                       "start_s": round(engine.load_s, 1)}, "recipes": results}
 
 
 def run_reference_models(data: list[Path]) -> dict[str, Any]:
@@ -251,10 +282,11 @@ def run_reference_models(data: list[Path]) -> dict[str, Any]:
 
 
 def _child(weights: Path, data: list[Path], repeats: int, recipes: list[str],
-           out: Path) -> dict[str, Any]:
+           ablation: bool, out: Path) -> dict[str, Any]:
     """A second vLLM engine cannot start in one process: each weights form gets its own."""
     command = [sys.executable, __file__, "--child", str(weights), "--output", str(out),
-               "--repeats", str(repeats), "--recipes", *recipes, "--data", *map(str, data)]
+               "--repeats", str(repeats), "--recipes", *recipes, "--data", *map(str, data),
+               *(["--ablation"] if ablation else [])]
     subprocess.run(command, check=True, cwd=REPO_ROOT, stdout=sys.stderr)
     return json.loads(out.read_text(encoding="utf-8"))
 
@@ -293,11 +325,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timed passes per recipe")
     parser.add_argument("--recipes", nargs="+", default=list(LM_RECIPES),
                         choices=LM_RECIPES, help="language-model recipes to run")
+    parser.add_argument("--ablation", action="store_true",
+                        help="also run the runtime once with each technique set the other way "
+                        f"alone ({'; '.join(ABLATIONS)})")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "outputs" / "recipes.json")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        document = run_language_model_recipes(args.child, args.data, args.repeats, args.recipes)
+        document = run_language_model_recipes(args.child, args.data, args.repeats, args.recipes,
+                                              args.ablation)
         args.output.write_text(json.dumps(document), encoding="utf-8")
         return
     _, awq_dir, float_dir = embedded_model_dirs()
@@ -306,7 +342,7 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     runs = []
     for label, weights in forms:
-        child = _child(weights, args.data, args.repeats, args.recipes,
+        child = _child(weights, args.data, args.repeats, args.recipes, args.ablation,
                        args.output.with_suffix(f".{label}.json"))
         runs.append({"label": label, **child})
     started = time.perf_counter()

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from runtime.config import REPO_ROOT, ConfigError
+from runtime.config import REPO_ROOT, ConfigError, one_line
 from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
 from runtime.guard import GuardConfig
 from runtime.shapes import DecodingConfig
@@ -65,7 +65,7 @@ def _embedded_dirs(path: Path, data: dict) -> tuple[EmbeddedModelConfig, Path, P
     try:
         embedded = EmbeddedModelConfig(**data.get("embedded", {}))
     except ValidationError as err:
-        raise ConfigError(f"{path}: invalid embedded model settings: {err}") from err
+        raise ConfigError(f"{path}: invalid embedded model settings: {one_line(err)}") from err
     return embedded, (path.parent / embedded.awq_dir).resolve(), \
         (path.parent / embedded.float_dir).resolve()
 
@@ -120,4 +120,4 @@ def load_shop_model_config(
     try:
         return ShopModelConfig(**{**data, "engine": engine})
     except ValidationError as err:
-        raise ConfigError(f"{path}: invalid model configuration: {err}") from err
+        raise ConfigError(f"{path}: invalid model configuration: {one_line(err)}") from err

@@ -16,8 +16,9 @@ from typing import Any
 
 from models.base_model import ShopBenchBaseModel
 from models.vllm_config import ShopModelConfig, load_shop_model_config
+from runtime.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
 from runtime.decoding import DecodingPlan
-from runtime.engine import Engine
+from runtime.engine import Engine, GenerationResult
 from runtime.guard import DeadlineGuard
 from runtime.prompting import messages_for, shorten_prompt
 from runtime.records import AnswerRecord, RunReport
@@ -37,6 +38,7 @@ class VLLMShopModel(ShopBenchBaseModel):
         self.config = config or load_shop_model_config(config_path, weights)
         self.engine = engine if engine is not None else Engine(self.config.engine)
         self.guard = DeadlineGuard(self.config.guard, clock)
+        self.choice_prior = ChoicePrior()
         self.last_batch_records: list[AnswerRecord] = []
         self.last_batch_engine_s = 0.0
 
@@ -57,6 +59,30 @@ class VLLMShopModel(ShopBenchBaseModel):
         # When the template alone is too long for this model, keep the tail of the prompt.
         return ids[-limit:], True
 
+    def calibrated_choices(self, plans: list[DecodingPlan],
+                           results: list[GenerationResult]) -> list[str | None]:
+        """Batch calibration: the batch's option probabilities join the running prior first,
+        then each answer with log-probs is the option with the highest probability over
+        prior (None where the prior has seen too few questions, or nothing was read)."""
+        read: list[tuple[tuple[str, ...], list[float]] | None] = []
+        for plan, result in zip(plans, results, strict=True):
+            if result.choice_logprobs and plan.choices:
+                probabilities = option_probabilities(result.choice_logprobs, plan.choices)
+                read.append((tuple(plan.choices), probabilities))
+                self.choice_prior.add(tuple(plan.choices), probabilities)
+            else:
+                read.append(None)
+        enough = self.config.decoding.calibration_min_questions
+        picks: list[str | None] = []
+        for item in read:
+            if item is None or self.choice_prior.count(item[0]) < enough:
+                picks.append(None)
+                continue
+            choices, probabilities = item
+            picks.append(best_choice(calibrated(probabilities, self.choice_prior.prior(choices)),
+                                     choices))
+        return picks
+
     def batch_predict(self, batch: dict[str, Any], is_multiple_choice: bool) -> list[str]:
         clock = self.guard.clock
         batch_started = clock()
@@ -73,11 +99,12 @@ class VLLMShopModel(ShopBenchBaseModel):
         results = self.engine.generate([ids for ids, _ in inputs], plans,
                                        deadline_s=max(remaining, 0.0))
         self.last_batch_engine_s = clock() - started
+        choices = self.calibrated_choices(plans, results)
         answers: list[str] = []
         records: list[AnswerRecord] = []
-        for decision, shape, plan, (_, shortened), result in zip(
-                decisions, shapes, plans, inputs, results, strict=True):
-            finished = shape.finish(result.text, decision)
+        for decision, shape, plan, (_, shortened), result, choice in zip(
+                decisions, shapes, plans, inputs, results, choices, strict=True):
+            finished = shape.finish(result.text if choice is None else choice, decision)
             if not result.finished:
                 finished.fallback = "deadline"
             answers.append(finished.answer)
@@ -92,6 +119,8 @@ class VLLMShopModel(ShopBenchBaseModel):
                 shortened=shortened,
                 fallback=finished.fallback,
                 guard_level=self.guard.level,
+                choice_logprobs=result.choice_logprobs,
+                calibrated=choice is not None,
             ))
         self.last_batch_records = records
         self.guard.record_batch(len(prompts), clock() - batch_started)

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from runtime.competition import CHALLENGE_IDS, MAX_BATCH_SIZE
+from runtime.config import one_line
 from runtime.estimate import GPUS, GPUSpec
 
 MAX_REPO_BYTES = 200 * 10**9
@@ -86,8 +87,7 @@ def check_aicrowd(repo: Path) -> tuple[Check, AicrowdConfig | None]:
     except (json.JSONDecodeError, TypeError) as err:
         return Check("aicrowd.json", False, f"aicrowd.json is not a JSON object: {err}"), None
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                             for e in err.errors())
+        problems = one_line(err)
         return Check("aicrowd.json", False, f"aicrowd.json is invalid: {problems}. "
                      f"challenge_id must be one of {', '.join(CHALLENGE_IDS)}"), None
     return Check("aicrowd.json", True, f"valid, for {config.challenge_id}"), config

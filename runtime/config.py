@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "data" / "sample.jsonl"
@@ -85,6 +85,13 @@ class EvaluationConfig(BaseModel):
     )
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
 
+    @model_validator(mode="after")
+    def _resume_or_overwrite(self) -> EvaluationConfig:
+        if self.resume and self.overwrite:
+            raise ValueError("--resume keeps the saved answers and --overwrite discards them: "
+                             "pass one of them, not both")
+        return self
+
     def resolved_output_dir(self) -> Path:
         if self.output_dir is not None:
             return self.output_dir
@@ -116,4 +123,14 @@ def load_config(path: Path | None = None, **overrides: object) -> EvaluationConf
     try:
         return EvaluationConfig(**values, scoring=ScoringConfig(**scoring))  # type: ignore[arg-type]
     except ValidationError as err:
-        raise ConfigError(f"invalid configuration: {err}") from err
+        raise ConfigError(f"invalid configuration: {one_line(err)}") from err
+
+
+def one_line(err: ValidationError) -> str:
+    """A validation error as one line: each problem as `field: message`."""
+    problems = []
+    for problem in err.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)

@@ -28,6 +28,7 @@ class DecodingPlan:
     logit_bias: dict[int, float] | None = None  # token id -> added logit (reference recipes)
     spans: int = 0  # source spans the regex allows (extractive answers)
     capped: bool = False  # the spans were cut to the configured cap
+    option_logprobs: bool = False  # return each choice's log-prob (one-token choices)
 
     @property
     def constraint(self) -> str:
@@ -54,20 +55,23 @@ def choice_plan(choices: list[str]) -> DecodingPlan:
     return DecodingPlan(max_tokens=max(len(c) for c in choices) + 1, choices=choices)
 
 
-def option_plan(options: list[int], max_tokens: int) -> DecodingPlan:
+def option_plan(options: list[int], max_tokens: int,
+                option_logprobs: bool = False) -> DecodingPlan:
     """One of the option numbers present (a digit each: the grader's options are 0-9)."""
-    return DecodingPlan(max_tokens=max_tokens, choices=[str(o) for o in options])
+    return DecodingPlan(max_tokens=max_tokens, choices=[str(o) for o in options],
+                        option_logprobs=option_logprobs)
 
 
 def retrieval_plan(count: int, pick: int, regex_tokens: int,
-                   max_enumerated: int) -> DecodingPlan:
-    """`pick` distinct indices within 1..count."""
+                   max_enumerated: int, ordered: bool = False) -> DecodingPlan:
+    """`pick` distinct indices within 1..count: in ascending order, or with `ordered` in any
+    order (hit rate@3 ignores order; ascending gives the engine a grammar pick! times smaller,
+    any order lets a model list its best pick first)."""
     pick = max(1, min(pick, count))
-    # hit rate@3 ignores order, so ascending combinations lose nothing and give the engine a
-    # grammar k! times smaller than every ordered pick.
-    if math.comb(count, pick) <= max_enumerated:
-        return choice_plan(
-            [_joined(c) for c in itertools.combinations(range(1, count + 1), pick)])
+    picks = itertools.permutations if ordered else itertools.combinations
+    size = math.perm(count, pick) if ordered else math.comb(count, pick)
+    if size <= max_enumerated:
+        return choice_plan([_joined(c) for c in picks(range(1, count + 1), pick)])
     return DecodingPlan(max_tokens=regex_tokens, regex=_index_regex(count, pick))
 
 

@@ -69,7 +69,7 @@ class EngineConfig(BaseModel):
     )
     in_process: bool | None = Field(
         default=None,
-        description="Run the engine core in this process (identical answers across runs); "
+        description="Run the engine core in this process (batches form the same way each run); "
         "default: yes when tensor_parallel_size is 1.",
     )
 
@@ -129,19 +129,28 @@ class GenerationResult:
     generated_tokens: int
     cached_prompt_tokens: int
     finished: bool = True  # False when the deadline stopped it; `text` is what was generated
+    # For a plan with option_logprobs: each choice's log-prob at the answer's token, over the
+    # allowed choices only (they sum to 1 as probabilities).
+    choice_logprobs: dict[str, float] | None = None
 
 
 def _done(output: Any) -> bool:
     return bool(output is not None and output.finished)
 
 
-def _result(out: Any) -> GenerationResult:
+def _result(out: Any, choice_of_token: dict[int, str] | None = None) -> GenerationResult:
+    choice_logprobs = None
+    if choice_of_token and out.outputs and out.outputs[0].logprobs:
+        first = out.outputs[0].logprobs[0]
+        choice_logprobs = {choice_of_token[token]: float(entry.logprob)
+                           for token, entry in first.items() if token in choice_of_token}
     return GenerationResult(
         text=out.outputs[0].text if out.outputs else "",
         prompt_tokens=len(out.prompt_token_ids or []),
         generated_tokens=len(out.outputs[0].token_ids) if out.outputs else 0,
         cached_prompt_tokens=out.num_cached_tokens or 0,
         finished=bool(out.finished),
+        choice_logprobs=choice_logprobs,
     )
 
 
@@ -159,7 +168,8 @@ class Engine:
         if in_process is None:
             in_process = config.tensor_parallel_size == 1
         if in_process:
-            # vLLM reads this when the engine is created; answers then repeat exactly.
+            # vLLM reads this when the engine is created; batches then form the same way each run
+            # (the kernels may still round differently: see the README's repeatability).
             os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         started = time.perf_counter()
         from vllm import LLM
@@ -175,6 +185,9 @@ class Engine:
             "enforce_eager": config.enforce_eager,
             "trust_remote_code": config.trust_remote_code,
             "load_format": "safetensors",
+            # Log-probs after allowed_token_ids and logit_bias: a choice's log-probs are then
+            # over the allowed options only (calibrated choices read them).
+            "logprobs_mode": "processed_logprobs",
         }
         if config.quantization != "auto":
             kwargs["quantization"] = None if config.quantization == "none" else config.quantization
@@ -212,6 +225,14 @@ class Engine:
             self._single_token_cache[choices] = [i[0] for i in ids] if single else None
         return self._single_token_cache[choices]
 
+    def choice_tokens(self, plan: DecodingPlan) -> dict[int, str] | None:
+        """Token id -> choice, where the plan asks for its choices' log-probs and each choice
+        is one token (a one-token mask, so each choice's log-prob is exact)."""
+        if not plan.option_logprobs or plan.choices is None or plan.max_tokens != 1:
+            return None
+        ids = self.single_token_ids(tuple(plan.choices))
+        return dict(zip(ids, plan.choices, strict=True)) if ids is not None else None
+
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         rendered = self.tokenizer.apply_chat_template(
             messages,  # type: ignore[arg-type]  # plain role/content dicts are what it reads
@@ -244,6 +265,7 @@ class Engine:
             structured_outputs=structured,
             allowed_token_ids=allowed,
             logit_bias=plan.logit_bias,
+            logprobs=len(plan.choices or ()) if self.choice_tokens(plan) else None,
         )
 
     def generate(
@@ -258,11 +280,14 @@ class Engine:
         inputs: list[Any] = [{"prompt_token_ids": p} if isinstance(p, list) else p
                              for p in prompts]
         params = [self.sampling_params(plan) for plan in plans]
+        tokens = [self.choice_tokens(plan) for plan in plans]
         if deadline_s is None:
-            return [_result(out) for out in self.llm.generate(inputs, params, use_tqdm=False)]
-        return self._generate_until(inputs, params, time.perf_counter() + deadline_s)
+            outs = self.llm.generate(inputs, params, use_tqdm=False)
+            return [_result(out, t) for out, t in zip(outs, tokens, strict=True)]
+        return self._generate_until(inputs, params, tokens, time.perf_counter() + deadline_s)
 
     def _generate_until(self, prompts: list[Any], params: list[Any],
+                        tokens: list[dict[int, str] | None],
                         stop_at: float) -> list[GenerationResult]:
         engine = self.llm.llm_engine
         self._batches += 1
@@ -276,5 +301,6 @@ class Engine:
                 break
             for out in engine.step():
                 latest[out.request_id] = out
-        return [_result(latest[r]) if r in latest else
-                GenerationResult("", 0, 0, 0, finished=False) for r in ids]
+        return [_result(latest[r], t) if r in latest else
+                GenerationResult("", 0, 0, 0, finished=False)
+                for r, t in zip(ids, tokens, strict=True)]

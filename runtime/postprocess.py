@@ -127,6 +127,12 @@ def finish_translation(raw: str, decision: Route) -> Finished:
     return _text_or_fallback(_first_line(raw), _source_head(decision.source_text))
 
 
+def finish_title(raw: str, decision: Route) -> Finished:
+    """One line without surrounding quotes; without one, the source's first four words."""
+    title = _first_line(raw).strip("\"'“”‘’ ")
+    return _text_or_fallback(title, " ".join(_source_head(decision.source_text).split()[:4]))
+
+
 def finish_description(raw: str, decision: Route) -> Finished:
     """The whole text; without one, the source's first line."""
     return _text_or_fallback(raw.strip(), _source_head(decision.source_text))

@@ -32,6 +32,8 @@ class AnswerRecord:
     shortened: bool
     fallback: Repair | None
     guard_level: int
+    choice_logprobs: dict[str, float] | None = None  # options' log-probs, where read
+    calibrated: bool = False  # the answer is the calibrated choice, not the most likely one
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

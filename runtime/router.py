@@ -3,7 +3,8 @@
 Given only the prompt text and `is_multiple_choice` (all a test row carries), infer the task type
 and the shape of the answer: the option numbers of a choice, the candidate list and how many to
 pick for retrieval, the item count for ranking, the entity type and source text for entity
-extraction, and for generation its kind (span extraction, translation, description) and language.
+extraction, and for generation its kind (span extraction, translation, title, description) and
+language.
 
 It reads structure, not memorised sentences: numbered lists, `Label:` lines, instructions about
 how many numbers to output, quoted entity types, language names. Most test tasks are unseen.
@@ -56,6 +57,12 @@ _COUNT_OF_NUMBERS = re.compile(rf"\b{_COUNT}\s+(?:numbers|indices|indexes|items|
                                r"snippets|aspects|queries|candidates|options)\b", re.I)
 _ENTITY_CUE = re.compile(r"\bentit(y|ies)\b|\bnamed entity\b", re.I)
 _TRANSLATE_CUE = re.compile(r"\btranslat\w*|\btradu\w*|\bübersetz\w*|翻訳|翻译", re.I)
+# A request to make up a title ("Craft a headline that...", "Suggest a short title for..."),
+# not a reference to one ("the title of the product", "the product title").
+_TITLE_ASK = re.compile(
+    r"\b(?:write|craft|construct|create|generate|compose|suggest|propose|devise|develop|draft|"
+    r"produce|formulate|give|provide|come up with)\b\W+(?:[\w'-]+\W+){0,4}?"
+    r"(?:headline|title|heading|caption)s?\b(?!\s+of\b)", re.I)
 _EXTRACT_CUE = re.compile(r"\b(extract|copy|quote|span|keyphrase|key phrase)\w*", re.I)
 # Verbs that ask to find something in a given text (an attribute's value in a title).
 _FIND_CUE = re.compile(r"\b(determine|identify|find|extract|detect|recogni[sz]e|locate|spot|"
@@ -332,6 +339,10 @@ def route_generation(prompt: str, fields: dict[str, str], instruction: str) -> R
                      language=language or "English", source_text=_quoted_title(prompt))
     aspect = fields.get("aspect", "")
     text = fields.get("review") or fields.get("text") or fields.get("passage") or ""
+    if _TITLE_ASK.search(instruction):
+        return Route(task_type="generation", generation_kind="title",
+                     source_text=text or fields.get("input") or _quoted_title(prompt),
+                     language=language)
     if (aspect and text) or (text and _EXTRACT_CUE.search(instruction)):
         return Route(task_type="generation", generation_kind="extraction", source_text=text,
                      aspect=aspect, language=language)

@@ -13,7 +13,7 @@ Adding a generation kind is one entry here and its post-processor in runtime/pos
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -54,7 +54,7 @@ class DecodingConfig(BaseModel):
     new_tokens: dict[str, int] = Field(
         default_factory=dict,
         description="New-token budget by shape name (multiple-choice, retrieval, ranking, "
-        "named_entity_recognition, extraction, translation, description), replacing the "
+        "named_entity_recognition, extraction, translation, title, description), replacing the "
         "shape's default. For retrieval and ranking it is the budget under a regex; enumerated "
         "choices get exactly what their longest needs.",
     )
@@ -78,21 +78,49 @@ class DecodingConfig(BaseModel):
     max_spans: int = Field(default=512, ge=1,
                            description="Most source spans in one extractive grammar (long "
                            "sources: the first ones; the record says when the cap applied).")
+    retrieval_order: Literal["ascending", "any"] = Field(
+        default="ascending", description="Retrieval picks as ascending index combinations, "
+        "or distinct indices in any order (a larger grammar; hit rate@3 ignores order).")
+    first_sentence: list[str] = Field(
+        default_factory=lambda: ["title"], description="Shapes whose answer ends with its "
+        "first full sentence (a stop at '. ', '! ', '? ', '。'), before the budget if sooner.")
+    calibration: Literal["batch", "off"] = Field(
+        default="off", description="Choices among options with contents: 'batch' divides "
+        "each option's probability by its mean over the questions seen so far with the same "
+        "option ids (batch calibration: removes the model's prior over ids; no extra pass); "
+        "'off' takes the model's most likely option.")
+    calibration_min_questions: int = Field(
+        default=8, ge=1, description="Questions with the same option ids the prior must have "
+        "seen (the current batch included) before it is applied.")
 
     @field_validator("new_tokens")
     @classmethod
-    def _known_shapes(cls, value: dict[str, int]) -> dict[str, int]:
+    def _known_budgets(cls, value: dict[str, int]) -> dict[str, int]:
+        _known_shape_names(value)
         for name, tokens in value.items():
-            if name not in SHAPES:
-                raise ValueError(f"unknown answer shape {name!r} (expected one of "
-                                 f"{', '.join(SHAPES)})")
             if tokens < 1:
                 raise ValueError(f"the budget of {name!r} must be at least 1 token")
+        return value
+
+    @field_validator("first_sentence")
+    @classmethod
+    def _known_sentence_shapes(cls, value: list[str]) -> list[str]:
+        _known_shape_names(value)
         return value
 
     def budget(self, shape: Shape) -> int:
         return self.new_tokens.get(shape.name, shape.new_tokens)
 
+
+def _known_shape_names(names: Iterable[str]) -> None:
+    for name in names:
+        if name not in SHAPES:
+            raise ValueError(f"unknown answer shape {name!r} (expected one of "
+                             f"{', '.join(SHAPES)})")
+
+
+# Where a sentence ends: the stop strings of a first-sentence answer (the stop is not kept).
+SENTENCE_ENDS = [". ", "! ", "? ", "。"]
 
 PlanBuilder = Callable[[Route, int, DecodingConfig], DecodingPlan]
 
@@ -109,22 +137,27 @@ class Shape:
     format_line: str = ""  # fills {format_line} in the task type's prompt template
 
     def decoding_plan(self, route: Route, config: DecodingConfig) -> DecodingPlan:
-        """This shape's plan for a routed prompt under the configured budget."""
-        return self.plan(route, config.budget(self), config)
+        """This shape's plan for a routed prompt under the configured budget and stops."""
+        plan = self.plan(route, config.budget(self), config)
+        if self.name in config.first_sentence and plan.choices is None and plan.regex is None:
+            plan.stop = [*plan.stop, *SENTENCE_ENDS]
+        return plan
 
     def typical_new_tokens(self, config: DecodingConfig) -> int:
         return self.estimate_tokens or config.budget(self)
 
 
 def _options(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
-    return option_plan(route.options, budget)
+    # On a rating scale (no option texts) the ids are the answer's meaning, not labels.
+    calibrate = config.calibration != "off" and bool(route.option_texts)
+    return option_plan(route.options, budget, option_logprobs=calibrate)
 
 
 def _indices(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
     if not route.num_candidates:
         return text_plan(budget, one_line=False)
     return retrieval_plan(route.num_candidates, route.pick, budget,
-                          config.max_enumerated_choices)
+                          config.max_enumerated_choices, config.retrieval_order == "any")
 
 
 def _permutation(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
@@ -196,8 +229,11 @@ SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
     Shape("translation", "generation", plan=_one_line, finish=post.finish_translation,
           guard="free text", new_tokens=50,
           format_line="Answer with the result in {language}, on one line."),
+    Shape("title", "generation", plan=_one_line, finish=post.finish_title,
+          guard="short text", new_tokens=24,
+          format_line="Answer with a short title of a few words{language_clause}, on one line."),
     Shape("description", "generation", plan=_free_text, finish=post.finish_description,
-          guard="free text", new_tokens=50,
+          guard="free text", new_tokens=32,
           format_line="Answer in one or two plain sentences{language_clause}."),
 )}
 

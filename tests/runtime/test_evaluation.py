@@ -120,6 +120,18 @@ def test_resume_refuses_answers_written_for_other_data(tmp_path):
         evaluate(config(tmp_path, "PromptHashModel", resume=True))
 
 
+def test_resume_with_overwrite_is_refused_and_the_saved_answers_stay(tmp_path):
+    evaluate(config(tmp_path, "PromptHashModel", limit=3))
+    saved = (tmp_path / "predictions.jsonl").read_bytes()
+    result = subprocess.run(
+        [sys.executable, "local_evaluation.py", "--model", "dummy", "--resume", "--overwrite",
+         "--output-dir", str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "pass one of them, not both" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "predictions.jsonl").read_bytes() == saved
+
+
 def test_outputs_are_written(tmp_path):
     results = evaluate(config(tmp_path, "PromptHashModel"))
     for name in ("predictions.jsonl", "results.json", "report.md", "scores.png"):

@@ -10,7 +10,7 @@ from runtime.engine import EngineConfig, GenerationResult
 from runtime.guard import DeadlineGuard, GuardConfig
 from runtime.parsers import is_parse_failure, parse_answer
 from runtime.router import Route, route
-from runtime.shapes import shape_of
+from runtime.shapes import DecodingConfig, shape_of
 
 
 def guard_class(decision):
@@ -71,7 +71,9 @@ class TimedEngine:
 def build(step_s, **guard):
     clock = FakeClock()
     engine = TimedEngine(clock, step_s)
-    config = ShopModelConfig(engine=EngineConfig(model="unused"), guard=GuardConfig(**guard))
+    # Descriptions get 50 tokens here whatever the shipped budget: the timings below count on it.
+    config = ShopModelConfig(engine=EngineConfig(model="unused"), guard=GuardConfig(**guard),
+                             decoding=DecodingConfig(new_tokens={"description": 50}))
     return VLLMShopModel(config=config, engine=engine, clock=clock), engine, clock
 
 

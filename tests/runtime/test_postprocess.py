@@ -15,6 +15,8 @@ TRANSLATION = Route(task_type="generation", generation_kind="translation", langu
                     source_text="Steel Water Bottle")
 EXTRACTION = Route(task_type="generation", generation_kind="extraction",
                    source_text="It is really loud but easy to clean.", aspect="noise")
+TITLE = Route(task_type="generation", generation_kind="title",
+              source_text="Runs hot after an hour, otherwise a fine kettle.")
 
 
 
@@ -41,7 +43,8 @@ def valid(decision, answer):
 
 
 @pytest.mark.parametrize("decision", [CHOICE, RETRIEVAL, RANKING, ENTITIES, TRANSLATION,
-                                      EXTRACTION], ids=lambda d: d.task_type + d.generation_kind)
+                                      EXTRACTION, TITLE],
+                         ids=lambda d: d.task_type + d.generation_kind)
 @pytest.mark.parametrize("raw", MALFORMED)
 def test_garbage_becomes_a_valid_fallback(decision, raw):
     finished = finish(raw, decision)
@@ -69,6 +72,9 @@ def test_garbage_becomes_a_valid_fallback(decision, raw):
         (TRANSLATION, "\n\n", "Steel Water Bottle", "fallback"),
         (EXTRACTION, "really loud\nbecause", "really loud", None),
         (EXTRACTION, "", "It is really loud", "fallback"),
+        (TITLE, '"Hot but fine"\nThe review says', "Hot but fine", None),
+        (TITLE, "“Fine kettle”", "Fine kettle", None),
+        (TITLE, ' "" ', "Runs hot after an", "fallback"),
     ],
 )
 def test_repairs(decision, raw, answer, fallback):

@@ -101,6 +101,17 @@ UNSEEN = [
      "generation", {"generation_kind": "description"}),
     ("Translate 'Blue Bottle' from the title 'Blue Bottle, 1 litre' into German.", False,
      "generation", {"generation_kind": "translation", "language": "German"}),
+    # A title to make up, from a review or a description; a title asked about is not one.
+    ("Suggest a short headline for this customer review.\nReview: The kettle boils fast but "
+     "leaks.\nOutput:", False, "generation",
+     {"generation_kind": "title", "source_text": "The kettle boils fast but leaks."}),
+    ("Write a catchy, memorable title for the product described below.\nInput: A steel "
+     "water bottle that keeps drinks cold for 24 hours.\nOutput:", False, "generation",
+     {"generation_kind": "title"}),
+    ("Give the title of the book this review talks about.\nReview: A gripping thriller.\n"
+     "Output:", False, "generation", {"generation_kind": "description"}),
+    ("Generate a product title in French for: 'Blue enamel kettle, 1.7 litres'.", False,
+     "generation", {"generation_kind": "translation", "language": "French"}),
 ]
 
 

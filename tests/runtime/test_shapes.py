@@ -10,6 +10,7 @@ from runtime.competition import METRICS_FOR_TASK_TYPE, TASK_TYPES
 from runtime.parsers import parse_answer
 from runtime.router import Route
 from runtime.shapes import (
+    SENTENCE_ENDS,
     SHAPES,
     TRUTHS,
     DecodingConfig,
@@ -113,3 +114,27 @@ def test_extractive_switches_choose_source_spans_or_free_text():
     on = DecodingConfig(extractive_entities=True, extractive_spans=False)
     assert plan_for(entities, on).constraint == "spans(6)"
     assert plan_for(span, on).constraint == "none"
+
+
+def test_first_sentence_shapes_also_stop_where_a_sentence_ends():
+    config = DecodingConfig(first_sentence=["description", "translation"])
+    description = plan_for(Route(task_type="generation"), config)
+    assert description.stop == SENTENCE_ENDS
+    translation = plan_for(Route(task_type="generation", generation_kind="translation"), config)
+    assert translation.stop == ["\n", *SENTENCE_ENDS]
+    # Constrained answers are whole by construction: no stop is added to them.
+    ranking = DecodingConfig(first_sentence=["ranking"])
+    assert plan_for(Route(task_type="ranking", candidates=["x"] * 4), ranking).stop == []
+    with pytest.raises(ValidationError, match="unknown answer shape 'summary'"):
+        DecodingConfig(first_sentence=["summary"])
+
+
+def test_retrieval_in_any_order_offers_every_ordered_pick():
+    config = DecodingConfig(retrieval_order="any")
+    plan = plan_for(Route(task_type="retrieval", candidates=["x"] * 15, pick=3), config)
+    assert len(plan.choices) == 15 * 14 * 13
+    assert "15, 1, 7" in plan.choices and "1, 7, 15" in plan.choices
+    assert all(len(set(parse_answer(c, "retrieval"))) == 3 for c in plan.choices)
+    # Too many ordered picks for a list: the index regex, as for ascending ones.
+    assert plan_for(Route(task_type="retrieval", candidates=["x"] * 20, pick=3),
+                    config).regex
