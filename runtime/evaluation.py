@@ -185,12 +185,14 @@ def _load_data(path: Path, config: EvaluationConfig) -> tuple[DataSet, list[Ques
 
 
 def _score_into(predictions: Predictions, questions: list[Question],
-                config: EvaluationConfig) -> tuple[Scores, float]:
-    """Score the saved answers and write each row's parsed answer and score into the file."""
+                config: EvaluationConfig, write_back: bool = True) -> tuple[Scores, float]:
+    """Score the saved answers; with `write_back`, write each row's parsed answer and score
+    into the file (only into a file this call wrote)."""
     started = time.perf_counter()
     scores = score_answers(questions, predictions.answers(), config.scoring)
     scoring_s = time.perf_counter() - started
-    predictions.finalise({row: (s.parsed, s.score) for row, s in scores.rows.items()})
+    if write_back:
+        predictions.finalise({row: (s.parsed, s.score) for row, s in scores.rows.items()})
     return scores, scoring_s
 
 
@@ -245,19 +247,33 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
 def score_saved(
     data: Path, predictions: Path, output_dir: Path, config: EvaluationConfig
 ) -> dict[str, Any]:
-    """Re-score saved answers without a model and write the same files."""
+    """Re-score saved answers without a model and write the same files.
+
+    Saved answers are never replaced: the predictions are copied into `output_dir` only where it
+    holds none; scored where they lie, they are read and left as they are."""
     started_at, started = _now(), time.perf_counter()
     dataset, questions = _load_data(data, config)
+    if not predictions.is_file():
+        raise OutputDirError(f"{predictions} is not a file: point --predictions at a "
+                             f"{PREDICTIONS_FILE} written by local_evaluation.py")
     saved = Predictions.read(predictions, questions)
+    if not saved.by_row:
+        raise OutputDirError(f"{predictions}: no line answers a question of {data} (a line "
+                             "needs row, input_field and model_output_str): check "
+                             "--predictions and --data")
     missing = len(questions) - len(saved.by_row)
     if missing:
         print(f"warning: {missing} questions have no saved answer and are not scored",
               file=sys.stderr)
-    output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / PREDICTIONS_FILE
-    if not target.exists() or target.resolve() != predictions.resolve():
+    in_place = target.exists() and target.resolve() == predictions.resolve()
+    if target.exists() and not in_place:
+        raise OutputDirError(f"{output_dir} already holds saved answers ({PREDICTIONS_FILE}): "
+                             "score into another --output-dir")
+    if not in_place:
+        output_dir.mkdir(parents=True, exist_ok=True)
         saved = saved.copy_to(target)
-    scores, scoring_s = _score_into(saved, questions, config)
+    scores, scoring_s = _score_into(saved, questions, config, write_back=not in_place)
     timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
                     scoring_s=round(scoring_s, 3))
     run = _run_info(dataset, questions, started_at, model=None, predictions=str(predictions),

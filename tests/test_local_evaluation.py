@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from runtime.cli import evaluation_main, runtime_main
 from tests.conftest import REPO_ROOT
 
@@ -40,6 +42,50 @@ def test_score_command_rescores_saved_answers(tmp_path):
     assert after["track5"] == before["track5"]
     for name in ("predictions.jsonl", "report.md", "scores.png"):
         assert (again / name).is_file()
+
+
+@pytest.mark.parametrize(("predictions", "message"), [
+    ("missing.jsonl", "is not a file"),
+    (".", "is not a file"),
+    ("empty.jsonl", "no line answers a question"),
+    ("kit.jsonl", "no line answers a question"),  # the organisers' kit: no row field
+    ("run/predictions.jsonl", "already holds saved answers"),  # another run's, into this one
+])
+def test_score_never_replaces_saved_answers(tmp_path, capsys, predictions, message):
+    """`score` into a directory with saved answers, from predictions it cannot use or from
+    another run: one error line, exit 2, the saved answers byte for byte as they were."""
+    saved = tmp_path / "saved"
+    assert evaluation_main(["--model", "dummy", "--output-dir", str(saved), "--no-progress"]) == 0
+    assert evaluation_main(["--model", "baseline", "--output-dir", str(tmp_path / "run"),
+                            "--no-progress"]) == 0
+    (tmp_path / "empty.jsonl").write_text("")
+    kit = [json.loads(x) for x in (saved / "predictions.jsonl").read_text().splitlines()]
+    (tmp_path / "kit.jsonl").write_text("".join(
+        json.dumps({k: v for k, v in line.items() if k != "row"}) + "\n" for line in kit))
+    before = (saved / "predictions.jsonl").read_bytes()
+    capsys.readouterr()
+    code = runtime_main(["score", "--data", str(REPO_ROOT / "data" / "sample.jsonl"),
+                         "--predictions", str(tmp_path / predictions),
+                         "--output-dir", str(saved)])
+    err = capsys.readouterr().err
+    assert code == 2
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in err
+    assert (saved / "predictions.jsonl").read_bytes() == before
+
+
+def test_scoring_saved_answers_where_they_lie_leaves_them_as_they_are(tmp_path):
+    out = tmp_path / "out"
+    assert evaluation_main(["--model", "dummy", "--output-dir", str(out), "--no-progress"]) == 0
+    with (out / "predictions.jsonl").open("a") as handle:
+        handle.write('{"row": 99, "input_fi')  # a line cut short by a kill: kept, not dropped
+    before = (out / "predictions.jsonl").read_bytes()
+    code = runtime_main(["score", "--data", str(REPO_ROOT / "data" / "sample.jsonl"),
+                         "--predictions", str(out / "predictions.jsonl"),
+                         "--output-dir", str(out)])
+    assert code == 0
+    assert (out / "predictions.jsonl").read_bytes() == before
+    assert json.loads((out / "results.json").read_text())["track5"] is not None
 
 
 def test_local_evaluation_script_runs_as_a_program(tmp_path):
