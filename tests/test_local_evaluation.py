@@ -48,7 +48,7 @@ def test_score_command_rescores_saved_answers(tmp_path):
     ("missing.jsonl", "is not a file"),
     (".", "is not a file"),
     ("empty.jsonl", "no line answers a question"),
-    ("kit.jsonl", "no line answers a question"),  # the organisers' kit: no row field
+    ("shuffled-kit.jsonl", "not the answer to question 1"),  # no row field, out of order
     ("run/predictions.jsonl", "already holds saved answers"),  # another run's, into this one
 ])
 def test_score_never_replaces_saved_answers(tmp_path, capsys, predictions, message):
@@ -60,8 +60,9 @@ def test_score_never_replaces_saved_answers(tmp_path, capsys, predictions, messa
                             "--no-progress"]) == 0
     (tmp_path / "empty.jsonl").write_text("")
     kit = [json.loads(x) for x in (saved / "predictions.jsonl").read_text().splitlines()]
-    (tmp_path / "kit.jsonl").write_text("".join(
-        json.dumps({k: v for k, v in line.items() if k != "row"}) + "\n" for line in kit))
+    (tmp_path / "shuffled-kit.jsonl").write_text("".join(
+        json.dumps({k: v for k, v in line.items() if k != "row"}) + "\n"
+        for line in kit[::-1]))
     before = (saved / "predictions.jsonl").read_bytes()
     capsys.readouterr()
     code = runtime_main(["score", "--data", str(REPO_ROOT / "data" / "sample.jsonl"),
@@ -72,6 +73,23 @@ def test_score_never_replaces_saved_answers(tmp_path, capsys, predictions, messa
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0] and "Traceback" not in err
     assert (saved / "predictions.jsonl").read_bytes() == before
+
+
+def test_predictions_without_row_indices_are_matched_in_data_order(tmp_path):
+    # The organisers' kit writes the data rows plus model_output_str, in data order.
+    first = tmp_path / "first"
+    assert evaluation_main(["--model", "dummy", "--output-dir", str(first), "--no-progress"]) == 0
+    lines = [json.loads(x) for x in (first / "predictions.jsonl").read_text().splitlines()]
+    kit = tmp_path / "kit.jsonl"
+    kit.write_text("".join(json.dumps({k: v for k, v in line.items()
+                                       if k not in ("row", "parsed", "score", "runtime")}) + "\n"
+                           for line in sorted(lines, key=lambda x: x["row"])))
+    code = runtime_main(["score", "--data", str(REPO_ROOT / "data" / "sample.jsonl"),
+                         "--predictions", str(kit), "--output-dir", str(tmp_path / "again")])
+    assert code == 0
+    before = json.loads((first / "results.json").read_text())
+    after = json.loads((tmp_path / "again" / "results.json").read_text())
+    assert after["tasks"] == before["tasks"] and after["track5"] == before["track5"]
 
 
 def test_scoring_saved_answers_where_they_lie_leaves_them_as_they_are(tmp_path):

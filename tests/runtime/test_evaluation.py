@@ -40,6 +40,15 @@ class InterruptedModel(PromptHashModel):
     fail_after_batches = 4
 
 
+class ExitingModel(PromptHashModel):
+    """Ends the process "successfully" in its third batch."""
+
+    def batch_predict(self, batch, is_multiple_choice):
+        if self.batches == 2:
+            sys.exit(0)
+        return super().batch_predict(batch, is_multiple_choice)
+
+
 class WrongCountModel(PromptHashModel):
     def batch_predict(self, batch, is_multiple_choice):
         return ["1"] * (len(batch["prompt"]) + 1)
@@ -130,6 +139,19 @@ def test_resume_with_overwrite_is_refused_and_the_saved_answers_stay(tmp_path):
     assert result.stderr.count("\n") == 1 and "pass one of them, not both" in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "predictions.jsonl").read_bytes() == saved
+
+
+def test_a_model_that_exits_is_an_error_and_the_answers_before_are_kept(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "local_evaluation.py", "--model",
+         "tests.runtime.test_evaluation:ExitingModel", "--output-dir", str(tmp_path),
+         "--no-progress"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "sys.exit(0)" in errors[0] and "--resume" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert len((tmp_path / "predictions.jsonl").read_text().splitlines()) == 6  # 2 batches of 3
+    assert not (tmp_path / "results.json").exists()
 
 
 def test_outputs_are_written(tmp_path):
