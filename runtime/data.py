@@ -171,6 +171,22 @@ def _decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError
             yield number, ValueError(f"not valid JSON: {err.msg} (column {err.colno})")
 
 
+def _same_as_its_task(question: Question, first_of_task: dict[str, Question],
+                      where: str) -> None:
+    """A task has one task type and one track: a row that disagrees with its task's first row is
+    refused (its scores would be merged under the wrong metric or track). Metrics may differ
+    within the task type: the development set's translation task scores its Japanese rows
+    with jp-bleu, the others with bleu."""
+    if question.task_name is None:
+        return
+    first = first_of_task.setdefault(question.task_name, question)
+    for name in ("task_type", "track"):
+        value, expected = getattr(question, name), getattr(first, name)
+        if value != expected:
+            raise ValueError(f"field '{name}': {value!r}, but task {question.task_name!r} has "
+                             f"{expected!r} ({where} {first.line}); one task has one {name}")
+
+
 def load_questions(
     path: str | Path, *, skip_invalid: bool = False, require_labels: bool = True
 ) -> DataSet:
@@ -182,16 +198,23 @@ def load_questions(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such data file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not data
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}): save it "
+                        "as UTF-8") from None
     is_array = text.lstrip().startswith("[")
     where = "item" if is_array else "line"
     questions: list[Question] = []
     skipped: list[InvalidRow] = []
+    first_of_task: dict[str, Question] = {}
     for line, raw in _decoded_rows(path, text):
         try:
             if isinstance(raw, ValueError):
                 raise raw
-            questions.append(_row_to_question(raw, len(questions), line, require_labels))
+            question = _row_to_question(raw, len(questions), line, require_labels)
+            _same_as_its_task(question, first_of_task, where)
+            questions.append(question)
         except ValueError as err:
             message = f"{path}: {where} {line}: {err}"
             if not skip_invalid:

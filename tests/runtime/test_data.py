@@ -91,3 +91,40 @@ def test_missing_file_and_empty_file(tmp_path):
     (tmp_path / "empty.jsonl").write_text("\n")
     with pytest.raises(DataError, match="no valid questions"):
         load_questions(tmp_path / "empty.jsonl")
+
+
+@pytest.mark.parametrize(("other", "message"), [
+    ({"task_type": "named_entity_recognition", "metric": "micro f1", "output_field": ["a"],
+      "is_multiple_choice": False},
+     "line 2: field 'task_type': 'named_entity_recognition', but task 'task2' has "
+     "'multiple-choice' (line 1)"),
+    ({"track": "amazon-kdd-cup-24-multi-lingual-abilities"},
+     "line 2: field 'track'"),
+])
+def test_rows_of_one_task_must_agree_on_task_type_and_track(tmp_path, other, message):
+    path = write_lines(tmp_path, [GOOD, {**GOOD, **other}])
+    with pytest.raises(DataError) as err:
+        load_questions(path)
+    assert message in str(err.value)
+    # Another task may differ in all of them.
+    load_questions(write_lines(tmp_path, [GOOD, {**GOOD, **other, "task_name": "task9"}],
+                               name="two-tasks.jsonl"))
+
+
+def test_metrics_may_differ_within_a_task_type(tmp_path):
+    # As in the development set: a translation task scores Japanese rows with jp-bleu.
+    rows = [{**GOOD, "task_type": "generation", "is_multiple_choice": False,
+             "output_field": "x", "metric": metric} for metric in ("bleu", "jp-bleu")]
+    data = load_questions(write_lines(tmp_path, rows))
+    assert [q.metric for q in data.questions] == ["bleu", "jp-bleu"]
+
+
+def test_a_byte_order_mark_loads_and_other_encodings_are_one_clear_error(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes("\ufeff".encode() + json.dumps(GOOD).encode() + b"\n")
+    assert len(load_questions(path).questions) == 1
+    latin = tmp_path / "latin1.jsonl"
+    latin.write_bytes(json.dumps({**GOOD, "input_field": "Caf\u00e9?\n0. a\n1. b"},
+                                 ensure_ascii=False).encode("latin-1") + b"\n")
+    with pytest.raises(DataError, match="not UTF-8 text .*save it as UTF-8"):
+        load_questions(latin)
