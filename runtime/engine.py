@@ -265,7 +265,8 @@ class Engine:
             structured_outputs=structured,
             allowed_token_ids=allowed,
             logit_bias=plan.logit_bias,
-            logprobs=len(plan.choices or ()) if self.choice_tokens(plan) else None,
+            # The options' log-probs where each is one token under the one-step mask.
+            logprobs=len(allowed) if allowed is not None and plan.option_logprobs else None,
         )
 
     def generate(

@@ -11,7 +11,6 @@ because embedding metrics are scored in one batch per metric.
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -137,7 +136,7 @@ def generate_answers(
             # The grader would get no answers either; say so rather than end with "success".
             raise ModelReplyError(
                 f"the model called sys.exit({exit_.code}) in batch_predict instead of returning "
-                f"answers; the {predictions.count()} answers saved before are kept: fix the "
+                f"answers; the {len(predictions.by_row)} answers saved before are kept: fix the "
                 "model, then pass --resume") from exit_
         stats.model_s += time.perf_counter() - started
         answers = check_reply(reply, batch)
@@ -252,17 +251,6 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
     return write_reports(config.resolved_output_dir(), scores, timing, stats.usage, run)
 
 
-def _without_row_indices(path: Path) -> bool:
-    """Whether the file's first line is a JSON object without a `row` field."""
-    first = next((line for line in path.read_text(encoding="utf-8").split("\n")
-                  if line.strip()), "")
-    try:
-        value = json.loads(first)
-    except json.JSONDecodeError:
-        return False
-    return isinstance(value, dict) and "row" not in value
-
-
 def score_saved(
     data: Path, predictions: Path, output_dir: Path, config: EvaluationConfig
 ) -> dict[str, Any]:
@@ -275,10 +263,7 @@ def score_saved(
     if not predictions.is_file():
         raise OutputDirError(f"{predictions} is not a file: point --predictions at a "
                              f"{PREDICTIONS_FILE} written by local_evaluation.py")
-    if _without_row_indices(predictions):
-        saved = Predictions.read_in_data_order(predictions, questions)
-    else:
-        saved = Predictions.read(predictions, questions)
+    saved = Predictions.read_any(predictions, questions)
     if not saved.by_row:
         raise OutputDirError(f"{predictions}: no line answers a question of {data} (a line "
                              "needs row, input_field and model_output_str): check "

@@ -108,20 +108,23 @@ class Predictions:
         return saved
 
     @classmethod
-    def read_in_data_order(cls, path: Path, questions: list[Question]) -> Predictions:
-        """Lines without a row index (the organisers' kit writes the data rows plus
-        `model_output_str`, in data order), matched to `questions` by position; each line's
-        prompt must be its question's."""
-        saved = cls(path)
-        lines = [(number, line) for number, line in _json_lines(path)]
+    def read_any(cls, path: Path, questions: list[Question]) -> Predictions:
+        """Saved answers as `read` takes them, or, where the first line has no row index (the
+        organisers' kit writes the data rows plus `model_output_str`, in data order), matched to
+        `questions` by position, each line's prompt checked against its question's."""
+        lines = _json_lines(path)
+        if not lines or lines[0][1] is None or "row" in lines[0][1]:
+            return cls.read(path, questions)
         if len(lines) > len(questions):
             raise OutputDirError(f"{path}: {len(lines)} answers for {len(questions)} questions: "
                                  "these predictions belong to other data (check --data)")
-        for (number, line), question in zip(lines, questions, strict=False):
+        saved = cls(path)
+        for position, ((number, line), question) in enumerate(
+                zip(lines, questions, strict=False), start=1):
             if (line is None or not isinstance(line.get("model_output_str"), str)
                     or line.get("input_field") != question.input_field):
                 raise OutputDirError(
-                    f"{path}:{number}: not the answer to question {number} of the data (a "
+                    f"{path}:{number}: not the answer to question {position} of the data (a "
                     "line without a row index must hold input_field and model_output_str, "
                     "in data order): check --predictions and --data")
             saved.by_row[question.row] = {**line, "row": question.row}
@@ -151,9 +154,6 @@ class Predictions:
             os.fsync(handle.fileno())
         for line in lines:
             self.by_row[line["row"]] = line
-
-    def count(self) -> int:
-        return len(self.by_row)
 
     def answers(self) -> dict[int, str]:
         return {row: line["model_output_str"] for row, line in self.by_row.items()}
