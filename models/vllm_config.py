@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from runtime.config import REPO_ROOT, ConfigError, one_line
+from runtime.config import REPO_ROOT, ConfigError, json_kind, one_line
 from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
 from runtime.guard import GuardConfig
 from runtime.shapes import DecodingConfig
@@ -70,11 +70,25 @@ def _embedded_dirs(path: Path, data: dict) -> tuple[EmbeddedModelConfig, Path, P
         (path.parent / embedded.float_dir).resolve()
 
 
-def _read_model_config(path: Path) -> dict:
+def _read_json_object(path: Path, what: str) -> dict:
+    """A JSON file that must hold one object of settings."""
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read the model configuration: {err}") from err
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+        raise ConfigError(f"{path}: cannot read {what}: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: {what} must be a JSON object of settings, not "
+                          f"{json_kind(data)}")
+    return data
+
+
+def _read_model_config(path: Path) -> dict:
+    data = _read_json_object(path, "the model configuration")
+    for section in ("engine", "decoding", "guard", "embedded"):
+        if not isinstance(data.get(section, {}), dict):
+            raise ConfigError(f"{path}: '{section}' must be a JSON object of settings, not "
+                              f"{json_kind(data[section])}")
+    return data
 
 
 def _embedded_model(path: Path, data: dict) -> Path | None:
@@ -106,18 +120,25 @@ def load_shop_model_config(
     path = Path(path or DEFAULT_SHOP_MODEL_CONFIG)
     data = _read_model_config(path)
     engine = dict(data.get("engine", {}))
+    if not isinstance(engine.get("model", ""), str):
+        raise ConfigError(f"{path}: engine.model must be a folder path (a string)")
     model = Path(engine.get("model", "weights"))
     engine["model"] = model if model.is_absolute() else (path.parent / model).resolve()
     if weights is not None:
         engine["model"] = Path(weights).resolve()
     elif not (Path(engine["model"]) / "config.json").is_file():
         engine["model"] = _embedded_model(path, data) or engine["model"]
-    model_dir = Path(engine["model"])
-    beside = model_dir / ENGINE_CONFIG_FILE
-    if beside.is_file():
-        engine.update(json.loads(beside.read_text(encoding="utf-8")))
-        engine["model"] = model_dir  # the file describes the weights it sits beside
     try:
-        return ShopModelConfig(**{**data, "engine": engine})
+        config = ShopModelConfig(**{**data, "engine": engine})
     except ValidationError as err:
         raise ConfigError(f"{path}: invalid model configuration: {one_line(err)}") from err
+    beside = Path(engine["model"]) / ENGINE_CONFIG_FILE
+    if not beside.is_file():
+        return config
+    # The file describes the weights it sits beside: its settings win, its errors are its own.
+    settings = _read_json_object(beside, "the engine settings")
+    try:
+        overridden = EngineConfig(**{**engine, **settings, "model": engine["model"]})
+    except ValidationError as err:
+        raise ConfigError(f"{beside}: invalid engine settings: {one_line(err)}") from err
+    return config.model_copy(update={"engine": overridden})

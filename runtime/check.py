@@ -74,6 +74,8 @@ def parse_target(text: str) -> Target:
     if not match or match.group(2) not in GPUS:
         raise ValueError(f"unknown target {text!r}: use cpu or NxGPU with GPU one of "
                          f"{', '.join(GPUS)} (e.g. 4xT4)")
+    if int(match.group(1)) < 1:
+        raise ValueError(f"target {text!r} has no GPU: use at least one (e.g. 4xT4), or cpu")
     return Target(text, GPUS[match.group(2)], int(match.group(1)))
 
 
@@ -573,8 +575,10 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         if uses_vllm and embedded:
             checks.append(check_not_embedded(weights, embedded, target))
         checks += check_weight_files(repo, weights, submitted=weights not in embedded)
-        if (weights / "config.json").is_file():
-            model = json.loads((weights / "config.json").read_text(encoding="utf-8"))
+        model = read_model_config(weights)
+        if isinstance(model, Check):
+            checks.append(model)
+        elif model is not None:
             tp = target.count if target.gpu is not None else 1
             checks += check_quantization(model, target, tp)
             checks.append(check_dtype(engine, target))
@@ -588,6 +592,23 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         else:
             checks.append(Check("smoke run", False, "skipped: fix the problems above first"))
     return checks
+
+
+def read_model_config(weights: Path) -> dict[str, Any] | Check | None:
+    """The weights' config.json; a failed check when it is not a JSON object; None when there
+    is none (the weight-file check says so)."""
+    path = weights / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        model = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+        return Check("model config", False, f"{path} cannot be read: {err}; write it again "
+                     "(it comes with the checkpoint)")
+    if not isinstance(model, dict):
+        return Check("model config", False, f"{path} must be a JSON object; write it again "
+                     "(it comes with the checkpoint)")
+    return model
 
 
 def report_lines(checks: list[Check]) -> list[str]:

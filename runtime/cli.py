@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from runtime.competition import MAX_BATCH_SIZE
-from runtime.config import REPO_ROOT, SAMPLE_DATA, ConfigError, load_config
+from runtime.config import REPO_ROOT, SAMPLE_DATA, ConfigError, EvaluationConfig, load_config
 from runtime.data import DataError
 from runtime.embeddings import EmbeddingModelMissing
 from runtime.evaluation import ModelReplyError, evaluate, score_saved
 from runtime.predictions import OutputDirError
 from runtime.scoring import MissingMetricModel
+from runtime.tools.model_files import ModelDirError
 
 ESTIMATED_COUNTS = REPO_ROOT / "data" / "track_counts_estimate.json"
 
@@ -29,8 +30,17 @@ USER_ERRORS = (
     MissingMetricModel,
     ModelReplyError,
     OutputDirError,
-    FileNotFoundError,
+    ModelDirError,
+    OSError,
 )
+
+
+def _said(err: Exception) -> str:
+    """An error as one line; a file-system error as `path: what happened`."""
+    if isinstance(err, OSError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    return str(err).strip().replace("\n", " ") or type(err).__name__
 
 
 def _embedding_model(text: str) -> tuple[str, Path]:
@@ -38,6 +48,28 @@ def _embedding_model(text: str) -> tuple[str, Path]:
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError("expected NAME=PATH, e.g. all-MiniLM-L6-v2=/models/x")
     return name, Path(path)
+
+
+def _positive(kind: Callable[[str], int | float]) -> Callable[[str], int | float]:
+    """An argparse type: a number above 0."""
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _share(text: str) -> float:
+    """An argparse type: a share of the data, above 0 and at most 1."""
+    value = _positive(float)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be at most 1, not {text}")
+    return float(value)
 
 
 def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
@@ -68,12 +100,16 @@ def evaluation_parser() -> argparse.ArgumentParser:
                         help="reuse the answers already saved in the output directory")
     parser.add_argument("--overwrite", action="store_true", default=None,
                         help="discard answers saved in the output directory")
+    parser.add_argument("--batch-timeout", dest="batch_timeout_s", type=float,
+                        metavar="SECONDS", help="stop when one batch takes longer than this "
+                        "(default: no limit; a batch over the grader's 10 s per prompt is "
+                        "warned about)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     _add_scoring_options(parser)
     return parser
 
 
-def _config_from(args: argparse.Namespace, **fields: object) -> object:
+def _config_from(args: argparse.Namespace, **fields: object) -> EvaluationConfig:
     return load_config(
         args.config,
         **fields,
@@ -84,12 +120,13 @@ def _config_from(args: argparse.Namespace, **fields: object) -> object:
 
 
 def _run(action: Callable[[], object]) -> int:
+    """The action's exit status (0 unless it returns one), or 2 with one error line."""
     try:
-        action()
+        status = action()
     except USER_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_said(err)}", file=sys.stderr)
         return 2
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def evaluation_main(argv: Sequence[str] | None = None) -> int:
@@ -99,17 +136,18 @@ def evaluation_main(argv: Sequence[str] | None = None) -> int:
             args, data=args.data, model=args.model, weights=args.weights,
             output_dir=args.output_dir, limit=args.limit, resume=args.resume,
             overwrite=args.overwrite, progress=args.progress,
+            batch_timeout_s=args.batch_timeout_s,
         )
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return _run(lambda: evaluate(config))  # type: ignore[arg-type]
+    return _run(lambda: evaluate(config))
 
 
 def _score_command(args: argparse.Namespace) -> int:
     config = _config_from(args)
     return _run(lambda: score_saved(args.data, args.predictions, args.output_dir,
-                                    config))  # type: ignore[arg-type]
+                                    config))
 
 
 def _route_command(args: argparse.Namespace) -> int:
@@ -235,6 +273,10 @@ def _profile_command(args: argparse.Namespace) -> int:
     from runtime.records import reporting
 
     questions = load_questions(args.data).questions
+    if args.counts:
+        counts, note = load_counts(args.counts)
+    else:
+        counts, note = counts_of(questions), f"the questions of {args.data}"
     size = args.sample or math.ceil(len(questions) * args.fraction)
     sample = stratified_sample(questions, size)
     started = time.perf_counter()
@@ -245,10 +287,6 @@ def _profile_command(args: argparse.Namespace) -> int:
     warm_up_s = warm_up(model, sample)
     records = profile_batches(model, sample)
     costs = fit_costs(records)
-    if args.counts:
-        counts, note = load_counts(args.counts)
-    else:
-        counts, note = counts_of(questions), f"the questions of {args.data}"
     projections = project_tracks(records, costs, counts, model.get_batch_size())
     run = {"model": args.model, "data": str(args.data), "sampled_questions": len(sample),
            "warm_up_s": round(warm_up_s, 3)}
@@ -267,6 +305,11 @@ def _check_command(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if not (args.repo / "models").is_dir():
+        raise ConfigError(f"--repo {args.repo}: not a submission repository (no models/ "
+                          "folder): point --repo at your repository's root")
+    if args.data is not None and not args.data.is_file():
+        raise ConfigError(f"--data {args.data}: no such file")
     checks = run_checks(args.repo, target, args.weights, args.data, smoke=not args.no_smoke)
     print(as_json(checks) if args.json else "\n".join(report_lines(checks)))
     return exit_status(checks)
@@ -292,9 +335,11 @@ def runtime_parser() -> argparse.ArgumentParser:
     profile.add_argument("--model", default="UserModel", help="module:Class or a short name")
     profile.add_argument("--weights", type=Path)
     profile.add_argument("--data", type=Path, default=SAMPLE_DATA)
-    profile.add_argument("--sample", type=int, help="questions to run (stratified by task)")
-    profile.add_argument("--fraction", type=float, default=0.25,
-                         help="share of the data to run when --sample is not given")
+    profile.add_argument("--sample", type=_positive(int),
+                         help="questions to run (stratified by task)")
+    profile.add_argument("--fraction", type=_share, default=0.25,
+                         help="share of the data to run when --sample is not given, above 0 "
+                         "and at most 1 (default: %(default)s)")
     profile.add_argument("--counts", type=Path,
                          help="JSON {track_id: {task_type: count}} to project "
                          "(default: the data's own counts)")
@@ -308,11 +353,12 @@ def runtime_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--counts", type=Path,
                           help="JSON {track_id: {task_type: count}} (default: "
                           "data/track_counts_estimate.json, an estimate of the test set)")
-    estimate.add_argument("--params", type=float, default=72, help="parameters, billions")
-    estimate.add_argument("--bits", type=int, default=4, help="bits per weight")
+    estimate.add_argument("--params", type=_positive(float), default=72,
+                          help="parameters, billions")
+    estimate.add_argument("--bits", type=_positive(int), default=4, help="bits per weight")
     estimate.add_argument("--gpu", default="T4", choices=["T4", "A10G", "L4", "A100", "H100"])
-    estimate.add_argument("--gpus", type=int, default=4)
-    estimate.add_argument("--batch-size", type=int, default=MAX_BATCH_SIZE)
+    estimate.add_argument("--gpus", type=_positive(int), default=4)
+    estimate.add_argument("--batch-size", type=_positive(int), default=MAX_BATCH_SIZE)
     estimate.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
                           help="new-token budgets: this runtime's, or 100 (1 for a choice)")
     estimate.set_defaults(handler=_estimate_command)
@@ -356,11 +402,5 @@ def runtime_parser() -> argparse.ArgumentParser:
 
 
 def runtime_main(argv: Sequence[str] | None = None) -> int:
-    from runtime.tools.model_files import ModelDirError
-
     args = runtime_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (ConfigError, ModelDirError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return _run(lambda: args.handler(args))

@@ -11,13 +11,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "data" / "sample.jsonl"
 
 ALL_MINILM = "all-MiniLM-L6-v2"
 MULTILINGUAL_MINILM = "paraphrase-multilingual-MiniLM-L12-v2"
+EMBEDDING_MODEL_NAMES = (ALL_MINILM, MULTILINGUAL_MINILM)
 
 
 def bundled_minilm_path() -> Path | None:
@@ -60,6 +68,18 @@ class ScoringConfig(BaseModel):
     )
     device: str = Field(default="cpu", description="Torch device for the embedding models.")
 
+    @field_validator("embedding_models")
+    @classmethod
+    def _known_models_in_model_folders(cls, value: dict[str, Path]) -> dict[str, Path]:
+        for name, path in value.items():
+            if name not in EMBEDDING_MODEL_NAMES:
+                raise ValueError(f"unknown embedding model {name!r}: the metrics use "
+                                 f"{' and '.join(map(repr, EMBEDDING_MODEL_NAMES))}")
+            if not (Path(path) / "modules.json").is_file():
+                raise ValueError(f"{path} is not a sentence-transformers model folder (it has "
+                                 f"no modules.json): give the folder of a local copy of {name}")
+        return value
+
 
 class EvaluationConfig(BaseModel):
     """One local evaluation run."""
@@ -80,6 +100,11 @@ class EvaluationConfig(BaseModel):
     overwrite: bool = Field(default=False, description="Discard answers saved in output_dir.")
     skip_invalid: bool = Field(default=False, description="Drop invalid data rows and go on.")
     progress: bool = Field(default=True, description="Show a progress bar on standard error.")
+    batch_timeout_s: float | None = Field(
+        default=None, gt=0,
+        description="Give up on a batch whose batch_predict has not returned after this many "
+        "seconds (the answers saved before are kept). Off by default: a batch over the "
+        "grader's own limit (10 s per prompt) is only warned about and recorded.")
     weights: Path | None = Field(
         default=None, description="Model directory handed to models that take one (vllm)."
     )
@@ -105,25 +130,31 @@ def load_config(path: Path | None = None, **overrides: object) -> EvaluationConf
     if path is not None:
         try:
             values = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
             raise ConfigError(f"{path}: cannot read configuration: {err}") from err
-    scoring = dict(values.pop("scoring", {}) or {})  # type: ignore[call-overload]
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: the configuration must be a JSON object of settings "
+                              f"(e.g. {{\"limit\": 10}}), not {json_kind(values)}")
+    scoring = values.pop("scoring", None) or {}
+    if not isinstance(scoring, dict):
+        raise ConfigError(f"{path}: 'scoring' must be a JSON object, not {json_kind(scoring)}")
     for key, value in overrides.items():
         if value is None:
             continue
         if key.startswith("scoring_"):
             name = key.removeprefix("scoring_")
             if name == "embedding_models":
-                merged = dict(scoring.get("embedding_models", _default_embedding_models()))
-                merged.update(value)  # type: ignore[call-overload]
-                value = merged
+                saved = scoring.get("embedding_models", _default_embedding_models())
+                if isinstance(saved, dict):  # else the validation below says what is wrong
+                    value = {**saved, **value}  # type: ignore[dict-item]
             scoring[name] = value
         else:
             values[key] = value
     try:
         return EvaluationConfig(**values, scoring=ScoringConfig(**scoring))  # type: ignore[arg-type]
     except ValidationError as err:
-        raise ConfigError(f"invalid configuration: {one_line(err)}") from err
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}invalid configuration: {one_line(err)}") from err
 
 
 def one_line(err: ValidationError) -> str:
@@ -134,3 +165,12 @@ def one_line(err: ValidationError) -> str:
         message = str(problem["msg"]).removeprefix("Value error, ")
         problems.append(f"{where}: {message}" if where else message)
     return "; ".join(problems)
+
+
+def json_kind(value: object) -> str:
+    """What a decoded JSON value is, in the format's words ("a list", "null")."""
+    if value is None:
+        return "null"
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true or false",
+             int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)

@@ -85,7 +85,7 @@ class Question(BaseModel):
             raise _label_error("metric", f"{metric!r} cannot score task type {task_type!r}")
         if (task_type == "multiple-choice") != self.is_multiple_choice:
             raise _label_error("is_multiple_choice", "must be true exactly for multiple-choice")
-        problem = truth_problem(task_type, metric, self.output_field)
+        problem = truth_problem(task_type, metric, self.output_field, self.input_field)
         if problem:
             raise _label_error("output_field", f"for metric {metric!r} it {problem}")
         return self

@@ -10,23 +10,33 @@ because embedding metrics are scored in one batch per metric.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
+import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from runtime.config import EvaluationConfig
+from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE, PER_QUESTION_LIMIT_S
+from runtime.config import ConfigError, EvaluationConfig
 from runtime.data import DataSet, Question, load_questions
-from runtime.predictions import PREDICTIONS_FILE, OutputDirError, Predictions, prediction_line
+from runtime.predictions import (
+    PREDICTIONS_FILE,
+    AnsweredBy,
+    OutputDirError,
+    Predictions,
+    prediction_line,
+)
 from runtime.records import RunReport, Usage, batch_records, reporting
-from runtime.report import RunInfo, Timing, write_reports
+from runtime.report import RunInfo, SlowBatch, Timing, write_reports
 from runtime.scoring import Scores, check_metric_models, score_answers
 
 MODEL_ALIASES: dict[str, str] = {
@@ -56,26 +66,38 @@ class GenerationStats:
     asked_rows: int = 0
     usage: Usage | None = None  # None when the model reports no records
     report: RunReport | None = None
+    slow_batches: list[SlowBatch] = field(default_factory=list)
 
 
 def resolve_model_class(spec: str) -> type:
     """`module:Class`, or a short name from MODEL_ALIASES."""
     target = MODEL_ALIASES.get(spec, spec)
     if ":" not in target:
-        raise ValueError(
-            f"unknown model {spec!r}: use module:Class or one of {', '.join(MODEL_ALIASES)}"
-        )
+        close = difflib.get_close_matches(spec, MODEL_ALIASES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown model {spec!r}{hint}: use module:Class or one of "
+                          f"{', '.join(MODEL_ALIASES)}")
     module_name, class_name = target.split(":", 1)
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise ConfigError(f"--model {spec}: cannot import {module_name!r} ({err}): check the "
+                          "module path, run from the repository root") from err
     try:
         return getattr(module, class_name)
     except AttributeError:
-        raise ValueError(f"module {module_name!r} has no {class_name!r}") from None
+        raise ConfigError(f"--model {spec}: module {module_name!r} has no {class_name!r}"
+                          ) from None
 
 
 def build_model(spec: str, weights: Path | None = None) -> Any:
     cls = resolve_model_class(spec)
-    return cls(weights=weights) if weights is not None else cls()
+    if weights is None:
+        return cls()
+    if "weights" not in inspect.signature(cls).parameters:
+        raise ConfigError(f"model {spec!r} takes no weights: drop --weights, or use a model "
+                          "that loads them (vllm)")
+    return cls(weights=weights)
 
 
 def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
@@ -97,11 +119,14 @@ def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
             start += size
 
 
+def _where(batch: Batch) -> str:
+    return (f"batch {batch.index} (task type {batch.task_type}, rows "
+            f"{batch.questions[0].row}-{batch.questions[-1].row})")
+
+
 def check_reply(reply: Any, batch: Batch) -> list[str]:
-    where = (
-        f"batch {batch.index} (task type {batch.task_type}, rows "
-        f"{batch.questions[0].row}-{batch.questions[-1].row})"
-    )
+    """The reply as the grader takes it, or a ModelReplyError that says what is wrong."""
+    where = _where(batch)
     if not isinstance(reply, list):
         raise ModelReplyError(f"{where}: batch_predict returned a {type(reply).__name__}, "
                               "not a list of strings")
@@ -116,37 +141,82 @@ def check_reply(reply: Any, batch: Batch) -> list[str]:
     return reply
 
 
+def _ask(model: Any, batch: Batch, timeout_s: float | None) -> Any:
+    """batch_predict as the grader calls it; with `timeout_s`, in a worker thread given up
+    after that long (a hung model cannot be stopped from outside, only left behind)."""
+    prompts = {"prompt": [q.input_field for q in batch.questions]}
+    if timeout_s is None:
+        return model.batch_predict(prompts, batch.is_multiple_choice)
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["reply"] = model.batch_predict(prompts, batch.is_multiple_choice)
+        except BaseException as err:  # noqa: BLE001 - handed to the calling thread as is
+            outcome["error"] = err
+
+    worker = threading.Thread(target=call, name=f"batch-{batch.index}", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise ModelReplyError(
+            f"{_where(batch)}: no answer within {timeout_s:g} s (--batch-timeout); the "
+            "answers saved before are kept: fix the model or raise --batch-timeout, then pass "
+            "--resume")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["reply"]
+
+
+def _slow_batch(batch: Batch, seconds: float) -> SlowBatch | None:
+    """The batch, if it took longer than the grader allows it."""
+    limit_s = PER_QUESTION_LIMIT_S * len(batch.questions)
+    if seconds <= limit_s:
+        return None
+    slow = SlowBatch(batch=batch.index, task_type=batch.task_type,
+                     rows=[q.row for q in batch.questions], seconds=round(seconds, 3),
+                     limit_s=limit_s)
+    print(f"warning: {_where(batch)} took {seconds:.1f} s, over the grader's limit of "
+          f"{limit_s:g} s ({PER_QUESTION_LIMIT_S:g} s per prompt): the grader would stop the "
+          "run here", file=sys.stderr)
+    return slow
+
+
 def generate_answers(
     model: Any,
     questions: list[Question],
     predictions: Predictions,
-    progress: bool,
+    config: EvaluationConfig,
 ) -> GenerationStats:
     """Ask `model` for every question, appending each answered batch to `predictions`."""
     stats = GenerationStats()
     reporter = reporting(model)
-    bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not progress,
+    by = answered_by(config)
+    bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not config.progress,
                file=sys.stderr)
     for batch in batches_as_grader(questions, model):
-        prompts = [q.input_field for q in batch.questions]
         started = time.perf_counter()
         try:
-            reply = model.batch_predict({"prompt": prompts}, batch.is_multiple_choice)
+            reply = _ask(model, batch, config.batch_timeout_s)
         except SystemExit as exit_:
             # The grader would get no answers either; say so rather than end with "success".
             raise ModelReplyError(
                 f"the model called sys.exit({exit_.code}) in batch_predict instead of returning "
                 f"answers; the {len(predictions.by_row)} answers saved before are kept: fix the "
                 "model, then pass --resume") from exit_
-        stats.model_s += time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        stats.model_s += seconds
         answers = check_reply(reply, batch)
         records = batch_records(reporter, len(answers))
         for record in records:
             if record is not None:
                 stats.usage = stats.usage or Usage()
                 stats.usage.add(record)
-        predictions.append([prediction_line(q, answer, record) for q, answer, record
+        predictions.append([prediction_line(q, answer, record, by) for q, answer, record
                             in zip(batch.questions, answers, records, strict=True)])
+        slow = _slow_batch(batch, seconds)
+        if slow is not None:
+            stats.slow_batches.append(slow)
         stats.asked_rows += len(answers)
         bar.update(len(answers))
     bar.close()
@@ -155,10 +225,29 @@ def generate_answers(
     return stats
 
 
+def same_model_family(saved: str, current: str) -> bool:
+    """Whether answers saved by model `saved` may be resumed by model `current`: the same
+    class, or one derived from the other (UserModel from VLLMShopModel; a model wrapped to log
+    or to fail on purpose). A class that no longer imports is not the same."""
+    if saved == current:
+        return True
+    try:
+        first, second = resolve_model_class(saved), resolve_model_class(current)
+    except ConfigError:
+        return False
+    return issubclass(first, second) or issubclass(second, first)
+
+
+def answered_by(config: EvaluationConfig) -> AnsweredBy:
+    """The model and weights of this run, as saved beside each answer."""
+    weights = str(Path(config.weights).resolve()) if config.weights else None
+    return AnsweredBy(MODEL_ALIASES.get(config.model, config.model), weights)
+
+
 def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> Predictions:
     """Create the output directory; return its saved answers to reuse (resume) or a fresh file."""
     out = config.resolved_output_dir()
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_dir(out)
     path = out / PREDICTIONS_FILE
     has_saved = path.is_file() and path.stat().st_size > 0
     if has_saved and not (config.resume or config.overwrite):
@@ -168,11 +257,23 @@ def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> P
         )
     if config.overwrite or not has_saved:
         return Predictions.empty(path)
-    saved = Predictions.read(path, questions)
-    # Rewrite the file cleanly so a line cut short by the interruption cannot merge with the
-    # next one; every saved line, also rows outside this run's --limit, is kept.
-    saved.rewrite()
+    saved = Predictions.read(path, questions, answered_by(config), kin=same_model_family)
+    saved.end_cut_line()
     return saved
+
+
+def make_output_dir(out: Path) -> None:
+    """Create the output folder, or say in one line why it cannot be."""
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(f"{out} is a file, not a folder: choose another --output-dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputDirError(f"cannot write to {out}: {err.strerror or err}: choose another "
+                             "--output-dir") from err
+    if not os.access(out, os.W_OK):
+        raise OutputDirError(f"cannot write to {out}: permission denied: choose another "
+                             "--output-dir")
 
 
 def _now() -> str:
@@ -203,11 +304,14 @@ def _score_into(predictions: Predictions, questions: list[Question],
     return scores, scoring_s
 
 
-def _run_info(dataset: DataSet, questions: list[Question], started_at: str,
+def _run_info(dataset: DataSet, questions: list[Question], answered: int, started_at: str,
               **fields: Any) -> RunInfo:
     return RunInfo(
         **fields,
         num_questions=len(questions),
+        answered=answered,
+        missing=len(questions) - answered,
+        partial=answered < len(questions),
         skipped_invalid_rows=[s.message for s in dataset.skipped],
         started_at=started_at,
         finished_at=_now(),
@@ -229,7 +333,7 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
         if model is None:
             model = build_model(config.model, config.weights)
         stats_load = time.perf_counter() - load_started
-        stats = generate_answers(model, pending, predictions, config.progress)
+        stats = generate_answers(model, pending, predictions, config)
         stats.load_s = stats_load
 
     scores, scoring_s = _score_into(predictions, questions, config)
@@ -242,12 +346,13 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
         scoring_s=round(scoring_s, 3),
         engine_load_s=report.engine_load_s if report else None,
     )
-    run = _run_info(dataset, questions, started_at, model=config.model,
+    run = _run_info(dataset, questions, len(predictions.by_row), started_at, model=config.model,
                     weights=str(config.weights) if config.weights else None,
                     model_dir=report.model_dir if report else None,
                     data=str(config.data), resumed_rows=resumed_rows,
                     asked_rows=stats.asked_rows,
-                    guard_events=report.guard_events if report else None)
+                    guard_events=report.guard_events if report else None,
+                    slow_batches=stats.slow_batches)
     return write_reports(config.resolved_output_dir(), scores, timing, stats.usage, run)
 
 
@@ -278,11 +383,12 @@ def score_saved(
         raise OutputDirError(f"{output_dir} already holds saved answers ({PREDICTIONS_FILE}): "
                              "score into another --output-dir")
     if not in_place:
-        output_dir.mkdir(parents=True, exist_ok=True)
+        make_output_dir(output_dir)
         saved = saved.copy_to(target)
     scores, scoring_s = _score_into(saved, questions, config, write_back=not in_place)
     timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
                     scoring_s=round(scoring_s, 3))
-    run = _run_info(dataset, questions, started_at, model=None, predictions=str(predictions),
+    run = _run_info(dataset, questions, len(saved.by_row), started_at, model=None,
+                    predictions=str(predictions),
                     data=str(data), resumed_rows=len(saved.by_row), asked_rows=0)
     return write_reports(output_dir, scores, timing, None, run)

@@ -13,8 +13,11 @@ score in data order. Lines of rows outside the run (beyond `--limit`) are kept a
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +33,27 @@ class OutputDirError(RuntimeError):
     """The output directory holds answers that this run would overwrite or cannot reuse."""
 
 
-def prediction_line(q: Question, answer: str, record: AnswerRecord | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AnsweredBy:
+    """Which model (as `module:Class`) and weights wrote an answer: saved on its line, so that
+    a resumed run never mixes two models' answers."""
+
+    model: str
+    weights: str | None = None
+
+    def fields(self) -> dict[str, str | None]:
+        return {"model": self.model, "weights": self.weights}
+
+    def said(self) -> str:
+        return self.model + (f" on {self.weights}" if self.weights else "")
+
+
+def prediction_line(q: Question, answer: str, record: AnswerRecord | None,
+                    by: AnsweredBy | None = None) -> dict[str, Any]:
     """The saved line of one answer, before scoring."""
     line: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
+    if by is not None:
+        line.update(by.fields())
     line["parsed"] = parse_answer(answer, q.task_type) if q.task_type else None
     line["score"] = None
     if record is not None:
@@ -54,14 +75,40 @@ def _json_lines(path: Path) -> list[tuple[int, dict[str, Any] | None]]:
     return decoded
 
 
+def _dumps(line: dict[str, Any]) -> str:
+    """One line of JSON, readable UTF-8 where it can be; a lone surrogate (which UTF-8 cannot
+    encode) is written as its \\u escape instead, which reads back as the same string."""
+    text = json.dumps(line, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(line)
+    return text
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn a failed write (disk full, no permission) into one line that says what to do."""
+    try:
+        yield
+    except OSError as err:
+        raise OutputDirError(
+            f"cannot write {path}: {err.strerror or err}: free some space or choose another "
+            "--output-dir, then run again with --resume (the answers saved before are kept)"
+        ) from err
+
+
 def _write_atomically(path: Path, lines: list[dict[str, Any]]) -> None:
     tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with _writing(path), tmp.open("w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(_dumps(line) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # only left when the write failed
 
 
 @dataclass
@@ -75,12 +122,15 @@ class Predictions:
     @classmethod
     def empty(cls, path: Path) -> Predictions:
         """A fresh file (any earlier content discarded: the caller was told to)."""
-        path.write_text("", encoding="utf-8")
+        with _writing(path):
+            path.write_text("", encoding="utf-8")
         return cls(path)
 
     @classmethod
-    def read(cls, path: Path, questions: list[Question]) -> Predictions:
-        """The saved lines of `questions` by row; refuse lines written for other prompts.
+    def read(cls, path: Path, questions: list[Question], by: AnsweredBy | None = None,
+             kin: Callable[[str, str], bool] = operator.eq) -> Predictions:
+        """The saved lines of `questions` by row; refuse lines written for other prompts, or
+        (given `by`) with other weights or by a model that is not `kin` to `by.model`.
 
         A line cut short by an interruption is noted on stderr and its row asked again."""
         saved = cls(path)
@@ -104,6 +154,13 @@ class Predictions:
                     f"{path}:{number}: the saved answer for row {row} was written for a "
                     "different prompt; these predictions belong to other data. Use another "
                     "--output-dir.")
+            if by is not None and "model" in line and not (
+                    line.get("weights") == by.weights and kin(str(line["model"]), by.model)):
+                other = AnsweredBy(str(line["model"]), line.get("weights"))
+                raise OutputDirError(
+                    f"{path}:{number}: the saved answers were written by {other.said()}, not "
+                    f"by {by.said()}: pass --overwrite to start afresh, or choose another "
+                    "--output-dir")
             saved.by_row[row] = line
         return saved
 
@@ -139,6 +196,20 @@ class Predictions:
         """The file again from what was read, without the lines cut short."""
         _write_atomically(self.path, self.lines())
 
+    def end_cut_line(self) -> None:
+        """End a line cut short by an interruption, so that the next answers start a line of
+        their own; the cut line stays (it is skipped when read) until the file is finalised.
+        Nothing is rewritten, so resuming needs no room for a second copy."""
+        with self.path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() == 0:
+                return
+            handle.seek(-1, os.SEEK_END)
+            ends_a_line = handle.read(1) == b"\n"
+        if not ends_a_line:
+            with _writing(self.path), self.path.open("a", encoding="utf-8") as handle:
+                handle.write("\n")
+
     def copy_to(self, path: Path) -> Predictions:
         """This run's lines written to `path` (others left out), as the file from now on."""
         copy = Predictions(path, dict(self.by_row))
@@ -147,9 +218,9 @@ class Predictions:
 
     def append(self, lines: list[dict[str, Any]]) -> None:
         """Add one answered batch to the file, on disk before returning."""
-        with self.path.open("a", encoding="utf-8") as handle:
+        with _writing(self.path), self.path.open("a", encoding="utf-8") as handle:
             for line in lines:
-                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                handle.write(_dumps(line) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         for line in lines:

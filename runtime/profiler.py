@@ -26,13 +26,15 @@ import numpy as np
 
 from runtime.competition import (
     PER_QUESTION_LIMIT_S,
+    TASK_TYPES,
     TRACK5,
     TRACK_LIMITS_S,
     TRACKS,
     track_name,
 )
+from runtime.config import ConfigError, json_kind
 from runtime.data import Question
-from runtime.evaluation import batches_as_grader
+from runtime.evaluation import Batch, batches_as_grader, check_reply
 from runtime.records import batch_records, reporting
 from runtime.router import route
 
@@ -110,8 +112,8 @@ def profile_batches(model: Any, questions: list[Question]) -> list[BatchRecord]:
     reporter = reporting(model)
     for batch in batches_as_grader(questions, model):
         started = time.perf_counter()
-        model.batch_predict({"prompt": [q.input_field for q in batch.questions]},
-                            batch.is_multiple_choice)
+        check_reply(model.batch_predict({"prompt": [q.input_field for q in batch.questions]},
+                                        batch.is_multiple_choice), batch)
         wall = time.perf_counter() - started
         details = batch_records(reporter, len(batch.questions))
         engine_s = reporter.last_batch_engine_s if reporter is not None else None
@@ -145,8 +147,9 @@ def warm_up(model: Any, questions: list[Question]) -> float:
     for q in questions:
         firsts.setdefault(answer_shape(q), q)
     started = time.perf_counter()
-    for q in firsts.values():
-        model.batch_predict({"prompt": [q.input_field]}, q.is_multiple_choice)
+    for index, q in enumerate(firsts.values()):
+        check_reply(model.batch_predict({"prompt": [q.input_field]}, q.is_multiple_choice),
+                    Batch(index, q.task_type or "", q.is_multiple_choice, [q]))
     return time.perf_counter() - started
 
 
@@ -274,13 +277,27 @@ def worst_batch(records: list[BatchRecord]) -> dict[str, Any]:
 
 def load_counts(path: Path) -> tuple[Counts, str]:
     """A question-count file: {track_id: {task_type: count}} (a top-level "note" is kept)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+        raise ConfigError(f"{path}: cannot read the question counts: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the question counts must be a JSON object "
+                          f"{{track_id: {{task_type: count}}}}, not {json_kind(data)}")
     note = str(data.pop("note", ""))
     for track, per_type in data.items():
         if track not in TRACKS and track != TRACK5:
-            raise ValueError(f"{path}: unknown track {track!r}")
-        if not all(isinstance(n, int) and n >= 0 for n in per_type.values()):
-            raise ValueError(f"{path}: counts for {track} must be non-negative integers")
+            raise ConfigError(f"{path}: unknown track {track!r} (expected one of "
+                              f"{', '.join([*TRACKS, TRACK5])})")
+        if not isinstance(per_type, dict):
+            raise ConfigError(f"{path}: {track} must map task types to counts")
+        unknown = sorted(set(per_type) - set(TASK_TYPES))
+        if unknown:
+            raise ConfigError(f"{path}: unknown task type {unknown[0]!r} under {track} "
+                              f"(expected one of {', '.join(TASK_TYPES)})")
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                   for n in per_type.values()):
+            raise ConfigError(f"{path}: counts for {track} must be non-negative integers")
     order = [*TRACKS, TRACK5]
     return {t: data[t] for t in sorted(data, key=order.index)}, note
 

@@ -15,7 +15,7 @@ from runtime.predictions import PREDICTIONS_FILE
 from runtime.records import Usage
 from runtime.scoring import Scores
 
-SCHEMA_VERSION = 2  # 2: `usage` apart from `timing`; every field always present
+SCHEMA_VERSION = 3  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow batches
 CHART_FILE = "scores.png"
 RESULTS_FILE = "results.json"
 
@@ -67,6 +67,16 @@ class Timing(BaseModel):
                                         "model reports it.")
 
 
+class SlowBatch(BaseModel):
+    """A batch that took longer than the grader allows (the grader would stop the run)."""
+
+    batch: int = Field(description="The batch's index in the run.")
+    task_type: str
+    rows: list[int] = Field(description="The rows it asked.")
+    seconds: float = Field(description="How long batch_predict took.")
+    limit_s: float = Field(description="What the grader allows it: 10 s per prompt.")
+
+
 class RunInfo(BaseModel):
     model: str | None = Field(description="The model spec; null when saved answers were "
                               "re-scored.")
@@ -78,6 +88,12 @@ class RunInfo(BaseModel):
     num_questions: int
     resumed_rows: int = Field(description="Answers reused from an earlier run.")
     asked_rows: int = Field(description="Answers asked of the model in this run.")
+    answered: int = Field(description="Questions with an answer: the scores cover these.")
+    missing: int = Field(description="Questions without an answer, not scored.")
+    partial: bool = Field(description="Whether some questions have no answer, so that the "
+                          "scores are those of the answered questions only.")
+    slow_batches: list[SlowBatch] = Field(
+        default_factory=list, description="Batches over the grader's time limit.")
     skipped_invalid_rows: list[str]
     started_at: str
     finished_at: str
@@ -150,6 +166,8 @@ def report_markdown(results: Results, scores: Scores) -> str:
         f"{run.num_questions} questions; {run.resumed_rows} answers reused from an earlier "
         f"run; started {run.started_at}, finished {run.finished_at}.",
         "",
+        *([f"**{partial_line(run)}**", ""] if run.partial else []),
+        *([f"**{slow_line(run)}**", ""] if run.slow_batches else []),
         *table_lines(scores),
         "",
         f"![scores by track and task]({CHART_FILE})",
@@ -163,6 +181,18 @@ def report_markdown(results: Results, scores: Scores) -> str:
     if scores.notes:
         parts += ["", "## Notes", "", *[f"- {note}" for note in scores.notes]]
     return "\n".join(parts) + "\n"
+
+
+def partial_line(run: RunInfo) -> str:
+    return (f"Partial predictions: {run.answered} of {run.num_questions} questions answered, "
+            f"{run.missing} missing; the scores are those of the answered questions only.")
+
+
+def slow_line(run: RunInfo) -> str:
+    worst = max(run.slow_batches, key=lambda b: b.seconds / b.limit_s)
+    return (f"{len(run.slow_batches)} batches took longer than the grader allows (worst: batch "
+            f"{worst.batch}, {worst.seconds:.1f} s of {worst.limit_s:g} s): the grader would "
+            "stop this run.")
 
 
 def write_chart(path: Path, scores: Scores) -> None:
@@ -214,5 +244,9 @@ def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None
     print("\n".join(table_lines(scores)))
     for note in scores.notes:
         print(f"note: {note}")
+    if run.partial:
+        print(f"note: {partial_line(run)}")
+    if run.slow_batches:
+        print(f"note: {slow_line(run)}")
     print(f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, report.md, {CHART_FILE}")
     return document

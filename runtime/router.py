@@ -12,6 +12,7 @@ how many numbers to output, quoted entity types, language names. Most test tasks
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -71,10 +72,14 @@ _FIND_CUE = re.compile(r"\b(determine|identify|find|extract|detect|recogni[sz]e|
 _IN_CUE = re.compile(r"\b(in|from|of|within|inside|mentioned|contained|given|following)\b",
                      re.I)
 # A quoted text closed by the same kind of quote followed by a space, punctuation or the end
-# (an apostrophe inside a title, or a quote of the other kind, does not end it).
-_END = r"(?=\s|$|[.,:;?)])"
-_QUOTED_SPAN = re.compile(rf"""'(.+?)'{_END}|"(.+?)"{_END}|“(.+?)”|‘(.+?)’{_END}|「(.+?)」""",
-                          re.S)
+# (an apostrophe inside a title, or a quote of the other kind, does not end it): for each
+# opening quote, the closing quotes and the characters that may follow a closing one.
+_SPAN_QUOTES: dict[str, tuple[str, str | None]] = {
+    "'": ("'", ".,:;?)"), '"': ('"', ".,:;?)"), "“": ("”", None), "‘": ("’", ".,:;?)"),
+    "「": ("」", None)}
+# A quoted title: any opening quote, closed by any closing quote before a space or punctuation.
+_TITLE_QUOTES: dict[str, tuple[str, str | None]] = dict.fromkeys("'\"“‘「", ("'\"”’」", ".,:)"))
+_TITLE_CUE = re.compile(r"""(?:titled?|entitled|named|title)\s*(['"“‘「])""")
 
 
 @dataclass
@@ -297,8 +302,43 @@ def route_entities(prompt: str, fields: dict[str, str]) -> Route:
                  source_text=source)
 
 
-def _quoted_text(match: re.Match[str]) -> str:
-    return next(group for group in match.groups() if group is not None).strip()
+def _closes(text: str, quotes: dict[str, tuple[str, str | None]]) -> dict[str, list[int]]:
+    """Per opening quote, the positions (ascending) of the quotes that can close it."""
+    closes: dict[str, list[int]] = {}
+    for opening, (closing, followers) in quotes.items():
+        closes[opening] = [
+            j for j, char in enumerate(text) if char in closing and (
+                followers is None or j + 1 == len(text) or text[j + 1].isspace()
+                or text[j + 1] in followers)]
+    return closes
+
+
+def _close_after(closes: list[int], start: int) -> int | None:
+    """The first closing position at or after `start`."""
+    at = bisect.bisect_left(closes, start)
+    return closes[at] if at < len(closes) else None
+
+
+def quoted_spans(text: str, quotes: dict[str, tuple[str, str | None]] = _SPAN_QUOTES,
+                 ) -> list[tuple[int, int]]:
+    """(opening, closing) positions of the quoted texts, leftmost first, none overlapping: what
+    a lazy `'(.+?)'` pattern finds, in one pass (a lazy pattern rescans the rest of the prompt
+    from every quote it cannot close, quadratic on quote-heavy prompts)."""
+    closes = _closes(text, quotes)
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(text):
+        end = _close_after(closes[text[i]], i + 2) if text[i] in quotes else None
+        if end is None:
+            i += 1
+            continue
+        spans.append((i, end))
+        i = end + 1
+    return spans
+
+
+def _inside(text: str, span: tuple[int, int]) -> str:
+    return text[span[0] + 1:span[1]].strip()
 
 
 def _attribute_and_source(prompt: str, instruction: str) -> tuple[str, str] | None:
@@ -307,28 +347,32 @@ def _attribute_and_source(prompt: str, instruction: str) -> tuple[str, str] | No
     finds something ("Determine the 'brand' mentioned in the product title '...'")."""
     if _TRANSLATE_CUE.search(instruction) or not _FIND_CUE.search(instruction):
         return None
-    quoted = list(_QUOTED_SPAN.finditer(prompt))
+    quoted = quoted_spans(prompt)
     for first, attribute in enumerate(quoted):
-        name = _quoted_text(attribute)
+        name = _inside(prompt, attribute)
         if not 1 <= len(name.split()) <= 4 or len(name) > 40:
             continue
         for source in quoted[first + 1:]:
-            between = prompt[attribute.end():source.start()]
-            text = _quoted_text(source)
-            if (len(text.split()) > len(name.split()) and len(between) <= 80
-                    and _IN_CUE.search(between)):
+            between = prompt[attribute[1] + 1:source[0]]
+            if len(between) > 80:
+                break  # later quotes lie further away still
+            text = _inside(prompt, source)
+            if len(text.split()) > len(name.split()) and _IN_CUE.search(between):
                 return name, text
     return None
 
 
 def _quoted_title(prompt: str) -> str:
-    match = re.search(
-        r"""(?:titled?|entitled|named|title)\s*['"“‘「](.+?)['"”’」](?=\s|$|[.,:)])""", prompt, re.S
-    )
-    if match:
-        return match.group(1).strip()
-    quoted = re.findall(r"""['"“‘「](.+?)['"”’」](?=\s|$|[.,:)])""", prompt, re.S)
-    return max(quoted, key=len).strip() if quoted else ""
+    """The quoted text after "titled", "named" or "title", else the longest quoted text."""
+    cue = _TITLE_CUE.search(prompt)
+    if cue:
+        # A later cue cannot close where the first one cannot: its quotes lie after.
+        end = _close_after(_closes(prompt, _TITLE_QUOTES)[cue.group(1)], cue.end() + 1)
+        if end is not None:
+            return prompt[cue.end():end].strip()
+    quoted = quoted_spans(prompt, _TITLE_QUOTES)
+    return max((prompt[start + 1:end] for start, end in quoted), key=len).strip() if quoted \
+        else ""
 
 
 def route_generation(prompt: str, fields: dict[str, str], instruction: str) -> Route:

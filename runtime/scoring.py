@@ -94,7 +94,31 @@ def check_metric_models(questions: list[Question], config: ScoringConfig) -> dic
     problems = missing_metric_models(questions, config)
     if problems and config.strict:
         raise MissingMetricModel("\n".join(problems.values()))
+    needed = {EMBEDDING_MODEL_FOR_METRIC[q.metric] for q in questions
+              if q.metric in EMBEDDING_MODEL_FOR_METRIC and q.metric not in problems}
+    for model in sorted(needed):
+        load_metric_model(model, config)
     return problems
+
+
+def as_utf8(answer: str) -> str:
+    """The answer as UTF-8 text carries it: a lone surrogate (which a model's string may hold
+    but no UTF-8 text can, and which the metrics' tokenizers refuse) becomes "?"."""
+    return answer.encode("utf-8", "replace").decode("utf-8")
+
+
+def load_metric_model(model: str, config: ScoringConfig) -> Encoder:
+    """Load a metric's embedding model (once per process), or say in one line why it cannot
+    be: done before any answer is generated, so a wrong folder costs no generation."""
+    path = config.embedding_models[model]
+    try:
+        return load_encoder(path, config.device)
+    # The loader's failures are many kinds (torch, transformers, JSON); each means this folder.
+    except Exception as err:  # noqa: BLE001
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise MissingMetricModel(f"{path} does not load as the sentence-transformers model "
+                                 f"{model} ({reason}): fix --embedding-model {model}=PATH"
+                                 ) from err
 
 
 def _natural(name: str) -> tuple[str, int]:
@@ -122,7 +146,7 @@ def score_answers(
     answered = [q for q in questions if q.row in answers]
     rows: dict[int, RowScore] = {}
     for q in answered:
-        parsed = parse_answer(answers[q.row], q.task_type or "")
+        parsed = parse_answer(as_utf8(answers[q.row]), q.task_type or "")
         rows[q.row] = RowScore(q.row, parsed, is_parse_failure(parsed, q.task_type or ""), None)
 
     by_metric: dict[str, list[Question]] = defaultdict(list)
@@ -135,7 +159,7 @@ def score_answers(
         model = EMBEDDING_MODEL_FOR_METRIC.get(metric)
         if model is not None:
             if model not in encoders:
-                encoders[model] = load_encoder(config.embedding_models[model], config.device)
+                encoders[model] = load_metric_model(model, config)
             encoder = encoders[model]
         predictions = [rows[q.row].parsed for q in group]
         truths = [q.output_field for q in group]

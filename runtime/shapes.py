@@ -39,7 +39,7 @@ from runtime.decoding import (
     text_plan,
 )
 from runtime.postprocess import Finished
-from runtime.router import Route
+from runtime.router import Route, route
 
 # How the deadline guard may shorten an answer: free text from the first level down, short text
 # (entity lists, copied spans) one level later, whole answers never.
@@ -250,13 +250,28 @@ def plan_for(route: Route, config: DecodingConfig) -> DecodingPlan:
     return shape_of(route).decoding_plan(route, config)
 
 
-def truth_problem(task_type: str, metric: str, value: Any) -> str | None:
-    """Why `value` cannot be the truth of a `task_type` question scored by `metric`."""
+def truth_problem(task_type: str, metric: str, value: Any,
+                  prompt: str | None = None) -> str | None:
+    """Why `value` cannot be the truth of a `task_type` question scored by `metric` (and, for
+    a choice, given its `prompt`, why it is not one of the prompt's options)."""
     adapter, wants = TRUTHS[task_type][metric]
     try:
         adapter.validate_python(value, strict=True)
     except ValidationError:
         return wants
+    if task_type == "multiple-choice" and prompt is not None:
+        return _choice_truth_problem(value, route(prompt, True))
+    return None
+
+
+def _choice_truth_problem(value: int, decision: Route) -> str | None:
+    """A choice's truth must be an answer the prompt offers. Where the router found no option
+    lines, it knows only that option numbers are not negative."""
+    answers = decision.option_answers or decision.options
+    if value < 0:
+        return f"is {value}, and option numbers are not negative"
+    if decision.option_texts and value not in answers:
+        return f"is {value}, not one of the prompt's options ({', '.join(map(str, answers))})"
     return None
 
 

@@ -3,12 +3,13 @@
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
 from runtime.config import load_config
 from runtime.evaluation import ModelReplyError, OutputDirError, evaluate
-from runtime.report import Results
+from runtime.report import SCHEMA_VERSION, Results
 from tests.conftest import REPO_ROOT
 
 
@@ -158,7 +159,7 @@ def test_outputs_are_written(tmp_path):
     results = evaluate(config(tmp_path, "PromptHashModel"))
     for name in ("predictions.jsonl", "results.json", "report.md", "scores.png"):
         assert (tmp_path / name).is_file()
-    assert results["schema_version"] == 2
+    assert results["schema_version"] == SCHEMA_VERSION
     written = json.loads((tmp_path / "results.json").read_text())
     assert Results.model_validate(written).model_dump(mode="json") == written == results
     assert results["usage"] is None  # the model reports no per-answer records
@@ -200,3 +201,19 @@ def test_evaluation_completes_with_sockets_disabled(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["track5"]["score"] > 0
+
+
+class SlowModel(PromptHashModel):
+    def batch_predict(self, batch, is_multiple_choice):
+        time.sleep(0.02)
+        return super().batch_predict(batch, is_multiple_choice)
+
+
+def test_batches_over_the_grader_limit_are_recorded_in_the_results(tmp_path, monkeypatch):
+    # The grader allows 10 s per prompt; a limit of 1 ms per prompt makes every batch late.
+    monkeypatch.setattr("runtime.evaluation.PER_QUESTION_LIMIT_S", 0.001)
+    results = evaluate(config(tmp_path, "SlowModel"))
+    slow = results["run"]["slow_batches"]
+    assert slow and all(b["seconds"] > b["limit_s"] == pytest.approx(0.001 * len(b["rows"]))
+                        for b in slow)
+    assert "took longer than the grader allows" in (tmp_path / "report.md").read_text()

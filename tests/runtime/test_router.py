@@ -1,10 +1,12 @@
 """The router on every development question, every sample wording, and unseen wordings."""
 
 import json
+import random
+import re
 
 import pytest
 
-from runtime.router import find_language, route
+from runtime.router import find_language, quoted_spans, route
 
 
 def load(path):
@@ -141,3 +143,32 @@ def test_route_command_prints_one_line_per_question_and_a_summary(development_pa
     lines = [json.loads(x) for x in captured.out.splitlines()]
     assert [line["row"] for line in lines] == list(range(96))
     assert "96/96 task types right" in captured.err
+
+
+# The lazy patterns the scanner replaces, as an oracle on short texts (quadratic on long ones).
+_LAZY_SPANS = re.compile(r"""'(.+?)'(?=\s|$|[.,:;?)])|"(.+?)"(?=\s|$|[.,:;?)])|“(.+?)”|"""
+                         r"""‘(.+?)’(?=\s|$|[.,:;?)])|「(.+?)」""", re.S)
+
+
+def test_quoted_spans_are_what_the_lazy_pattern_finds():
+    rng = random.Random(7)
+    alphabet = "ab '\"“”‘’「」.,:;?)\n"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        expected = [(m.start(), m.end() - 1) for m in _LAZY_SPANS.finditer(text)]
+        assert quoted_spans(text) == expected, text
+
+
+def test_an_apostrophe_inside_a_quoted_title_does_not_end_it():
+    text = "Find the 'brand' in the title 'Men's Running Shoes, Size 10'."
+    assert [text[a + 1:b] for a, b in quoted_spans(text)] == [
+        "brand", "Men's Running Shoes, Size 10"]
+
+
+def test_quote_heavy_prompts_route_like_short_ones():
+    # 25,000 quoted words and an unclosed quote: routed in one pass, as a short prompt is.
+    long = "Determine the 'x' in the product title '" + "'a' " * 25_000 + "'."
+    short = "Determine the 'x' in the product title '" + "'a' " * 5 + "'."
+    assert route(long, False).task_type == route(short, False).task_type
+    unclosed = "Write a description of '" + "a'b" * 30_000
+    assert route(unclosed, False).generation_kind == "description"

@@ -1,0 +1,369 @@
+"""Bad input, misuse and faults, one row each: every case ends with its exit status and one
+clear error line that names what to do, never a traceback, and the answers saved before it are
+byte for byte as they were.
+
+Each case runs a command line in this process (`local_evaluation.py` as "evaluate", else a
+`python -m runtime` command) with `{tmp}` (a fresh folder), `{saved}` (a copy of a finished run
+of the dummy model on the sample set), `{sample}` and `{repo}` filled in. Models that misbehave
+on purpose are the classes below; faults the machine cannot be made to produce here (a full
+disk) are raised where the runtime meets them, in the operating system's own words.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from models.dummy_model import DummyModel
+from models.vllm_model import VLLMShopModel
+from runtime.cli import evaluation_main, runtime_main
+from tests.conftest import REPO_ROOT, SAMPLE
+
+SAMPLE_ROWS = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+
+
+class SurrogateModel(DummyModel):
+    """Answers holding a lone surrogate, which UTF-8 cannot encode."""
+
+    def batch_predict(self, batch, is_multiple_choice):
+        answers = super().batch_predict(batch, is_multiple_choice)
+        return answers if is_multiple_choice else [a + "\ud800" for a in answers]
+
+
+class NoneModel(DummyModel):
+    def batch_predict(self, batch, is_multiple_choice):
+        return [None for _ in batch["prompt"]]
+
+
+class ExitingModel(DummyModel):
+    """Ends the process "successfully" in its second batch."""
+
+    batches = 0
+
+    def batch_predict(self, batch, is_multiple_choice):
+        self.batches += 1
+        if self.batches == 2:
+            sys.exit(0)
+        return super().batch_predict(batch, is_multiple_choice)
+
+
+class HangingModel(DummyModel):
+    def batch_predict(self, batch, is_multiple_choice):
+        time.sleep(20)
+        return super().batch_predict(batch, is_multiple_choice)
+
+
+class SlowModel(DummyModel):
+    def batch_predict(self, batch, is_multiple_choice):
+        time.sleep(0.05)
+        return super().batch_predict(batch, is_multiple_choice)
+
+
+class ShopModelFromFile(VLLMShopModel):
+    """VLLMShopModel reading the model configuration file a case wrote."""
+
+    config_file: Path | None = None
+
+    def __init__(self) -> None:
+        super().__init__(config_path=self.config_file)
+
+
+HERE = "tests.test_bad_input"
+
+
+def rows(*changes: dict, count: int = 8) -> str:
+    """The sample set's first `count` rows as JSON lines, the i-th updated by changes[i]."""
+    out = [dict(row) for row in SAMPLE_ROWS[:count]]
+    for row, change in zip(out, changes, strict=False):
+        row.update(change)
+    return "".join(json.dumps(row) + "\n" for row in out)
+
+
+def first_choice_row() -> dict:
+    return next(row for row in SAMPLE_ROWS if row["is_multiple_choice"])
+
+
+def kit_lines(order: Callable[[list], list] = list) -> str:
+    """The organisers' kit's predictions: data rows plus `model_output_str`, no row index."""
+    return "".join(json.dumps({**row, "model_output_str": "1"}) + "\n"
+                   for row in order(SAMPLE_ROWS))
+
+
+def disk_full(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr("runtime.predictions.os.fsync", no_space)
+
+
+def model_config_file(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    monkeypatch.setattr(ShopModelFromFile, "config_file", tmp / "model.json")
+
+
+def grader_limit_of(seconds: float) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    def patch(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        monkeypatch.setattr("runtime.evaluation.PER_QUESTION_LIMIT_S", seconds)
+    return patch
+
+
+def unwritable_dir(tmp: Path) -> str:
+    """A folder this process cannot write: read-only for a user; for root, a place under /sys."""
+    if os.geteuid() == 0:
+        return "/sys/shopbench-outputs"
+    locked = tmp / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    return str(locked / "out")
+
+
+@dataclass
+class Case:
+    id: str
+    argv: list[str]
+    code: int
+    words: list[str]
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    fault: Callable[[pytest.MonkeyPatch, Path], None] | None = None
+
+
+EVAL = ["evaluate", "--model", "dummy", "--no-progress"]
+ANY_PROMPT = SAMPLE_ROWS[0]["input_field"]
+CHOICE = first_choice_row()
+QUOTES = "Determine the 'x' in the product title '" + "'a' " * 25_000 + "'."
+
+CASES = [
+    # Saved answers: never lost, never mixed.
+    Case("saved-answers-need-a-choice", [*EVAL, "--output-dir", "{saved}"], 2,
+         ["already holds saved answers", "--resume", "--overwrite"]),
+    Case("resume-with-overwrite", [*EVAL, "--output-dir", "{saved}", "--resume", "--overwrite"],
+         2, ["--resume", "--overwrite", "not both"]),
+    Case("resume-another-model", ["evaluate", "--model", "baseline", "--output-dir", "{saved}",
+                                  "--resume", "--no-progress"], 2,
+         ["dummy", "baseline", "--overwrite"]),
+    Case("resume-other-data", [*EVAL, "--data", "{tmp}/other.jsonl", "--output-dir", "{saved}",
+                               "--resume"], 2, ["different prompt", "--output-dir"],
+         files={"other.jsonl": rows({"input_field": "another prompt"})}),
+    Case("resume-after-the-run", [*EVAL, "--output-dir", "{saved}", "--resume"], 0, ["written"]),
+    Case("model-exits", ["evaluate", "--model", f"{HERE}:ExitingModel", "--output-dir",
+                         "{tmp}/out", "--no-progress"], 2, ["sys.exit(0)", "--resume"]),
+    Case("reply-not-strings", ["evaluate", "--model", f"{HERE}:NoneModel", "--output-dir",
+                               "{tmp}/out", "--no-progress"], 2, ["NoneType", "not a string"]),
+    Case("answer-lone-surrogate", ["evaluate", "--model", f"{HERE}:SurrogateModel",
+                                   "--output-dir", "{tmp}/out", "--no-progress"], 0, ["written"]),
+    Case("prompt-lone-surrogate", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir", "{tmp}/o"],
+         0, ["written"], files={"d.jsonl": rows({"input_field": ANY_PROMPT + "\ud800"})}),
+    Case("prompt-line-separators", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir", "{tmp}/o"],
+         0, ["written"], files={"d.jsonl": rows({"input_field": ANY_PROMPT + "\u2028\x85"})}),
+    # Output folders.
+    Case("output-dir-is-a-file", [*EVAL, "--output-dir", "{tmp}/afile"], 2,
+         ["afile", "not a folder"], files={"afile": "x"}),
+    Case("output-dir-unwritable", [*EVAL, "--output-dir", "{unwritable}"], 2,
+         ["cannot write", "--output-dir"]),
+    Case("disk-full-new-run", [*EVAL, "--output-dir", "{tmp}/out"], 2,
+         ["no space left", "free"], fault=disk_full),
+    Case("disk-full-resume", [*EVAL, "--output-dir", "{saved}", "--resume"], 2,
+         ["no space left", "free", "--resume"], fault=disk_full),
+    # Data.
+    Case("data-missing", [*EVAL, "--data", "{tmp}/nope.jsonl", "--output-dir", "{tmp}/o"], 2,
+         ["nope.jsonl", "no such"]),
+    Case("data-not-utf8", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir", "{saved}",
+                           "--resume"], 2, ["utf-8"],
+         files={"d.jsonl": rows().encode("utf-8") + "é\n".encode("latin-1")}),
+    Case("data-with-bom", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir", "{tmp}/o"], 0,
+         ["written"], files={"d.jsonl": b"\xef\xbb\xbf" + rows().encode("utf-8")}),
+    Case("data-bad-row", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir", "{tmp}/o"], 2,
+         ["line 2", "output_field"], files={"d.jsonl": rows({}, {"output_field": None})}),
+    Case("data-task-mixes-tracks", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir",
+                                    "{tmp}/o"], 2, ["line 2", "track"],
+         files={"d.jsonl": rows({"task_name": "t"}, {"task_name": "t", "track": (
+             "amazon-kdd-cup-24-user-behavior-alignment"
+             if SAMPLE_ROWS[0]["track"] != "amazon-kdd-cup-24-user-behavior-alignment"
+             else "amazon-kdd-cup-24-shopping-knowledge-reasoning")})}),
+    Case("accuracy-truth-not-an-option", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir",
+                                          "{tmp}/o"], 2, ["line 1", "output_field", "-7"],
+         files={"d.jsonl": rows({**CHOICE, "output_field": -7})}),
+    Case("accuracy-truth-past-the-options", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir",
+                                             "{tmp}/o"], 2, ["line 1", "output_field", "9"],
+         files={"d.jsonl": rows({**CHOICE, "output_field": 9})}),
+    # Options and configuration.
+    Case("config-list", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"], 2,
+         ["c.json", "object"], files={"c.json": "[]"}),
+    Case("config-string", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"], 2,
+         ["c.json", "object"], files={"c.json": '"fast"'}),
+    Case("config-null", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"], 2,
+         ["c.json", "object"], files={"c.json": "null"}),
+    Case("config-unknown-key", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"], 2,
+         ["limt"], files={"c.json": '{"limt": 3}'}),
+    Case("config-not-json", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"], 2,
+         ["c.json", "cannot read"], files={"c.json": "{limit: 3"}),
+    Case("limit-zero", [*EVAL, "--limit", "0", "--output-dir", "{tmp}/o"], 2, ["limit"]),
+    Case("model-typo", ["evaluate", "--model", "dumy", "--output-dir", "{tmp}/o"], 2,
+         ["dumy", "dummy"]),
+    Case("model-module-typo", ["evaluate", "--model", "models.dumy_model:DummyModel",
+                               "--output-dir", "{tmp}/o"], 2, ["models.dumy_model"]),
+    Case("model-class-typo", ["evaluate", "--model", "models.dummy_model:Dummy",
+                              "--output-dir", "{tmp}/o"], 2, ["Dummy"]),
+    Case("weights-for-a-model-without", [*EVAL, "--weights", "{tmp}", "--output-dir",
+                                         "{tmp}/o"], 2, ["dummy", "weights"]),
+    Case("weights-missing", ["evaluate", "--model", "vllm", "--weights", "{tmp}/nope",
+                             "--output-dir", "{tmp}/o"], 2, ["nope"]),
+    Case("engine-json-not-json", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                  "--output-dir", "{tmp}/o"], 2, ["engine.json"],
+         files={"w/engine.json": "{max_model_len: 9"}),
+    Case("engine-json-list", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                              "--output-dir", "{tmp}/o"], 2, ["engine.json", "object"],
+         files={"w/engine.json": "[]"}),
+    Case("engine-json-unknown-key", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                     "--output-dir", "{tmp}/o"], 2,
+         ["engine.json", "max_len"], files={"w/engine.json": '{"max_len": 9}'}),
+    Case("model-config-list", ["evaluate", "--model", f"{HERE}:ShopModelFromFile",
+                               "--output-dir", "{tmp}/o"], 2, ["model.json", "object"],
+         files={"model.json": "[]"}, fault=model_config_file),
+    Case("model-config-engine-string", ["evaluate", "--model", f"{HERE}:ShopModelFromFile",
+                                        "--output-dir", "{tmp}/o"], 2,
+         ["model.json", "engine"], files={"model.json": '{"engine": "vllm"}'},
+         fault=model_config_file),
+    Case("embedding-model-unknown-name", [*EVAL, "--embedding-model", "MiniLM={tmp}",
+                                          "--output-dir", "{tmp}/o"], 2,
+         ["MiniLM", "all-MiniLM-L6-v2"]),
+    Case("embedding-model-not-a-model", [*EVAL, "--embedding-model",
+                                         "all-MiniLM-L6-v2={tmp}/empty", "--output-dir",
+                                         "{tmp}/o"], 2, ["empty", "sentence"],
+         files={"empty/readme.txt": "nothing here"}),
+    Case("embedding-model-bad-form", [*EVAL, "--embedding-model", "MiniLM", "--output-dir",
+                                      "{tmp}/o"], 2, ["NAME=PATH"]),
+    # Time.
+    Case("batch-over-the-grader-limit", ["evaluate", "--model", f"{HERE}:SlowModel",
+                                         "--output-dir", "{tmp}/o", "--no-progress"], 0,
+         ["warning", "over the grader's limit"], fault=grader_limit_of(0.001)),
+    Case("batch-timeout", ["evaluate", "--model", f"{HERE}:HangingModel", "--output-dir",
+                           "{tmp}/o", "--no-progress", "--batch-timeout", "1"], 2,
+         ["1 s", "--batch-timeout"]),
+    Case("route-quote-heavy-prompt", ["route", "--data", "{tmp}/d.jsonl"], 0, ["generation"],
+         files={"d.jsonl": json.dumps({"input_field": QUOTES, "is_multiple_choice": False})
+                + "\n"}),
+    # score
+    Case("score-predictions-missing", ["score", "--data", "{sample}", "--predictions",
+                                       "{tmp}/nope.jsonl", "--output-dir", "{saved}"], 2,
+         ["nope.jsonl", "is not a file"]),
+    Case("score-predictions-a-folder", ["score", "--data", "{sample}", "--predictions", "{tmp}",
+                                        "--output-dir", "{saved}"], 2, ["is not a file"]),
+    Case("score-predictions-empty", ["score", "--data", "{sample}", "--predictions",
+                                     "{tmp}/p.jsonl", "--output-dir", "{saved}"], 2,
+         ["no line answers"], files={"p.jsonl": ""}),
+    Case("score-kit-out-of-order", ["score", "--data", "{sample}", "--predictions",
+                                    "{tmp}/p.jsonl", "--output-dir", "{saved}"], 2,
+         ["not the answer to question 1"], files={"p.jsonl": kit_lines(lambda r: r[::-1])}),
+    Case("score-into-saved-answers", ["score", "--data", "{sample}", "--predictions",
+                                      "{tmp}/p.jsonl", "--output-dir", "{saved}"], 2,
+         ["already holds saved answers"], files={"p.jsonl": kit_lines()}),
+    Case("score-other-data", ["score", "--data", "{tmp}/d.jsonl", "--predictions",
+                              "{saved}/predictions.jsonl", "--output-dir", "{tmp}/o"], 2,
+         ["different prompt"], files={"d.jsonl": rows({"input_field": "another prompt"})}),
+    Case("score-not-utf8", ["score", "--data", "{tmp}/d.jsonl", "--predictions",
+                            "{saved}/predictions.jsonl", "--output-dir", "{tmp}/o"], 2,
+         ["utf-8"], files={"d.jsonl": b"\xff\xfe{}\n"}),
+    Case("score-partial-kit", ["score", "--data", "{sample}", "--predictions", "{tmp}/p.jsonl",
+                               "--output-dir", "{tmp}/o"], 0, ["partial", "missing"],
+         files={"p.jsonl": kit_lines(lambda r: r[:5])}),
+    Case("route-not-utf8", ["route", "--data", "{tmp}/d.jsonl"], 2, ["utf-8"],
+         files={"d.jsonl": b"\xff\xfe{}\n"}),
+    Case("route-data-missing", ["route", "--data", "{tmp}/nope.jsonl"], 2, ["nope.jsonl"]),
+    # profile and estimate
+    Case("profile-data-missing", ["profile", "--model", "dummy", "--data", "{tmp}/nope.jsonl",
+                                  "--output-dir", "{tmp}/p"], 2, ["nope.jsonl"]),
+    Case("profile-sample-zero", ["profile", "--model", "dummy", "--sample", "0",
+                                 "--output-dir", "{tmp}/p"], 2, ["--sample"]),
+    Case("profile-sample-negative", ["profile", "--model", "dummy", "--sample", "-3",
+                                     "--output-dir", "{tmp}/p"], 2, ["--sample"]),
+    Case("profile-fraction-zero", ["profile", "--model", "dummy", "--fraction", "0",
+                                   "--output-dir", "{tmp}/p"], 2, ["--fraction"]),
+    Case("profile-fraction-over-one", ["profile", "--model", "dummy", "--fraction", "1.5",
+                                       "--output-dir", "{tmp}/p"], 2, ["--fraction"]),
+    Case("profile-counts-not-json", ["profile", "--model", "dummy", "--counts", "{tmp}/c.json",
+                                     "--output-dir", "{tmp}/p"], 2, ["c.json"],
+         files={"c.json": "{"}),
+    Case("profile-counts-unknown-task-type", ["profile", "--model", "dummy", "--counts",
+                                              "{tmp}/c.json", "--output-dir", "{tmp}/p"], 2,
+         ["c.json", "summarisation"],
+         files={"c.json": '{"amazon-kdd-cup-24-shopping-knowledge-reasoning": '
+                          '{"summarisation": 3}}'}),
+    Case("profile-counts-list", ["profile", "--model", "dummy", "--counts", "{tmp}/c.json",
+                                 "--output-dir", "{tmp}/p"], 2, ["c.json", "object"],
+         files={"c.json": "[1, 2]"}),
+    Case("profile-replies-not-strings", ["profile", "--model", f"{HERE}:NoneModel",
+                                         "--output-dir", "{tmp}/p"], 2,
+         ["NoneType", "not a string"]),
+    Case("profile-model-typo", ["profile", "--model", "dumy", "--output-dir", "{tmp}/p"], 2,
+         ["dumy"]),
+    Case("estimate-no-gpus", ["estimate", "--gpus", "0"], 2, ["--gpus"]),
+    Case("estimate-counts-missing", ["estimate", "--counts", "{tmp}/nope.json"], 2,
+         ["nope.json"]),
+    # check
+    Case("check-target-zero-gpus", ["check", "--no-smoke", "--target", "0xT4"], 2,
+         ["0xT4", "at least one"]),
+    Case("check-target-unknown", ["check", "--no-smoke", "--target", "4xV100"], 2, ["4xV100"]),
+    Case("check-data-missing", ["check", "--no-smoke", "--data", "{tmp}/nope.jsonl"], 2,
+         ["nope.jsonl"]),
+    Case("check-repo-missing", ["check", "--no-smoke", "--repo", "{tmp}/nope"], 2, ["nope"]),
+    Case("check-weights-config-invalid", ["check", "--no-smoke", "--target", "cpu",
+                                          "--weights", "{tmp}/w"], 1, ["config.json"],
+         files={"w/config.json": "{not json"}),
+]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("finished")
+    assert evaluation_main(["--model", "dummy", "--output-dir", str(out), "--no-progress"]) == 0
+    return out
+
+
+def run_command(argv: list[str]) -> int:
+    try:
+        if argv[0] == "evaluate":
+            return evaluation_main(argv[1:])
+        return runtime_main(argv)
+    except SystemExit as exit_:  # argparse's own usage errors
+        return int(exit_.code or 0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input(case, finished_run, tmp_path, monkeypatch, capsys):
+    saved = tmp_path / "saved"
+    shutil.copytree(finished_run, saved)
+    before = (saved / "predictions.jsonl").read_bytes()
+    for name, content in case.files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", errors="surrogatepass")
+    if case.fault is not None:
+        case.fault(monkeypatch, tmp_path)
+    places = {"tmp": str(tmp_path), "saved": str(saved), "sample": str(SAMPLE),
+              "repo": str(REPO_ROOT)}
+    if any("{unwritable}" in arg for arg in case.argv):
+        places["unwritable"] = unwritable_dir(tmp_path)
+    code = run_command([arg.format(**places) for arg in case.argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert code == case.code, err
+    said = out + err
+    if code == 2:
+        errors = [line for line in err.splitlines() if "error: " in line]
+        assert len(errors) == 1, err
+        said = errors[0]
+    for word in case.words:
+        assert word.lower() in said.lower(), said
+    assert (saved / "predictions.jsonl").read_bytes() == before
+    assert not list(saved.glob("*.tmp"))
