@@ -6,14 +6,13 @@ used while no weights are configured; loaded in one place, `load_shop_model_conf
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from runtime.config import REPO_ROOT, ConfigError, json_kind, one_line
+from runtime.config import REPO_ROOT, ConfigError, json_kind, one_line, read_json_object
 from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
 from runtime.guard import GuardConfig
 from runtime.shapes import DecodingConfig
@@ -70,20 +69,8 @@ def _embedded_dirs(path: Path, data: dict) -> tuple[EmbeddedModelConfig, Path, P
         (path.parent / embedded.float_dir).resolve()
 
 
-def _read_json_object(path: Path, what: str) -> dict:
-    """A JSON file that must hold one object of settings."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
-        raise ConfigError(f"{path}: cannot read {what}: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: {what} must be a JSON object of settings, not "
-                          f"{json_kind(data)}")
-    return data
-
-
 def _read_model_config(path: Path) -> dict:
-    data = _read_json_object(path, "the model configuration")
+    data = read_json_object(path, "the model configuration")
     for section in ("engine", "decoding", "guard", "embedded"):
         if not isinstance(data.get(section, {}), dict):
             raise ConfigError(f"{path}: '{section}' must be a JSON object of settings, not "
@@ -136,7 +123,7 @@ def load_shop_model_config(
     if not beside.is_file():
         return config
     # The file describes the weights it sits beside: its settings win, its errors are its own.
-    settings = _read_json_object(beside, "the engine settings")
+    settings = read_json_object(beside, "the engine settings")
     try:
         overridden = EngineConfig(**{**engine, **settings, "model": engine["model"]})
     except ValidationError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -126,15 +127,7 @@ class EvaluationConfig(BaseModel):
 
 def load_config(path: Path | None = None, **overrides: object) -> EvaluationConfig:
     """Build the evaluation configuration: the JSON file (if any), then non-None overrides."""
-    values: dict[str, object] = {}
-    if path is not None:
-        try:
-            values = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
-            raise ConfigError(f"{path}: cannot read configuration: {err}") from err
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: the configuration must be a JSON object of settings "
-                              f"(e.g. {{\"limit\": 10}}), not {json_kind(values)}")
+    values = read_json_object(Path(path), "the configuration") if path is not None else {}
     scoring = values.pop("scoring", None) or {}
     if not isinstance(scoring, dict):
         raise ConfigError(f"{path}: 'scoring' must be a JSON object, not {json_kind(scoring)}")
@@ -165,6 +158,17 @@ def one_line(err: ValidationError) -> str:
         message = str(problem["msg"]).removeprefix("Value error, ")
         problems.append(f"{where}: {message}" if where else message)
     return "; ".join(problems)
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON file of settings, which must hold one object; else one line naming the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+        raise ConfigError(f"{path}: cannot read {what}: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: {what} must be a JSON object, not {json_kind(data)}")
+    return data
 
 
 def json_kind(value: object) -> str:

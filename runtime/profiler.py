@@ -32,7 +32,7 @@ from runtime.competition import (
     TRACKS,
     track_name,
 )
-from runtime.config import ConfigError, json_kind
+from runtime.config import ConfigError, read_json_object
 from runtime.data import Question
 from runtime.evaluation import Batch, batches_as_grader, check_reply
 from runtime.records import batch_records, reporting
@@ -277,13 +277,7 @@ def worst_batch(records: list[BatchRecord]) -> dict[str, Any]:
 
 def load_counts(path: Path) -> tuple[Counts, str]:
     """A question-count file: {track_id: {task_type: count}} (a top-level "note" is kept)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
-        raise ConfigError(f"{path}: cannot read the question counts: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the question counts must be a JSON object "
-                          f"{{track_id: {{task_type: count}}}}, not {json_kind(data)}")
+    data = read_json_object(Path(path), "the question counts")
     note = str(data.pop("note", ""))
     for track, per_type in data.items():
         if track not in TRACKS and track != TRACK5:
