@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from runtime.competition import MAX_BATCH_SIZE
+from runtime.competition import MAX_BATCH_SIZE, TASK_TYPES
 from runtime.config import REPO_ROOT, SAMPLE_DATA, ConfigError, EvaluationConfig, load_config
 from runtime.data import DataError
 from runtime.embeddings import EmbeddingModelMissing
-from runtime.evaluation import ModelReplyError, evaluate, score_saved
+from runtime.evaluation import ModelReplyError, evaluate, make_output_dir, score_saved
+from runtime.logs import LOG_FILE, logs_to
 from runtime.predictions import OutputDirError
 from runtime.scoring import MissingMetricModel
 from runtime.tools.model_files import ModelDirError
@@ -72,6 +73,22 @@ def _share(text: str) -> float:
     return float(value)
 
 
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--track", dest="tracks", action="append", metavar="TRACK",
+                        help="only this track: 1-4 or its id (repeatable; default: all)")
+    parser.add_argument("--task", dest="tasks", action="append", metavar="NAME",
+                        help="only this task, by task_name (repeatable; default: all)")
+    parser.add_argument("--task-type", dest="task_types", action="append", metavar="TYPE",
+                        help=f"only this task type, one of {', '.join(TASK_TYPES)} "
+                        "(repeatable; default: all)")
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"also show the engine's log on stderr (it is always written to "
+                        f"{LOG_FILE} in the output folder)")
+
+
 def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="JSON file with evaluation settings")
     parser.add_argument(
@@ -95,7 +112,9 @@ def evaluation_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights", type=Path, help="model directory for models that take one")
     parser.add_argument("--output-dir", type=Path,
                         help="where results go (default: outputs/<model>_<data name>)")
-    parser.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    parser.add_argument("--limit", type=int, help="evaluate at most N questions, spread over "
+                        "the tasks (the first of each task, then the second, ...)")
+    _add_filters(parser)
     parser.add_argument("--resume", action="store_true", default=None,
                         help="reuse the answers already saved in the output directory")
     parser.add_argument("--overwrite", action="store_true", default=None,
@@ -104,7 +123,9 @@ def evaluation_parser() -> argparse.ArgumentParser:
                         metavar="SECONDS", help="stop when one batch takes longer than this "
                         "(default: no limit; a batch over the grader's 10 s per prompt is "
                         "warned about)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    parser.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                        help="no progress bar on stderr")
+    _add_verbose(parser)
     _add_scoring_options(parser)
     return parser
 
@@ -136,12 +157,20 @@ def evaluation_main(argv: Sequence[str] | None = None) -> int:
             args, data=args.data, model=args.model, weights=args.weights,
             output_dir=args.output_dir, limit=args.limit, resume=args.resume,
             overwrite=args.overwrite, progress=args.progress,
-            batch_timeout_s=args.batch_timeout_s,
+            batch_timeout_s=args.batch_timeout_s, tracks=args.tracks, tasks=args.tasks,
+            task_types=args.task_types,
         )
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return _run(lambda: evaluate(config))
+    return _run(lambda: _evaluate(config, args.verbose))
+
+
+def _evaluate(config: EvaluationConfig, verbose: bool) -> None:
+    out = config.resolved_output_dir()
+    make_output_dir(out)
+    with logs_to(out / LOG_FILE, verbose):
+        evaluate(config)
 
 
 def _score_command(args: argparse.Namespace) -> int:
@@ -256,15 +285,17 @@ def _estimate_command(args: argparse.Namespace) -> int:
 def _profile_command(args: argparse.Namespace) -> int:
     import math
 
-    from runtime.data import load_questions
+    from runtime.data import load_questions, select_questions
     from runtime.evaluation import build_model
     from runtime.profiler import (
         counts_of,
         fit_costs,
+        hardware_warning,
         load_counts,
         profile_batches,
         profile_document,
         profile_markdown,
+        profiled_hardware,
         project_tracks,
         stratified_sample,
         warm_up,
@@ -272,28 +303,51 @@ def _profile_command(args: argparse.Namespace) -> int:
     )
     from runtime.records import reporting
 
-    questions = load_questions(args.data).questions
-    if args.counts:
-        counts, note = load_counts(args.counts)
-    else:
+    config = EvaluationConfig(tracks=args.tracks or [], tasks=args.tasks or [],
+                              task_types=args.task_types or [])  # validates the filters
+    questions = select_questions(load_questions(args.data).questions, tracks=config.tracks,
+                                 tasks=config.tasks, task_types=config.task_types)
+    if args.data_counts:
         counts, note = counts_of(questions), f"the questions of {args.data}"
+    else:
+        counts, note = load_counts(args.counts or ESTIMATED_COUNTS)
+        note = note or str(args.counts)
     size = args.sample or math.ceil(len(questions) * args.fraction)
     sample = stratified_sample(questions, size)
-    started = time.perf_counter()
-    model = build_model(args.model, args.weights)
-    load_s = time.perf_counter() - started
-    reporter = reporting(model)
-    engine_load_s = reporter.run_report().engine_load_s if reporter is not None else load_s
-    warm_up_s = warm_up(model, sample)
-    records = profile_batches(model, sample)
+    hardware = profiled_hardware()
+    warning = hardware_warning(hardware)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    make_output_dir(args.output_dir)
+    with logs_to(args.output_dir / LOG_FILE, args.verbose):
+        started = time.perf_counter()
+        model = build_model(args.model, args.weights)
+        load_s = time.perf_counter() - started
+        reporter = reporting(model)
+        engine_load_s = reporter.run_report().engine_load_s if reporter is not None else load_s
+        warm_up_s = warm_up(model, sample)
+        records = profile_batches(model, sample, progress=args.progress)
     costs = fit_costs(records)
     projections = project_tracks(records, costs, counts, model.get_batch_size())
     run = {"model": args.model, "data": str(args.data), "sampled_questions": len(sample),
-           "warm_up_s": round(warm_up_s, 3)}
+           "warm_up_s": round(warm_up_s, 3), "hardware": hardware,
+           "hardware_warning": warning}
     document = profile_document(projections, records, costs, engine_load_s, note, run)
     write_profile(args.output_dir, document)
     print(profile_markdown(document))
     print(f"written to {args.output_dir}: profile.json, profile.md, profile.png")
+    return 0
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    from runtime.compare import as_json, compare_runs, comparison_markdown
+
+    comparison = compare_runs(args.run_a, args.run_b, top=args.top)
+    text = comparison_markdown(comparison)
+    output = args.output or args.run_b / f"compare-{args.run_a.resolve().name}.md"
+    output.write_text(text, encoding="utf-8")
+    print(as_json(comparison) if args.json else text, end="" if not args.json else "\n")
+    print(f"written to {output}", file=sys.stderr)
     return 0
 
 
@@ -340,10 +394,18 @@ def runtime_parser() -> argparse.ArgumentParser:
     profile.add_argument("--fraction", type=_share, default=0.25,
                          help="share of the data to run when --sample is not given, above 0 "
                          "and at most 1 (default: %(default)s)")
-    profile.add_argument("--counts", type=Path,
-                         help="JSON {track_id: {task_type: count}} to project "
-                         "(default: the data's own counts)")
-    profile.add_argument("--output-dir", type=Path, default=Path("outputs/profile"))
+    counts = profile.add_mutually_exclusive_group()
+    counts.add_argument("--counts", type=Path,
+                        help="JSON {track_id: {task_type: count}} to project (default: "
+                        "data/track_counts_estimate.json, an estimate of the test set)")
+    counts.add_argument("--data-counts", action="store_true",
+                        help="project the data's own question counts instead")
+    _add_filters(profile)
+    profile.add_argument("--output-dir", type=Path, default=Path("outputs/profile"),
+                         help="where profile.json, profile.md and profile.png go")
+    profile.add_argument("--no-progress", dest="progress", action="store_false",
+                         help="no progress bar on stderr")
+    _add_verbose(profile)
     profile.set_defaults(handler=_profile_command)
 
     estimate = commands.add_parser(
@@ -362,6 +424,17 @@ def runtime_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
                           help="new-token budgets: this runtime's, or 100 (1 for a choice)")
     estimate.set_defaults(handler=_estimate_command)
+
+    compare = commands.add_parser(
+        "compare", help="what changed from one run to another: tracks, tasks, questions")
+    compare.add_argument("run_a", type=Path, help="output folder of the first run (A)")
+    compare.add_argument("run_b", type=Path, help="output folder of the second run (B)")
+    compare.add_argument("--top", type=_positive(int), default=10,
+                         help="questions to list, largest change first")
+    compare.add_argument("--output", type=Path,
+                         help="where the Markdown goes (default: RUN_B/compare-<RUN_A>.md)")
+    compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    compare.set_defaults(handler=_compare_command)
 
     check = commands.add_parser("check", help="say whether a submission will build, load "
                                 "and finish")

@@ -61,6 +61,8 @@ TRACK_LIMITS_S: dict[str, float] = {
 }
 # At most this many seconds per question, applied per batch (a batch of 8 has 80 s).
 PER_QUESTION_LIMIT_S = 10.0
+# What the leaderboard runs a submission on.
+LEADERBOARD_HARDWARE = "4x T4"
 # What get_batch_size() may answer.
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 16
 

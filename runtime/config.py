@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from runtime.competition import TASK_TYPES, TRACKS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "data" / "sample.jsonl"
 
@@ -96,7 +98,17 @@ class EvaluationConfig(BaseModel):
         default=None,
         description="Where predictions and results go; default outputs/<model>_<data name>.",
     )
-    limit: int | None = Field(default=None, ge=1, description="Evaluate only the first N rows.")
+    limit: int | None = Field(
+        default=None, ge=1,
+        description="Evaluate at most N questions, spread over the tasks (the first of each "
+        "task in data order, then the second of each, ...).")
+    tracks: list[str] = Field(
+        default_factory=list,
+        description="Only these tracks: ids, or 1-4 for tracks 1-4 (empty: all).")
+    tasks: list[str] = Field(default_factory=list,
+                             description="Only these task names (empty: all).")
+    task_types: list[str] = Field(default_factory=list,
+                                  description="Only these task types (empty: all).")
     resume: bool = Field(default=False, description="Reuse the answers saved in output_dir.")
     overwrite: bool = Field(default=False, description="Discard answers saved in output_dir.")
     skip_invalid: bool = Field(default=False, description="Drop invalid data rows and go on.")
@@ -111,6 +123,20 @@ class EvaluationConfig(BaseModel):
     )
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
 
+    @field_validator("tracks")
+    @classmethod
+    def _track_ids(cls, value: list[str]) -> list[str]:
+        return [track_id(text) for text in value]
+
+    @field_validator("task_types")
+    @classmethod
+    def _known_task_types(cls, value: list[str]) -> list[str]:
+        for text in value:
+            if text not in TASK_TYPES:
+                raise ValueError(f"unknown task type {text!r} (expected one of "
+                                 f"{', '.join(TASK_TYPES)})")
+        return value
+
     @model_validator(mode="after")
     def _resume_or_overwrite(self) -> EvaluationConfig:
         if self.resume and self.overwrite:
@@ -121,8 +147,10 @@ class EvaluationConfig(BaseModel):
     def resolved_output_dir(self) -> Path:
         if self.output_dir is not None:
             return self.output_dir
-        model_name = self.model.replace(":", "_").replace(".", "_")
-        return REPO_ROOT / "outputs" / f"{model_name}_{self.data.stem}"
+        parts = [self.model.replace(":", "_").replace(".", "_")]
+        if self.weights is not None:
+            parts.append(Path(self.weights).resolve().name)  # two weights, two folders
+        return REPO_ROOT / "outputs" / "_".join([*parts, self.data.stem])
 
 
 def load_config(path: Path | None = None, **overrides: object) -> EvaluationConfig:
@@ -169,6 +197,16 @@ def read_json_object(path: Path, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: {what} must be a JSON object, not {json_kind(data)}")
     return data
+
+
+def track_id(text: str) -> str:
+    """A track as its id, given the id or its number (1-4)."""
+    numbered = list(TRACKS)
+    if text in TRACKS:
+        return text
+    if text.isdigit() and 1 <= int(text) <= len(numbered):
+        return numbered[int(text) - 1]
+    raise ValueError(f"unknown track {text!r}: give 1-4 or one of {', '.join(numbered)}")
 
 
 def json_kind(value: object) -> str:

@@ -8,7 +8,7 @@ error names the file, the line (or array item) and the field.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,3 +223,37 @@ def load_questions(
     if not questions:
         raise DataError(f"{path}: no valid questions")
     return DataSet(path=path, questions=questions, skipped=skipped)
+
+
+def select_questions(
+    questions: list[Question], *, tracks: Sequence[str] = (), tasks: Sequence[str] = (),
+    task_types: Sequence[str] = (), limit: int | None = None,
+) -> list[Question]:
+    """The questions that every given filter names (a filter names any of its values), then at
+    most `limit` of them spread over the tasks: the first question of each task in data order,
+    then the second of each, and so on, so that a few questions still cover every track.
+
+    A filter value that names no question of the data is an error that lists what there is."""
+    chosen = questions
+    for name, wanted in (("track", tracks), ("task_name", tasks), ("task_type", task_types)):
+        if not wanted:
+            continue
+        present = sorted({str(getattr(q, name)) for q in questions})
+        absent = [value for value in wanted if value not in present]
+        if absent:
+            raise DataError(f"no question has {name} {absent[0]!r}; the data has "
+                            f"{', '.join(present)}")
+        chosen = [q for q in chosen if getattr(q, name) in wanted]
+    if not chosen:
+        raise DataError("no question matches all the filters given together")
+    if limit is None or limit >= len(chosen):
+        return chosen
+    by_task: dict[str, list[Question]] = {}
+    for q in chosen:
+        by_task.setdefault(q.task_name or q.task_type or "", []).append(q)
+    taken: list[Question] = []
+    for depth in range(max(len(members) for members in by_task.values())):
+        taken += [members[depth] for members in by_task.values() if depth < len(members)]
+        if len(taken) >= limit:
+            break
+    return sorted(taken[:limit], key=lambda q: q.row)

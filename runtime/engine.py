@@ -172,6 +172,9 @@ class Engine:
             # (the kernels may still round differently: see the README's repeatability).
             os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         started = time.perf_counter()
+        # vLLM would attach its own handler writing to stdout; its records go to the root
+        # logger instead, where the command line sends them (a log file; stderr if verbose).
+        os.environ["VLLM_CONFIGURE_LOGGING"] = "0"
         from vllm import LLM
 
         kwargs: dict[str, Any] = {

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE, PER_QUESTION_LIMIT_S
 from runtime.config import ConfigError, EvaluationConfig
-from runtime.data import DataSet, Question, load_questions
+from runtime.data import DataSet, Question, load_questions, select_questions
 from runtime.predictions import (
     PREDICTIONS_FILE,
     AnsweredBy,
@@ -286,7 +286,8 @@ def _load_data(path: Path, config: EvaluationConfig) -> tuple[DataSet, list[Ques
     dataset = load_questions(path, skip_invalid=config.skip_invalid)
     for invalid in dataset.skipped:
         print(f"skipped invalid row: {invalid.message}", file=sys.stderr)
-    questions = dataset.questions[: config.limit] if config.limit else dataset.questions
+    questions = select_questions(dataset.questions, tracks=config.tracks, tasks=config.tasks,
+                                 task_types=config.task_types, limit=config.limit)
     for problem in check_metric_models(questions, config.scoring).values():
         print(f"warning: {problem} These tasks are reported as unscored.", file=sys.stderr)
     return dataset, questions
@@ -353,7 +354,8 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
                     asked_rows=stats.asked_rows,
                     guard_events=report.guard_events if report else None,
                     slow_batches=stats.slow_batches)
-    return write_reports(config.resolved_output_dir(), scores, timing, stats.usage, run)
+    return write_reports(config.resolved_output_dir(), scores, timing, stats.usage, run,
+                         questions, predictions.by_row)
 
 
 def score_saved(
@@ -391,4 +393,4 @@ def score_saved(
     run = _run_info(dataset, questions, len(saved.by_row), started_at, model=None,
                     predictions=str(predictions),
                     data=str(data), resumed_rows=len(saved.by_row), asked_rows=0)
-    return write_reports(output_dir, scores, timing, None, run)
+    return write_reports(output_dir, scores, timing, None, run, questions, saved.by_row)

@@ -64,7 +64,12 @@ def prediction_line(q: Question, answer: str, record: AnswerRecord | None,
 def _json_lines(path: Path) -> list[tuple[int, dict[str, Any] | None]]:
     """(line number, object or None when the line is cut short or not an object)."""
     decoded: list[tuple[int, dict[str, Any] | None]] = []
-    for number, text in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise OutputDirError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); a "
+                             f"{PREDICTIONS_FILE} is written as UTF-8") from None
+    for number, text in enumerate(content.split("\n"), start=1):
         if not text.strip():
             continue
         try:
@@ -96,6 +101,11 @@ def _writing(path: Path) -> Iterator[None]:
             f"cannot write {path}: {err.strerror or err}: free some space or choose another "
             "--output-dir, then run again with --resume (the answers saved before are kept)"
         ) from err
+
+
+def read_saved_lines(path: Path) -> list[dict[str, Any]]:
+    """Every complete line of a predictions file, as saved (lines cut short left out)."""
+    return [line for _, line in _json_lines(path) if line is not None]
 
 
 def _write_atomically(path: Path, lines: list[dict[str, Any]]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -23,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from runtime.competition import (
+    LEADERBOARD_HARDWARE,
     PER_QUESTION_LIMIT_S,
     TASK_TYPES,
     TRACK5,
@@ -106,10 +109,13 @@ def stratified_sample(questions: list[Question], size: int, seed: int = 0) -> li
     return sorted(chosen, key=lambda q: q.row)
 
 
-def profile_batches(model: Any, questions: list[Question]) -> list[BatchRecord]:
+def profile_batches(model: Any, questions: list[Question],
+                    progress: bool = True) -> list[BatchRecord]:
     """Answer `questions` as the grader would and record every batch."""
     records: list[BatchRecord] = []
     reporter = reporting(model)
+    bar = tqdm(total=len(questions), desc="profiling", unit="q", disable=not progress,
+               file=sys.stderr)
     for batch in batches_as_grader(questions, model):
         started = time.perf_counter()
         check_reply(model.batch_predict({"prompt": [q.input_field for q in batch.questions]},
@@ -129,6 +135,8 @@ def profile_batches(model: Any, questions: list[Question]) -> list[BatchRecord]:
             questions=per_question or None,
             decode_steps=max((g for _, _, g in per_question), default=0),
         ))
+        bar.update(len(batch.questions))
+    bar.close()
     return records
 
 
@@ -268,11 +276,52 @@ def _projection(track: str, by_type: dict[str, float]) -> Projection:
                       else "", by_task_type=by_type)
 
 
-def worst_batch(records: list[BatchRecord]) -> dict[str, Any]:
-    """The batch closest to (or past) its per-batch limit of 10 s per question."""
-    record = max(records, key=lambda r: r.wall_s / (PER_QUESTION_LIMIT_S * r.batch_size))
+def _fitted_s(record: BatchRecord, costs: dict[str, Cost]) -> float:
+    return costs[record.task_type].batch_s(record.batch_size, record.prompt_tokens,
+                                           record.decode_steps)
+
+
+def worst_batch(records: list[BatchRecord], costs: dict[str, Cost]) -> dict[str, Any]:
+    """The batch closest to (or past) its per-batch limit of 10 s per question, by the cost
+    model's time for its tokens (the same batch on every run with the same answers, where the
+    measured times would let timing noise pick among close ones), the first such on a tie."""
+    def share(index: int) -> float:
+        record = records[index]
+        return round(_fitted_s(record, costs) / (PER_QUESTION_LIMIT_S * record.batch_size), 4)
+
+    index = max(range(len(records)), key=lambda i: (share(i), -i))
+    record = records[index]
     limit = PER_QUESTION_LIMIT_S * record.batch_size
-    return {**asdict(record), "limit_s": limit, "share_of_limit": record.wall_s / limit}
+    return {**asdict(record), "index": index, "limit_s": limit,
+            "fitted_s": round(_fitted_s(record, costs), 3),
+            "share_of_limit": record.wall_s / limit}
+
+
+def fit_quality(records: list[BatchRecord], costs: dict[str, Cost]) -> dict[str, float]:
+    """How well the cost model matches the measured batches: batches, mean measured time, and
+    the root mean square of measured minus fitted time."""
+    residuals = [r.wall_s - _fitted_s(r, costs) for r in records]
+    return {"batches": len(records),
+            "mean_batch_s": round(sum(r.wall_s for r in records) / len(records), 4),
+            "rms_residual_s": round(math.sqrt(sum(x * x for x in residuals) / len(records)), 4)}
+
+
+def profiled_hardware() -> str:
+    """What this profile runs on, in the words of a target ("4x Tesla T4", "cpu")."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
+
+
+def hardware_warning(hardware: str, target: str = LEADERBOARD_HARDWARE) -> str | None:
+    """A warning when the profile ran on other hardware than the leaderboard's."""
+    if hardware.replace("Tesla ", "") == target:
+        return None
+    return (f"this profile ran on {hardware}, not on the leaderboard's {target}: its "
+            "projections say how this machine would fare, not the leaderboard; for "
+            f"{target}, profile there or see `python -m runtime estimate`")
 
 
 def load_counts(path: Path) -> tuple[Counts, str]:
@@ -321,7 +370,8 @@ def profile_document(
             for track, p in projections.items()
         },
         "engine_load_s": round(engine_load_s, 3),
-        "worst_batch": worst_batch(records) if records else None,
+        "worst_batch": worst_batch(records, costs) if records else None,
+        "fit": fit_quality(records, costs) if records else None,
         "cost_model": {t: asdict(c) for t, c in costs.items()},
         "counts_note": counts_note,
         "records": [asdict(r) for r in records],
@@ -330,12 +380,20 @@ def profile_document(
 
 
 def profile_markdown(document: dict[str, Any]) -> str:
+    run, fit = document["run"], document["fit"]
     lines = [
-        "# Time profile",
+        f"# Time profile: {run['model']} on {run['hardware']}",
         "",
+        f"Sample: {run['sampled_questions']} questions of {run['data']} in "
+        f"{fit['batches'] if fit else 0} batches"
+        + (f"; the cost model's error per batch (root mean square) is "
+           f"{fit['rms_residual_s']:.3f} s against a mean batch of {fit['mean_batch_s']:.3f} s"
+           if fit else "") + ".",
         "Projections exclude engine start-up "
         f"({document['engine_load_s']:.1f} s measured, reported apart).",
         f"Question counts: {document['counts_note'] or 'from the --counts file'}",
+        *(["", f"**Warning: {run['hardware_warning']}.**"] if run.get("hardware_warning")
+          else []),
         "",
         "| track | projected | limit | margin | slowest task type | verdict |",
         "|---|---:|---:|---:|---|---|",
@@ -346,35 +404,47 @@ def profile_markdown(document: dict[str, Any]) -> str:
                      f"{t['margin_s']:.0f} s | {t['slowest_task_type']} | {t['verdict']} |")
     worst = document["worst_batch"]
     if worst:
-        lines += ["", f"Worst batch against its per-batch limit (10 s per question): "
-                  f"{worst['task_type']}, {worst['batch_size']} questions, "
-                  f"{worst['wall_s']:.2f} s of {worst['limit_s']:.0f} s "
-                  f"({worst['share_of_limit']:.1%})."]
+        lines += ["", f"Worst batch against its per-batch limit (10 s per question), by the "
+                  f"cost model: batch {worst['index']}, {worst['task_type']}, "
+                  f"{worst['batch_size']} questions, {worst['fitted_s']:.2f} s fitted, "
+                  f"{worst['wall_s']:.2f} s measured, of {worst['limit_s']:.0f} s "
+                  f"({worst['share_of_limit']:.1%} measured)."]
     lines += ["", "![projected time against limit per track](profile.png)", ""]
     return "\n".join(lines)
 
 
 def write_profile(out: Path, document: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "profile.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    (out / "profile.md").write_text(profile_markdown(document), encoding="utf-8")
+    write_profile_chart(out / "profile.png", document)
+
+
+def write_profile_chart(path: Path, document: dict[str, Any]) -> None:
+    """Each track's projected time as a share of its limit, labelled with both times."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "profile.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    (out / "profile.md").write_text(profile_markdown(document), encoding="utf-8")
     tracks = list(document["tracks"].items())
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    names = [track_name(t).split(":")[0] for t, _ in tracks]
-    projected = [v["projected_s"] / 60 for _, v in tracks]
-    limits = [v["limit_s"] / 60 for _, v in tracks]
-    ax.bar(names, limits, color="lightgrey", label="limit")
-    ax.bar(names, projected, width=0.5,
-           color=["C3" if p > lim else "C0" for p, lim in zip(projected, limits, strict=True)],
-           label="projected")
-    ax.set_ylabel("minutes")
-    ax.set_title("Projected run time against the limit (engine start-up excluded)")
-    ax.legend()
+    names = [track_name(t) for t, _ in tracks]
+    shares = [100 * v["projected_s"] / v["limit_s"] for _, v in tracks]
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(tracks) + 1.6))
+    ax.barh(names, shares, color=["C3" if share > 100 else "C2" if share <= 80 else "C1"
+                                  for share in shares])
+    ax.axvline(100, color="black", linewidth=1)
+    ax.axvline(80, color="grey", linewidth=0.8, linestyle="--")
+    right = max([*shares, 100.0]) * 1.35
+    for y, ((_, v), share) in enumerate(zip(tracks, shares, strict=True)):
+        ax.text(share + right * 0.01, y, f"{share:.1f}%  ({v['projected_s'] / 60:.1f} of "
+                f"{v['limit_s'] / 60:.0f} min)", va="center", fontsize=8)
+    ax.set_xlim(0, right)
+    ax.invert_yaxis()
+    ax.set_xlabel("projected run time, % of the track's limit (line: the limit; dashed: 80%)")
+    run = document["run"]
+    ax.set_title(f"{run['model']} on {run['hardware']}: projected time per track "
+                 "(engine start-up excluded)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out / "profile.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)

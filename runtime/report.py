@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from runtime.competition import TRACK5, TRACKS
+from runtime.data import Question
 from runtime.predictions import PREDICTIONS_FILE
 from runtime.records import Usage
 from runtime.scoring import Scores
@@ -158,7 +159,59 @@ def table_lines(scores: Scores) -> list[str]:
     return lines
 
 
-def report_markdown(results: Results, scores: Scores) -> str:
+def _cell(value: Any, width: int = 90) -> str:
+    """A value as one Markdown table cell: one line, pipes escaped, cut to `width`."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return text.replace("|", "\\|") or " "
+
+
+def _repairs(lines: list[dict[str, Any]]) -> dict[str, int]:
+    kinds = [(line.get("runtime") or {}).get("fallback") for line in lines]
+    return {kind: kinds.count(kind) for kind in ("completed", "fallback", "deadline")}
+
+
+def answer_analysis_lines(scores: Scores, questions: list[Question],
+                          saved: dict[int, dict[str, Any]], worst: int = 3) -> list[str]:
+    """Per task: its repairs (fallback and deadline counts) and its `worst` lowest-scoring
+    answers that are not perfect, each with a prompt excerpt, the truth, the answer, the
+    model's raw output where it reports one, the parsed value, the score and the repair."""
+    lines = ["## Answers by task", "",
+             "Each task's repairs and its lowest-scoring answers (raw output: what the model "
+             "generated before post-processing, where it reports it).", ""]
+    for task in scores.tasks:
+        members = [q for q in questions if q.task_name == task.task_name and q.row in saved]
+        repairs = _repairs([saved[q.row] for q in members])
+        reported = any("runtime" in saved[q.row] for q in members)
+        lines += [f"### {task.task_name} ({task.task_type}, {task.metric}): "
+                  f"{_fmt(task.score)} over {len(members)} answers", "",
+                  f"Parse failures {task.parse_failures}; repaired: "
+                  + (f"{repairs['completed']} completed, {repairs['fallback']} replaced by a "
+                     f"fallback, {repairs['deadline']} stopped by the deadline."
+                     if reported else "not reported by this model."), ""]
+        scored = [q for q in members if (scores.rows[q.row].score or 0.0) < 1.0
+                  and scores.rows[q.row].score is not None]
+        if not scored:
+            continue
+        scored.sort(key=lambda q: (scores.rows[q.row].score, q.row))
+        lines += ["| row | score | truth | answer | raw output | parsed | repair | prompt |",
+                  "|---:|---:|---|---|---|---|---|---|"]
+        for q in scored[:worst]:
+            line, row = saved[q.row], scores.rows[q.row]
+            record = line.get("runtime") or {}
+            lines.append(
+                f"| {q.row} | {row.score:.3f} | {_cell(q.output_field, 60)} | "
+                f"{_cell(line['model_output_str'], 60)} | "
+                f"{_cell(record.get('raw_output', '-'), 60)} | {_cell(row.parsed, 40)} | "
+                f"{record.get('fallback') or '-'} | {_cell(q.input_field, 90)} |")
+        lines.append("")
+    return lines
+
+
+def report_markdown(results: Results, scores: Scores,
+                    analysis: list[str] | None = None) -> str:
     run = results.run
     parts = [
         f"# Local evaluation: {run.model or 'saved answers'} on {Path(run.data).name}",
@@ -180,7 +233,9 @@ def report_markdown(results: Results, scores: Scores) -> str:
         parts += ["", "## Usage", "", *[f"- {name}: {value}" for name, value in results.usage]]
     if scores.notes:
         parts += ["", "## Notes", "", *[f"- {note}" for note in scores.notes]]
-    return "\n".join(parts) + "\n"
+    if analysis:
+        parts += ["", *analysis]
+    return "\n".join(parts).rstrip("\n") + "\n"
 
 
 def partial_line(run: RunInfo) -> str:
@@ -195,52 +250,89 @@ def slow_line(run: RunInfo) -> str:
             "stop this run.")
 
 
-def write_chart(path: Path, scores: Scores) -> None:
+def chart_title(run: RunInfo) -> str:
+    """Which model (and weights) answered which data, for the chart's title."""
+    model = run.model or f"saved answers ({Path(run.predictions or '').name})"
+    weights = f" on {Path(run.weights).name}" if run.weights else ""
+    partial = f", partial: {run.answered} of {run.num_questions}" if run.partial else ""
+    return f"{model}{weights}: {Path(run.data).name} ({run.num_questions} questions{partial})"
+
+
+# Abbreviations of the metrics in the task labels.
+_METRIC_LABELS = {"accuracy": "acc", "hit rate@3": "hit@3", "ndcg": "ndcg", "micro f1": "f1",
+                  "rougel": "rougeL", "bleu": "bleu", "jp-bleu": "jp-bleu",
+                  "sent-transformer": "sent", "multilingual-sent-transformer": "m-sent"}
+
+
+def write_chart(path: Path, scores: Scores, title: str) -> None:
+    """Scores by track (left) and by task (right, coloured by track, labelled with the metric),
+    every bar labelled with its value; a score of 0 shows as a mark on the axis, an unscored
+    task as a hatched bar."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     tracks = list(scores.tracks.values())
     fig, (left, right) = plt.subplots(
-        1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1, 2.4]}
+        1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [1, 2.6]}
     )
-    labels = [TRACKS[t.track].split(":")[0] for t in tracks] + ["Track 5"]
-    values = [t.score or 0.0 for t in tracks] + [scores.track5 or 0.0]
-    colours = [f"C{i}" for i in range(len(tracks))] + ["black"]
-    left.bar(labels, values, color=colours)
-    left.set_ylim(0, 1)
-    left.set_title("Score by track")
-    for x, value in enumerate(values):
-        left.text(x, value + 0.02, f"{value:.3f}", ha="center", fontsize=8)
+    fig.suptitle(title, fontsize=11)
     colour_of = {t.track: f"C{i}" for i, t in enumerate(tracks)}
-    names = [t.task_name for t in scores.tasks]
-    task_values = [t.score or 0.0 for t in scores.tasks]
-    bars = right.bar(names, task_values, color=[colour_of.get(t.track, "grey")
-                                                for t in scores.tasks])
-    for bar, task in zip(bars, scores.tasks, strict=True):
-        if task.score is None:
-            bar.set_hatch("//")
-            right.text(bar.get_x() + bar.get_width() / 2, 0.02, "unscored", rotation=90,
-                       ha="center", fontsize=7)
-    right.set_ylim(0, 1)
-    right.set_title("Score by task (colour = track)")
+    labels = [TRACKS[t.track].split(":")[0] for t in tracks] + ["Track 5"]
+    values = [t.score for t in tracks] + [scores.track5]
+    _bars(left, labels, values, [colour_of[t.track] for t in tracks] + ["black"], 8)
+    left.set_title("Score by track (track 5: their mean)", fontsize=10)
+    names = [f"{t.task_name} ({_METRIC_LABELS.get(t.metric, t.metric)})" for t in scores.tasks]
+    _bars(right, names, [t.score for t in scores.tasks],
+          [colour_of.get(t.track, "grey") for t in scores.tasks], 6)
+    right.set_title("Score by task (metric in brackets)", fontsize=10)
     right.tick_params(axis="x", rotation=60, labelsize=7)
+    for label in right.get_xticklabels():
+        label.set_horizontalalignment("right")
+    right.legend(handles=[Patch(color=colour_of[t.track], label=TRACKS[t.track])
+                          for t in tracks], fontsize=7, loc="upper center", ncol=4)
+    right.set_ylim(0, 1.2)  # room for the legend above the highest bar
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def _bars(ax: Any, labels: list[str], values: list[float | None], colours: list[str],
+          fontsize: int) -> None:
+    """Bars with their values written above; 0 as a short mark on the axis, None hatched."""
+    heights = [1.0 if v is None else v for v in values]
+    bars = ax.bar(labels, heights, color=colours)
+    for bar, value in zip(bars, values, strict=True):
+        x = bar.get_x() + bar.get_width() / 2
+        if value is None:
+            bar.set_facecolor("none")
+            bar.set_hatch("//")
+            bar.set_edgecolor("grey")
+            ax.text(x, 0.5, "unscored", rotation=90, ha="center", va="center",
+                    fontsize=fontsize)
+            continue
+        if value == 0:
+            ax.plot([bar.get_x(), bar.get_x() + bar.get_width()], [0.004, 0.004],
+                    color=bar.get_facecolor(), linewidth=3, solid_capstyle="butt")
+        ax.text(x, value + 0.015, f"{value:.2f}", ha="center", va="bottom", fontsize=fontsize)
+    ax.set_ylim(0, 1.08)
+
+
 def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None,
-                  run: RunInfo) -> dict[str, Any]:
+                  run: RunInfo, questions: list[Question],
+                  saved: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """Write results.json, report.md and the chart into `out`, print the tables; return the
-    results as written."""
+    results as written. `saved` holds the predictions' lines by row."""
     results = results_document(scores, timing, usage, run)
     document = results.model_dump(mode="json")
     (out / RESULTS_FILE).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
-    (out / "report.md").write_text(report_markdown(results, scores), encoding="utf-8")
-    write_chart(out / CHART_FILE, scores)
+    analysis = answer_analysis_lines(scores, questions, saved)
+    (out / "report.md").write_text(report_markdown(results, scores, analysis),
+                                   encoding="utf-8")
+    write_chart(out / CHART_FILE, scores, chart_title(run))
     print("\n".join(table_lines(scores)))
     for note in scores.notes:
         print(f"note: {note}")

@@ -111,6 +111,11 @@ def test_the_vllm_model_runs_on_weights_named_on_the_command_line(tiny_model_dir
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    # stdout is the results alone; the engine's log is in the run's log file.
+    assert all(line == "" or line.startswith(("|", "note: ", "written to "))
+               for line in result.stdout.split("\n")), result.stdout
+    log = (tmp_path / "run.log").read_text(encoding="utf-8")
+    assert " vllm." in log and "INFO" in log
     document = json.loads((tmp_path / "results.json").read_text())
     assert document["run"]["model"] == "vllm"
     assert document["run"]["weights"] == str(tiny_model_dir)
