@@ -280,6 +280,20 @@ def check_not_embedded(weights: Path, embedded_dirs: tuple[Path, ...], target: T
     return Check("own weights", False, message, fatal=target.gpu is not None)
 
 
+def check_runs_the_checked_weights(weights: Path, runs: Path | None) -> Check:
+    """--weights names what to check; the grader runs what the UserModel loads. A warning when
+    they differ: the check passes for weights the submission would not run."""
+    if runs is None:
+        return Check("checked weights", False, f"the UserModel does not run on vLLM and loads "
+                     f"no weights: {weights} is checked, but the submission would not use it",
+                     fatal=False)
+    if Path(weights).resolve() != Path(runs).resolve():
+        return Check("checked weights", False, f"the UserModel runs {runs}, not the checked "
+                     f"{weights}: set engine.model in models/vllm_config.json to them (or put "
+                     "them in models/weights/) before submitting", fatal=False)
+    return Check("checked weights", True, f"the UserModel runs {weights}")
+
+
 def check_gpu_flag(config: AicrowdConfig, uses_vllm: bool, target: Target) -> Check:
     if uses_vllm and target.gpu is not None and not config.gpu:
         return Check("gpu flag", False, "the configured model runs on vLLM and needs a GPU, "
@@ -330,7 +344,7 @@ def check_weight_files(repo: Path, weights: Path, submitted: bool = True) -> lis
                         else "no dangling git-lfs pointers"))
     tokenizer = [p for p in ("tokenizer.json", "tokenizer.model") if (weights / p).is_file()]
     checks.append(Check("tokenizer", bool(tokenizer),
-                        f"tokenizer: {', '.join(tokenizer)}" if tokenizer else
+                        ", ".join(tokenizer) if tokenizer else
                         f"no tokenizer.json or tokenizer.model in {weights}: save the "
                         "tokenizer beside the weights"))
     if not submitted:
@@ -391,11 +405,16 @@ def _shard_check(model: dict[str, Any], tp: int, group: int) -> Check:
     heads = int(model.get("num_attention_heads", 1))
     kv_heads = int(model.get("num_key_value_heads", heads))
     head_dim = int(model.get("head_dim", hidden // max(heads, 1)))
-    problems = []
-    if heads % tp:
-        problems.append(f"{heads} attention heads do not divide by {tp} GPUs")
-    if kv_heads % tp and tp % kv_heads:
-        problems.append(f"{kv_heads} key/value heads and {tp} GPUs do not divide either way")
+    problems, fixes = [], []
+    if heads % tp or (kv_heads % tp and tp % kv_heads):
+        if heads % tp:
+            problems.append(f"{heads} attention heads do not divide by {tp} GPUs")
+        if kv_heads % tp and tp % kv_heads:
+            problems.append(f"{kv_heads} key/value heads and {tp} GPUs do not divide either way")
+        fits = [n for n in range(1, tp) if heads % n == 0 and (kv_heads % n == 0
+                                                               or n % kv_heads == 0)]
+        fixes.append(f"run on {max(fits)} GPU(s), which divide the heads" if fits else
+                     "use a model whose head counts divide by the GPUs")
     for name, features in (("intermediate_size", intermediate),
                            ("attention output", heads * head_dim)):
         if features % tp:
@@ -403,10 +422,13 @@ def _shard_check(model: dict[str, Any], tp: int, group: int) -> Check:
         elif group > 0 and (features // tp) % group:
             problems.append(f"{name} {features} / {tp} GPUs = {features // tp} input features "
                             f"per shard, not a multiple of the group size {group}")
+        else:
+            continue
+        fixes.append(f"pad {name} to a multiple of {max(group, 1) * tp} (group size x GPUs), "
+                     "re-quantize with a smaller group size, or use fewer GPUs")
     if problems:
-        return Check("tensor parallel", False, "; ".join(problems) + ". Pad the weights (e.g. "
-                     "intermediate_size to a multiple of group size x GPUs), re-quantize with a "
-                     "smaller group size, or use fewer GPUs")
+        return Check("tensor parallel", False,
+                     "; ".join(problems) + ". Fix: " + "; ".join(dict.fromkeys(fixes)))
     return Check("tensor parallel", True, f"every sharded dimension divides across {tp} GPU(s)")
 
 
@@ -562,6 +584,10 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
     engine: dict[str, Any] = {}
     batch_size = MAX_BATCH_SIZE
     largest_budget = largest_new_tokens(DecodingConfig())
+    if weights is not None:
+        runs = load_shop_model_config(config_path).engine.model if (
+            uses_vllm and config_path.is_file()) else None
+        checks.append(check_runs_the_checked_weights(weights, runs))
     if config_path.is_file() and (uses_vllm or weights is not None):
         config = load_shop_model_config(config_path, weights)
         engine = config.engine.model_dump(mode="json")
@@ -611,8 +637,15 @@ def read_model_config(weights: Path) -> dict[str, Any] | Check | None:
     return model
 
 
-def report_lines(checks: list[Check]) -> list[str]:
-    lines = []
+def target_line(target: Target) -> str:
+    if target.gpu is None:
+        return "target: cpu (the smoke run and sizes only; no GPU memory or kernel checks)"
+    return (f"target: {target.name} ({target.count} x {target.gpu.name}, "
+            f"{target.gpu.memory_gb:g} GB each)")
+
+
+def report_lines(checks: list[Check], target: Target) -> list[str]:
+    lines = [target_line(target)]
     for c in checks:
         mark = "ok  " if c.passed else ("FAIL" if c.fatal else "warn")
         lines.append(f"[{mark}] {c.name}: {c.message}")
@@ -622,8 +655,8 @@ def report_lines(checks: list[Check]) -> list[str]:
     return lines
 
 
-def as_json(checks: list[Check]) -> str:
-    return json.dumps([{k: v for k, v in asdict(c).items()} for c in checks], indent=2)
+def as_json(checks: list[Check], target: Target) -> str:
+    return json.dumps({"target": target.name, "checks": [asdict(c) for c in checks]}, indent=2)
 
 
 def exit_status(checks: list[Check]) -> int:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from runtime.competition import MAX_BATCH_SIZE, TASK_TYPES
 from runtime.config import REPO_ROOT, SAMPLE_DATA, ConfigError, EvaluationConfig, load_config
@@ -49,6 +50,34 @@ def _embedding_model(text: str) -> tuple[str, Path]:
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError("expected NAME=PATH, e.g. all-MiniLM-L6-v2=/models/x")
     return name, Path(path)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that shows each option's default where it has one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (action.default not in (None, False, argparse.SUPPRESS) and action.option_strings
+                and "%(default)" not in text and "default:" not in text):
+            text += " (default: %(default)s)"
+        return text
+
+
+EXAMPLES = """examples:
+  python -m runtime score --data DATA --predictions RUN/predictions.jsonl --output-dir NEW
+  python -m runtime compare outputs/before outputs/after
+  python -m runtime route --data ../shared/data/development.json > routes.jsonl
+  python -m runtime profile --sample 60          # projected time per track
+  python -m runtime estimate --params 72 --bits 4 --gpus 4
+  python -m runtime check --target 4xT4          # will the submission build, load, finish?
+"""
+
+
+def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A `python -m runtime` command, its help shown with its defaults."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=help, formatter_class=_HelpFormatter)
+    return parser
 
 
 def _positive(kind: Callable[[str], int | float]) -> Callable[[str], int | float]:
@@ -103,15 +132,20 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
 
 def evaluation_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="local_evaluation.py",
+        prog="local_evaluation.py", formatter_class=_HelpFormatter,
         description="Score a model on a development set exactly as the leaderboard would.",
+        epilog="examples:\n  python local_evaluation.py                 # the default "
+        "UserModel on data/sample.jsonl\n  python local_evaluation.py --data "
+        "../shared/data/development.json --track 2 --limit 20\n  python local_evaluation.py "
+        "--model vllm --weights models/weights --resume",
     )
     parser.add_argument("--data", type=Path, help="data file (default: data/sample.jsonl)")
     parser.add_argument("--model", help="module:Class or dummy, baseline, vllm "
                         "(default: UserModel from models/user_config.py)")
     parser.add_argument("--weights", type=Path, help="model directory for models that take one")
     parser.add_argument("--output-dir", type=Path,
-                        help="where results go (default: outputs/<model>_<data name>)")
+                        help="where results go (default: outputs/<model>_<data name>, "
+                        "with the weights folder's name after the model when given)")
     parser.add_argument("--limit", type=int, help="evaluate at most N questions, spread over "
                         "the tasks (the first of each task, then the second, ...)")
     _add_filters(parser)
@@ -365,30 +399,38 @@ def _check_command(args: argparse.Namespace) -> int:
     if args.data is not None and not args.data.is_file():
         raise ConfigError(f"--data {args.data}: no such file")
     checks = run_checks(args.repo, target, args.weights, args.data, smoke=not args.no_smoke)
-    print(as_json(checks) if args.json else "\n".join(report_lines(checks)))
+    print(as_json(checks, target) if args.json else "\n".join(report_lines(checks, target)))
     return exit_status(checks)
 
 
 def runtime_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m runtime")
-    commands = parser.add_subparsers(dest="command", required=True)
-    score = commands.add_parser("score", help="re-score saved answers without a model")
-    score.add_argument("--data", type=Path, required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m runtime", formatter_class=_HelpFormatter, epilog=EXAMPLES,
+        description="The runtime's tools besides local_evaluation.py; `python -m runtime "
+        "COMMAND --help` for each.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    score = _command(commands, "score", help="re-score saved answers without a model")
+    score.add_argument("--data", type=Path, required=True,
+                       help="the data the answers were given for")
     score.add_argument("--predictions", type=Path, required=True,
                        help="a predictions.jsonl written by local_evaluation.py")
-    score.add_argument("--output-dir", type=Path, required=True)
+    score.add_argument("--output-dir", type=Path, required=True,
+                       help="where results go (a folder without saved answers, or the one "
+                       "the predictions lie in)")
     _add_scoring_options(score)
     score.set_defaults(handler=_score_command)
 
-    router = commands.add_parser("route", help="print the router's decision for every question")
-    router.add_argument("--data", type=Path, required=True)
+    router = _command(commands, "route", help="print the router's decision for every question")
+    router.add_argument("--data", type=Path, required=True,
+                        help="questions to route (labels optional)")
     router.set_defaults(handler=_route_command)
 
-    profile = commands.add_parser(
+    profile = _command(commands,
         "profile", help="project every track's run time against its limit")
     profile.add_argument("--model", default="UserModel", help="module:Class or a short name")
-    profile.add_argument("--weights", type=Path)
-    profile.add_argument("--data", type=Path, default=SAMPLE_DATA)
+    profile.add_argument("--weights", type=Path, help="model folder for models that take one")
+    profile.add_argument("--data", type=Path, default=SAMPLE_DATA,
+                         help="questions to sample from")
     profile.add_argument("--sample", type=_positive(int),
                          help="questions to run (stratified by task)")
     profile.add_argument("--fraction", type=_share, default=0.25,
@@ -408,7 +450,7 @@ def runtime_parser() -> argparse.ArgumentParser:
     _add_verbose(profile)
     profile.set_defaults(handler=_profile_command)
 
-    estimate = commands.add_parser(
+    estimate = _command(commands,
         "estimate", help="print each track's physical lower bound on a GPU, running nothing")
     estimate.add_argument("--data", type=Path, default=SAMPLE_DATA,
                           help="questions whose prompt sizes to use (default: the sample set)")
@@ -418,14 +460,17 @@ def runtime_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--params", type=_positive(float), default=72,
                           help="parameters, billions")
     estimate.add_argument("--bits", type=_positive(int), default=4, help="bits per weight")
-    estimate.add_argument("--gpu", default="T4", choices=["T4", "A10G", "L4", "A100", "H100"])
-    estimate.add_argument("--gpus", type=_positive(int), default=4)
-    estimate.add_argument("--batch-size", type=_positive(int), default=MAX_BATCH_SIZE)
+    estimate.add_argument("--gpu", default="T4", choices=["T4", "A10G", "L4", "A100", "H100"],
+                          help="the GPU model")
+    estimate.add_argument("--gpus", type=_positive(int), default=4,
+                          help="GPUs the model is split across (tensor parallel)")
+    estimate.add_argument("--batch-size", type=_positive(int), default=MAX_BATCH_SIZE,
+                          help="prompts per grader batch")
     estimate.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
                           help="new-token budgets: this runtime's, or 100 (1 for a choice)")
     estimate.set_defaults(handler=_estimate_command)
 
-    compare = commands.add_parser(
+    compare = _command(commands,
         "compare", help="what changed from one run to another: tracks, tasks, questions")
     compare.add_argument("run_a", type=Path, help="output folder of the first run (A)")
     compare.add_argument("run_b", type=Path, help="output folder of the second run (B)")
@@ -436,12 +481,13 @@ def runtime_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     compare.set_defaults(handler=_compare_command)
 
-    check = commands.add_parser("check", help="say whether a submission will build, load "
+    check = _command(commands, "check", help="say whether a submission will build, load "
                                 "and finish")
     check.add_argument("--target", default="4xT4",
                        help="cpu, or NxGPU with GPU one of T4, A10G, L4, A100, H100")
     check.add_argument("--weights", type=Path, help="model directory to check")
-    check.add_argument("--repo", type=Path, default=REPO_ROOT)
+    check.add_argument("--repo", type=Path, default=REPO_ROOT,
+                       help="the submission repository to check")
     check.add_argument("--data", type=Path,
                        help="data whose longest prompt must fit (default: "
                        "../shared/data/development.json if present, else the sample set)")
@@ -449,12 +495,12 @@ def runtime_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable results")
     check.set_defaults(handler=_check_command)
 
-    tiny = commands.add_parser("tiny-model", help="write a tiny random model for smoke tests")
-    tiny.add_argument("out_dir", type=Path)
+    tiny = _command(commands, "tiny-model", help="write a tiny random model for smoke tests")
+    tiny.add_argument("out_dir", type=Path, help="a new (or empty) folder to write")
     tiny.add_argument("--awq", action="store_true", help="also quantize to the AWQ layout")
     tiny.set_defaults(handler=_tiny_model_command)
 
-    gguf = commands.add_parser(
+    gguf = _command(commands,
         "import-gguf", help="turn a GGUF checkpoint into a model directory vLLM loads")
     gguf.add_argument("gguf_file", type=Path, help="the .gguf file")
     gguf.add_argument("out_dir", type=Path, help="a new (or empty) directory to write")
@@ -465,7 +511,7 @@ def runtime_parser() -> argparse.ArgumentParser:
                       "every linear layer's input features)")
     gguf.set_defaults(handler=_import_gguf_command)
 
-    embedded = commands.add_parser(
+    embedded = _command(commands,
         "embedded-model", help="write the embedded development model (4-bit and float) where "
         "models/vllm_config.json says, if missing (scripts/setup.sh runs this)")
     embedded.add_argument("--config", type=Path, help="model configuration file "

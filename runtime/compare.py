@@ -17,6 +17,7 @@ from runtime.competition import track_name
 from runtime.config import ConfigError, read_json_object
 from runtime.predictions import PREDICTIONS_FILE, read_saved_lines
 from runtime.report import RESULTS_FILE
+from runtime.scoring import as_utf8
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _delta(change: Change) -> str:
 
 
 def _excerpt(text: str, width: int) -> str:
-    text = " ".join(text.split()).replace("|", "\\|")
+    text = " ".join(as_utf8(text).split()).replace("|", "\\|")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

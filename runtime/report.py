@@ -14,7 +14,7 @@ from runtime.competition import TRACK5, TRACKS
 from runtime.data import Question
 from runtime.predictions import PREDICTIONS_FILE
 from runtime.records import Usage
-from runtime.scoring import Scores
+from runtime.scoring import Scores, as_utf8
 
 SCHEMA_VERSION = 3  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow batches
 CHART_FILE = "scores.png"
@@ -162,7 +162,7 @@ def table_lines(scores: Scores) -> list[str]:
 def _cell(value: Any, width: int = 90) -> str:
     """A value as one Markdown table cell: one line, pipes escaped, cut to `width`."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
+    text = " ".join(as_utf8(text).split())
     if len(text) > width:
         text = text[: width - 1] + "…"
     return text.replace("|", "\\|") or " "

@@ -139,3 +139,4 @@ def test_the_main_job_answers_through_vllm_on_the_embedded_model(tmp_path):
     assert "/models/embedded/smollm2-135m-instruct" in document["run"]["model_dir"]
     assert document["timing"]["engine_load_s"] > 0
     assert sum(t["parse_failures"] for t in document["tasks"]) == 0
+    assert "stopped by the deadline." in (tmp_path / "report.md").read_text(encoding="utf-8")

@@ -49,7 +49,10 @@ def tiny_repo(repo, tiny_model_dir):
 
 def check(repo, capsys, *args):
     code = runtime_main(["check", "--repo", str(repo), "--json", *args])
-    results = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    document = json.loads(capsys.readouterr().out)
+    target = args[args.index("--target") + 1] if "--target" in args else "4xT4"
+    assert document["target"] == target
+    results = {c["name"]: c for c in document["checks"]}
     return code, results
 
 
@@ -296,3 +299,29 @@ def test_weights_option_checks_another_directory(repo, tiny_model_dir, capsys):
     assert code == 1
     assert results["safetensors"]["passed"] and results["tokenizer"]["passed"]
     failed(results, "git-lfs", "outside the repository")
+
+
+def test_the_report_names_the_target_it_checked(repo, capsys):
+    for target, first in (("cpu", "target: cpu"), ("2xT4", "target: 2xT4 (2 x T4, 16 GB each)")):
+        runtime_main(["check", "--repo", str(repo), "--no-smoke", "--target", target])
+        assert capsys.readouterr().out.split("\n")[0].startswith(first)
+
+
+def test_head_counts_that_do_not_divide_advise_fewer_gpus(tiny_repo, capsys):
+    set_model_config(tiny_repo, num_attention_heads=6, num_key_value_heads=2, head_dim=16)
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "4xT4")
+    assert code == 1
+    failed(results, "tensor parallel", "6 attention heads do not divide by 4 GPUs")
+    failed(results, "tensor parallel", "Fix: run on 2 GPU(s)")
+    assert "pad" not in results["tensor parallel"]["message"]
+
+
+def test_weights_the_user_model_does_not_run_are_flagged(tiny_repo, tiny_awq_dir, capsys):
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu",
+                          "--weights", str(tiny_awq_dir))
+    failed(results, "checked weights", "the UserModel runs")
+    assert not results["checked weights"]["fatal"]
+    _, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu", "--weights",
+                       str(tiny_repo / "models" / "weights"))
+    assert results["checked weights"]["passed"]
+    assert results["tokenizer"]["message"] == "tokenizer.json"

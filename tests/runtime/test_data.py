@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from runtime.data import DataError, load_questions
+from runtime.data import DataError, load_questions, select_questions
 
 GOOD = {
     "input_field": "Which one?\n0. a\n1. b\nAnswer: ",
@@ -128,3 +128,33 @@ def test_a_byte_order_mark_loads_and_other_encodings_are_one_clear_error(tmp_pat
                                  ensure_ascii=False).encode("latin-1") + b"\n")
     with pytest.raises(DataError, match="not UTF-8 text .*save it as UTF-8"):
         load_questions(latin)
+
+
+def test_filters_select_exactly_the_rows_they_name(sample_path):
+    questions = load_questions(sample_path).questions
+    track2 = "amazon-kdd-cup-24-shopping-knowledge-reasoning"
+    rows = [q.row for q in select_questions(questions, tracks=[track2])]
+    assert rows == [q.row for q in questions if q.track == track2] and rows
+    rows = [q.row for q in select_questions(questions, tasks=["sample-t3-rank",
+                                                              "sample-t1-entities"])]
+    assert rows == [q.row for q in questions
+                    if q.task_name in ("sample-t3-rank", "sample-t1-entities")]
+    both = select_questions(questions, tracks=[track2], task_types=["multiple-choice"])
+    assert [q.row for q in both] == [q.row for q in questions
+                                     if q.track == track2 and q.is_multiple_choice]
+    with pytest.raises(DataError, match="no question has task_name 'nosuch'; the data has"):
+        select_questions(questions, tasks=["nosuch"])
+    with pytest.raises(DataError, match="no question matches all the filters"):
+        select_questions(questions, tracks=[track2], tasks=["sample-t3-rank"])
+
+
+def test_limit_takes_the_first_question_of_every_task_before_a_second(sample_path):
+    questions = load_questions(sample_path).questions
+    firsts: dict[str, int] = {}
+    for q in questions:
+        firsts.setdefault(q.task_name, q.row)
+    chosen = select_questions(questions, limit=len(firsts))
+    assert [q.row for q in chosen] == sorted(firsts.values())
+    seconds = select_questions(questions, limit=len(firsts) + 2)
+    assert len(seconds) == len(firsts) + 2 and {q.task_name for q in seconds} == set(firsts)
+    assert select_questions(questions, limit=10**6) == questions

@@ -217,3 +217,19 @@ def test_batches_over_the_grader_limit_are_recorded_in_the_results(tmp_path, mon
     assert slow and all(b["seconds"] > b["limit_s"] == pytest.approx(0.001 * len(b["rows"]))
                         for b in slow)
     assert "took longer than the grader allows" in (tmp_path / "report.md").read_text()
+
+
+def test_the_report_lists_each_tasks_lowest_scoring_answers(tmp_path):
+    results = evaluate(config(tmp_path, "PromptHashModel"))
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    analysis = report.split("## Answers by task", 1)[1]
+    lines = [json.loads(x) for x in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    for task in results["tasks"]:
+        section = analysis.split(f"### {task['task_name']} (", 1)[1].split("\n### ", 1)[0]
+        assert "repaired: not reported by this model" in section
+        imperfect = sorted((x["score"], x["row"]) for x in lines
+                           if x["task_name"] == task["task_name"] and x["score"] is not None
+                           and x["score"] < 1)
+        listed = [int(r.split("|")[1]) for r in section.split("\n") if r.startswith("| ")
+                  and r.split("|")[1].strip().isdigit()]
+        assert listed == [row for _, row in imperfect[:3]], task["task_name"]

@@ -106,8 +106,26 @@ def test_verdicts_and_worst_batch():
     projection = project_tracks(records, costs, {T2: {"generation": 300}}, 4)[T2]
     assert projection.projected_s == pytest.approx(300 * 41 / 6)
     assert projection.verdict.startswith("over the limit")
-    worst = worst_batch(records)
+    worst = worst_batch(records, costs)
     assert worst["wall_s"] == 39.0 and worst["share_of_limit"] == pytest.approx(39 / 40)
+
+
+def test_the_worst_batch_does_not_depend_on_timing_noise():
+    # Batches 2 and 3 do the same work, timed twice with 5% noise the other way round: the
+    # slowest measured batch differs between the runs; the named worst batch does not.
+    exact = synthetic("generation", 0.5, 0.001, 0.02,
+                      [(4, 400, 40), (4, 800, 20), (4, 500, 45), (4, 500, 45)])
+
+    def timed(noise):
+        return [BatchRecord(r.task_type, r.batch_size, r.wall_s * (1 + n), r.prompt_tokens,
+                            r.generated_tokens, decode_steps=r.decode_steps)
+                for r, n in zip(exact, noise, strict=True)]
+
+    first, second = timed([0.01, -0.01, 0.05, -0.05]), timed([-0.01, 0.01, -0.05, 0.05])
+    assert max(range(4), key=lambda i: first[i].wall_s) == 2
+    assert max(range(4), key=lambda i: second[i].wall_s) == 3
+    assert worst_batch(first, fit_costs(first))["index"] == 2
+    assert worst_batch(second, fit_costs(second))["index"] == 2
 
 
 def question(row, task):
@@ -178,9 +196,19 @@ def test_profile_command_writes_json_markdown_and_chart(tmp_path, capsys):
     from runtime.cli import runtime_main
 
     code = runtime_main(["profile", "--model", "dummy", "--fraction", "0.5",
-                         "--output-dir", str(tmp_path)])
+                         "--output-dir", str(tmp_path), "--no-progress"])
     assert code == 0
     document = json.loads((tmp_path / "profile.json").read_text())
+    # By default the test set's estimated counts are projected, not the sample set's own.
+    estimate = json.loads((REPO_ROOT / "data" / "track_counts_estimate.json").read_text())
+    assert document["counts_note"] == estimate["note"]
+    assert document["fit"]["batches"] == len(document["records"])
+    assert document["run"]["hardware"] == "cpu" and document["run"]["hardware_warning"]
+    assert "not on the leaderboard's 4x T4" in capsys.readouterr().err
+    assert runtime_main(["profile", "--model", "dummy", "--fraction", "0.5", "--data-counts",
+                         "--output-dir", str(tmp_path / "own"), "--no-progress"]) == 0
+    own = json.loads((tmp_path / "own" / "profile.json").read_text())
+    assert own["counts_note"].startswith("the questions of ")
     assert (tmp_path / "profile.md").is_file() and (tmp_path / "profile.png").is_file()
     assert TRACK5 in document["tracks"]
     for track in document["tracks"].values():
