@@ -1,7 +1,9 @@
-"""Engine settings that need no engine: the dtype 'auto' resolves to."""
+"""Engine settings: the dtype 'auto' resolves to (no engine needed), and the block size a
+CPU engine caches prompt prefixes in (the session's tiny engine)."""
 
 import json
 
+from runtime.decoding import text_plan
 from runtime.engine import EngineConfig, cpu_has_native_bfloat16, resolved_dtype
 
 
@@ -27,3 +29,16 @@ def test_four_bit_checkpoints_run_in_float16(tmp_path):
 def test_an_explicit_dtype_is_kept(tmp_path):
     config = EngineConfig(model=model_dir(tmp_path), dtype="float16")
     assert resolved_dtype(config) == "float16"
+
+
+def test_a_shared_prefix_of_one_cpu_block_is_served_from_the_cache(tiny_engine):
+    # Without a GPU the engine uses 32-token blocks: prompts that share their first 40
+    # tokens (a system turn and instructions) compute the first block once.
+    assert tiny_engine.llm.llm_engine.vllm_config.cache_config.block_size == 32
+    tiny_engine.reset_prefix_cache()
+    shared = list(range(100, 140))
+    prompts = [shared + [200 + i, 300 + i, 400 + i] for i in range(4)]
+    first = tiny_engine.generate(prompts[:1], [text_plan(2, one_line=False)])
+    rest = tiny_engine.generate(prompts[1:], [text_plan(2, one_line=False)] * 3)
+    assert first[0].cached_prompt_tokens == 0
+    assert [r.cached_prompt_tokens for r in rest] == [32, 32, 32]
