@@ -28,7 +28,7 @@ def logs_to(path: Path, verbose: bool = False) -> Iterator[Path]:
     """Route log records to `path` (appended) while the block runs, then restore the root
     logger as it was."""
     root = logging.getLogger()
-    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file = logging.FileHandler(path, encoding="utf-8", delay=True)  # no empty log file
     to_file.setFormatter(logging.Formatter(_FORMAT))
     to_stderr = logging.StreamHandler(sys.stderr)
     if verbose:
