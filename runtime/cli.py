@@ -186,24 +186,20 @@ def _run(action: Callable[[], object]) -> int:
 
 def evaluation_main(argv: Sequence[str] | None = None) -> int:
     args = evaluation_parser().parse_args(argv)
-    try:
-        config = _config_from(
-            args, data=args.data, model=args.model, weights=args.weights,
-            output_dir=args.output_dir, limit=args.limit, resume=args.resume,
-            overwrite=args.overwrite, progress=args.progress,
-            batch_timeout_s=args.batch_timeout_s, tracks=args.tracks, tasks=args.tasks,
-            task_types=args.task_types,
-        )
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return _run(lambda: _evaluate(config, args.verbose))
+    return _run(lambda: _evaluate(args))
 
 
-def _evaluate(config: EvaluationConfig, verbose: bool) -> None:
+def _evaluate(args: argparse.Namespace) -> None:
+    config = _config_from(
+        args, data=args.data, model=args.model, weights=args.weights,
+        output_dir=args.output_dir, limit=args.limit, resume=args.resume,
+        overwrite=args.overwrite, progress=args.progress,
+        batch_timeout_s=args.batch_timeout_s, tracks=args.tracks, tasks=args.tasks,
+        task_types=args.task_types,
+    )
     out = config.resolved_output_dir()
     make_output_dir(out)
-    with logs_to(out / LOG_FILE, verbose):
+    with logs_to(out / LOG_FILE, args.verbose):
         evaluate(config)
 
 
@@ -220,11 +216,7 @@ def _route_command(args: argparse.Namespace) -> int:
     from runtime.data import load_questions
     from runtime.router import route
 
-    try:
-        questions = load_questions(args.data, require_labels=False).questions
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    questions = load_questions(args.data, require_labels=False).questions
     confusions: Counter[tuple[str, str]] = Counter()
     for q in questions:
         decision = route(q.input_field, q.is_multiple_choice)
@@ -391,8 +383,7 @@ def _check_command(args: argparse.Namespace) -> int:
     try:
         target = parse_target(args.target)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise ConfigError(str(err)) from err
     if not (args.repo / "models").is_dir():
         raise ConfigError(f"--repo {args.repo}: not a submission repository (no models/ "
                           "folder): point --repo at your repository's root")

@@ -16,8 +16,7 @@ from typing import Any
 from runtime.competition import track_name
 from runtime.config import ConfigError, read_json_object
 from runtime.predictions import PREDICTIONS_FILE, read_saved_lines
-from runtime.report import RESULTS_FILE
-from runtime.scoring import as_utf8
+from runtime.report import RESULTS_FILE, table_cell
 
 
 @dataclass(frozen=True)
@@ -112,11 +111,6 @@ def _delta(change: Change) -> str:
     return "-" if change.delta is None else f"{change.delta:+.4f}"
 
 
-def _excerpt(text: str, width: int) -> str:
-    text = " ".join(as_utf8(text).split()).replace("|", "\\|")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def comparison_markdown(comparison: Comparison) -> str:
     c = comparison
     lines = [f"# {c.after.name} against {c.before.name}", "",
@@ -136,8 +130,8 @@ def comparison_markdown(comparison: Comparison) -> str:
                   "|---:|---|---:|---:|---:|---|---|---|"]
         lines += [f"| {q.row} | {q.task_name} | {_score(q.change.before)} | "
                   f"{_score(q.change.after)} | {_delta(q.change)} | "
-                  f"{_excerpt(q.answer_before, 40)} | {_excerpt(q.answer_after, 40)} | "
-                  f"{_excerpt(q.prompt, 70)} |" for q in c.questions]
+                  f"{table_cell(q.answer_before, 40)} | {table_cell(q.answer_after, 40)} | "
+                  f"{table_cell(q.prompt, 70)} |" for q in c.questions]
     else:
         lines.append("No question's score changed.")
     return "\n".join(lines) + "\n"

@@ -208,15 +208,16 @@ class Engine:
             kwargs["quantization"] = None if config.quantization == "none" else config.quantization
         if config.distributed_executor_backend != "auto":
             kwargs["distributed_executor_backend"] = config.distributed_executor_backend
+        on_gpu = _has_gpu()
         if config.kv_cache_memory_bytes is not None:
             kwargs["kv_cache_memory_bytes"] = config.kv_cache_memory_bytes
-        elif not _has_gpu():
+        elif not on_gpu:
             kwargs["kv_cache_memory_bytes"] = config.cpu_kv_cache_memory_bytes
         else:
             kwargs["gpu_memory_utilization"] = config.gpu_memory_utilization
         if config.block_size is not None:
             kwargs["block_size"] = config.block_size
-        elif not _has_gpu():
+        elif not on_gpu:
             kwargs["block_size"] = config.cpu_block_size
         self.config = config
         self.llm = LLM(**kwargs)

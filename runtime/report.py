@@ -159,7 +159,7 @@ def table_lines(scores: Scores) -> list[str]:
     return lines
 
 
-def _cell(value: Any, width: int = 90) -> str:
+def table_cell(value: Any, width: int = 90) -> str:
     """A value as one Markdown table cell: one line, pipes escaped, cut to `width`."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = " ".join(as_utf8(text).split())
@@ -202,10 +202,11 @@ def answer_analysis_lines(scores: Scores, questions: list[Question],
             line, row = saved[q.row], scores.rows[q.row]
             record = line.get("runtime") or {}
             lines.append(
-                f"| {q.row} | {row.score:.3f} | {_cell(q.output_field, 60)} | "
-                f"{_cell(line['model_output_str'], 60)} | "
-                f"{_cell(record.get('raw_output', '-'), 60)} | {_cell(row.parsed, 40)} | "
-                f"{record.get('fallback') or '-'} | {_cell(q.input_field, 90)} |")
+                f"| {q.row} | {row.score:.3f} | {table_cell(q.output_field, 60)} | "
+                f"{table_cell(line['model_output_str'], 60)} | "
+                f"{table_cell(record.get('raw_output', '-'), 60)} | "
+                f"{table_cell(row.parsed, 40)} | "
+                f"{record.get('fallback') or '-'} | {table_cell(q.input_field, 90)} |")
         lines.append("")
     return lines
 
