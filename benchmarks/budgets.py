@@ -30,6 +30,7 @@ from runtime.shapes import shape_of
 CURVES: dict[str, list[int]] = {
     "description": [12, 16, 24, 32, 50],
     "title": [8, 12, 24, 50],
+    "category": [12, 16, 24, 32],
     "translation": [24, 32, 50, 64],
     "extraction": [6, 12, 24],
 }

@@ -55,8 +55,9 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "extractive entities on": {"extractive_entities": True},
     "retrieval in any order": {"retrieval_order": "any"},
     "budgets 50, no sentence stop": {"new_tokens": {"description": 50, "title": 50,
-                                                    "translation": 50},
+                                                    "category": 50, "translation": 50},
                                      "first_sentence": []},
+    "indices with spaces": {"compact_indices": False},
 }
 
 

@@ -39,13 +39,13 @@ class DecodingPlan:
         return "regex" if self.regex else "none"
 
 
-def _joined(items: tuple[int, ...]) -> str:
-    return ", ".join(str(i) for i in items)
+def _joined(items: tuple[int, ...], separator: str) -> str:
+    return separator.join(str(i) for i in items)
 
 
-def _index_regex(count: int, repeats: int) -> str:
+def _index_regex(count: int, repeats: int, separator: str) -> str:
     number = "(" + "|".join(str(i) for i in range(count, 0, -1)) + ")"
-    return number + f"(, {number}){{{repeats - 1}}}" if repeats > 1 else number
+    return number + f"({separator}{number}){{{repeats - 1}}}" if repeats > 1 else number
 
 
 def choice_plan(choices: list[str]) -> DecodingPlan:
@@ -62,24 +62,26 @@ def option_plan(options: list[int], max_tokens: int,
                         option_logprobs=option_logprobs)
 
 
-def retrieval_plan(count: int, pick: int, regex_tokens: int,
-                   max_enumerated: int, ordered: bool = False) -> DecodingPlan:
-    """`pick` distinct indices within 1..count: in ascending order, or with `ordered` in any
-    order (hit rate@3 ignores order; ascending gives the engine a grammar pick! times smaller,
-    any order lets a model list its best pick first)."""
+def retrieval_plan(count: int, pick: int, regex_tokens: int, max_enumerated: int,
+                   ordered: bool = False, separator: str = ", ") -> DecodingPlan:
+    """`pick` distinct indices within 1..count, joined by `separator`: in ascending order, or
+    with `ordered` in any order (hit rate@3 ignores order; ascending gives the engine a grammar
+    pick! times smaller, any order lets a model list its best pick first)."""
     pick = max(1, min(pick, count))
     picks = itertools.permutations if ordered else itertools.combinations
     size = math.perm(count, pick) if ordered else math.comb(count, pick)
     if size <= max_enumerated:
-        return choice_plan([_joined(c) for c in picks(range(1, count + 1), pick)])
-    return DecodingPlan(max_tokens=regex_tokens, regex=_index_regex(count, pick))
+        return choice_plan([_joined(c, separator) for c in picks(range(1, count + 1), pick)])
+    return DecodingPlan(max_tokens=regex_tokens, regex=_index_regex(count, pick, separator))
 
 
-def ranking_plan(count: int, regex_tokens: int, max_enumerated: int) -> DecodingPlan:
-    """A permutation of 1..count."""
+def ranking_plan(count: int, regex_tokens: int, max_enumerated: int,
+                 separator: str = ", ") -> DecodingPlan:
+    """A permutation of 1..count, joined by `separator`."""
     if math.factorial(count) <= max_enumerated:
-        return choice_plan([_joined(p) for p in itertools.permutations(range(1, count + 1))])
-    return DecodingPlan(max_tokens=regex_tokens, regex=_index_regex(count, count))
+        return choice_plan([_joined(p, separator)
+                            for p in itertools.permutations(range(1, count + 1))])
+    return DecodingPlan(max_tokens=regex_tokens, regex=_index_regex(count, count, separator))
 
 
 def text_plan(max_tokens: int, one_line: bool) -> DecodingPlan:

@@ -4,7 +4,8 @@
 - retrieval: exactly k distinct indices within 1..n;
 - ranking: a full permutation of 1..n without duplicates;
 - entities: a Python list literal of entities found in the source text;
-- generation: a stripped text; one line for translations, titles and copied spans.
+- generation: a stripped text; one line for translations, titles, category lists and copied
+  spans.
 
 Which post-processor an answer shape gets is the shape table's (runtime/shapes.py).
 
@@ -131,6 +132,14 @@ def finish_title(raw: str, decision: Route) -> Finished:
     """One line without surrounding quotes; without one, the source's first four words."""
     title = _first_line(raw).strip("\"'“”‘’ ")
     return _text_or_fallback(title, " ".join(_source_head(decision.source_text).split()[:4]))
+
+
+def finish_category(raw: str, decision: Route) -> Finished:
+    """One line without surrounding quotes or brackets; without one, the source's first four
+    words."""
+    categories = _first_line(raw).strip("\"'“”‘’[] ").rstrip(".")
+    return _text_or_fallback(categories,
+                             " ".join(_source_head(decision.source_text).split()[:4]))
 
 
 def finish_description(raw: str, decision: Route) -> Finished:

@@ -44,7 +44,11 @@ _NUMBERED_LINE = re.compile(r"^\s*(\d{1,2})\s*[.):]\s*(.*\S)?\s*$")
 _LABEL_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}):\s*(.*)$")
 _QUOTED = r"""['"“‘「]([^'"”’」]{1,60})['"”’」]"""
 _COUNT = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
-_RANK_CUE = re.compile(r"\b(rank|ranking|re-rank|permutation|reorder|sort)\w*", re.I)
+# Asked for an order of all items: rank, sort, arrange, "order these by ...", "from the most
+# ... to the least ...".
+_RANK_CUE = re.compile(r"\b(rank|ranking|re-rank|permutation|reorder|sort|arrang)\w*|"
+                       r"\border\s+(?:the|these|those|them|all|each)\b|"
+                       r"\bfrom\s+(?:the\s+)?most\b[^.\n]{0,40}?\bto\s+(?:the\s+)?least\b", re.I)
 _PICK_CUE = re.compile(
     rf"\b(?:select|choose|pick|output|give|return|recommend|identify|find|list)\s+"
     rf"(?:the\s+|only\s+|exactly\s+|ONLY\s+|top\s+|at most\s+)*{_COUNT}\b"
@@ -65,6 +69,12 @@ _TITLE_ASK = re.compile(
     r"produce|formulate|give|provide|come up with)\b\W+(?:[\w'-]+\W+){0,4}?"
     r"(?:headline|title|heading|caption)s?\b(?!\s+of\b)", re.I)
 _EXTRACT_CUE = re.compile(r"\b(extract|copy|quote|span|keyphrase|key phrase)\w*", re.I)
+# A request for the categories an item belongs to ("Which categories does ... pertain to?",
+# "Classify the item ... into categories", "Analyze and categorize the product ..."), not an
+# explanation of one category ("Explain the product category name").
+_CATEGORY_ASK = re.compile(r"\b(?:categories|classifications|categori[sz]e|"
+                           r"classify\b.*\bcategor\w*|"
+                           r"categor(?:y|ies)\s+(?:path|hierarchy|tree|breadcrumbs?))\b", re.I)
 # Verbs that ask to find something in a given text (an attribute's value in a title).
 _FIND_CUE = re.compile(r"\b(determine|identify|find|extract|detect|recogni[sz]e|locate|spot|"
                        r"pick out|list|what|which)\b", re.I)
@@ -78,7 +88,7 @@ _SPAN_QUOTES: dict[str, tuple[str, str | None]] = {
     "'": ("'", ".,:;?)"), '"': ('"', ".,:;?)"), "“": ("”", None), "‘": ("’", ".,:;?)"),
     "「": ("」", None)}
 # A quoted title: any opening quote, closed by any closing quote before a space or punctuation.
-_TITLE_QUOTES: dict[str, tuple[str, str | None]] = dict.fromkeys("'\"“‘「", ("'\"”’」", ".,:)"))
+_TITLE_QUOTES: dict[str, tuple[str, str | None]] = dict.fromkeys("'\"“‘「", ("'\"”’」", ".,:;?!)"))
 _TITLE_CUE = re.compile(r"""(?:titled?|entitled|named|title)\s*(['"“‘「])""")
 
 
@@ -375,22 +385,38 @@ def _quoted_title(prompt: str) -> str:
         else ""
 
 
+_FIELD_LABELS = {"input", "output", "answer", "instruction", "instructions", "response",
+                 "question"}
+
+
+def _request_text(instruction: str, fields: dict[str, str]) -> str:
+    """What the prompt asks: its instruction, or, when that is only field labels ("Input: Which
+    categories does ...?\nAnswer:"), the input field that holds the request."""
+    words = [w for w in re.findall(r"[^\W\d_]{2,}", instruction) if w.lower() not in _FIELD_LABELS]
+    return instruction if len(words) >= 3 else f"{instruction}\n{fields.get('input', '')}"
+
+
 def route_generation(prompt: str, fields: dict[str, str], instruction: str) -> Route:
-    language = find_language(instruction)
-    wants_title = re.search(r"\btitle\b", instruction, re.I) and language
-    if _TRANSLATE_CUE.search(instruction) or wants_title:
+    request = _request_text(instruction, fields)
+    # An input field that holds the request is the subject only when nothing is quoted.
+    given = fields.get("input", "") if request == instruction else ""
+    subject = given or _quoted_title(prompt) or fields.get("input", "")
+    language = find_language(request)
+    wants_title = re.search(r"\btitle\b", request, re.I) and language
+    if _TRANSLATE_CUE.search(request) or wants_title:
         return Route(task_type="generation", generation_kind="translation",
                      language=language or "English", source_text=_quoted_title(prompt))
     aspect = fields.get("aspect", "")
     text = fields.get("review") or fields.get("text") or fields.get("passage") or ""
-    if _TITLE_ASK.search(instruction):
+    if _TITLE_ASK.search(request):
         return Route(task_type="generation", generation_kind="title",
-                     source_text=text or fields.get("input") or _quoted_title(prompt),
-                     language=language)
-    if (aspect and text) or (text and _EXTRACT_CUE.search(instruction)):
+                     source_text=text or subject, language=language)
+    if (aspect and text) or (text and _EXTRACT_CUE.search(request)):
         return Route(task_type="generation", generation_kind="extraction", source_text=text,
                      aspect=aspect, language=language)
-    subject = fields.get("input") or _quoted_title(prompt)
+    if _CATEGORY_ASK.search(request):
+        return Route(task_type="generation", generation_kind="category",
+                     source_text=_quoted_title(prompt) or subject, language=language)
     return Route(task_type="generation", generation_kind="description", source_text=subject,
                  language=language)
 

@@ -1,11 +1,12 @@
 """The task-shape table: everything the runtime does with one shape of answer, in one entry.
 
-A shape is a task type, and for generation a kind (a copied span, a translation, a
-description). Its entry holds the decoding plan builder, the post-processor, how the deadline
-guard may shorten it, its default new-token budget, the answer length the paper estimate
-assumes, the line of the task prompt that states the answer's format, and the check of its
-truth used when data is loaded. The router decides a prompt's shape; everything after looks the
-entry up once (`shape_of`). The official parsers stay apart, in runtime/parsers.py.
+A shape is a task type, and for generation a kind (a copied span, a translation, a title, a
+list of categories, a description). Its entry holds the decoding plan builder, the
+post-processor, how the deadline guard may shorten it, its default new-token budget, the answer
+length the paper estimate assumes, the line of the task prompt that states the answer's format,
+and the check of its truth used when data is loaded. The router decides a prompt's shape;
+everything after looks the entry up once (`shape_of`). The official parsers stay apart, in
+runtime/parsers.py.
 
 Adding a generation kind is one entry here and its post-processor in runtime/postprocess.py
 (and teaching the router to recognise it).
@@ -54,9 +55,9 @@ class DecodingConfig(BaseModel):
     new_tokens: dict[str, int] = Field(
         default_factory=dict,
         description="New-token budget by shape name (multiple-choice, retrieval, ranking, "
-        "named_entity_recognition, extraction, translation, title, description), replacing the "
-        "shape's default. For retrieval and ranking it is the budget under a regex; enumerated "
-        "choices get exactly what their longest needs.",
+        "named_entity_recognition, extraction, translation, title, category, description), "
+        "replacing the shape's default. For retrieval and ranking it is the budget under a "
+        "regex; enumerated choices get exactly what their longest needs.",
     )
     max_enumerated_choices: int = Field(
         default=4096, ge=1,
@@ -81,6 +82,11 @@ class DecodingConfig(BaseModel):
     retrieval_order: Literal["ascending", "any"] = Field(
         default="ascending", description="Retrieval picks as ascending index combinations, "
         "or distinct indices in any order (a larger grammar; hit rate@3 ignores order).")
+    compact_indices: bool = Field(
+        default=True, description="Retrieval and ranking answers written with commas alone "
+        "(\"1,5,8\"), not comma and space: the official parser splits on commas and drops "
+        "spaces, and a separate space token costs a decode step per separator in tokenizers "
+        "that do not join it to the digit (SmolLM2, Qwen2).")
     first_sentence: list[str] = Field(
         default_factory=lambda: ["title"], description="Shapes whose answer ends with its "
         "first full sentence (a stop at '. ', '! ', '? ', '。'), before the budget if sooner.")
@@ -107,6 +113,10 @@ class DecodingConfig(BaseModel):
     def _known_sentence_shapes(cls, value: list[str]) -> list[str]:
         _known_shape_names(value)
         return value
+
+    @property
+    def index_separator(self) -> str:
+        return "," if self.compact_indices else ", "
 
     def budget(self, shape: Shape) -> int:
         return self.new_tokens.get(shape.name, shape.new_tokens)
@@ -157,13 +167,15 @@ def _indices(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
     if not route.num_candidates:
         return text_plan(budget, one_line=False)
     return retrieval_plan(route.num_candidates, route.pick, budget,
-                          config.max_enumerated_choices, config.retrieval_order == "any")
+                          config.max_enumerated_choices, config.retrieval_order == "any",
+                          config.index_separator)
 
 
 def _permutation(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
     if not route.num_candidates:
         return text_plan(budget, one_line=False)
-    return ranking_plan(route.num_candidates, budget, config.max_enumerated_choices)
+    return ranking_plan(route.num_candidates, budget, config.max_enumerated_choices,
+                        config.index_separator)
 
 
 def _one_line(route: Route, budget: int, config: DecodingConfig) -> DecodingPlan:
@@ -232,6 +244,10 @@ SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
     Shape("title", "generation", plan=_one_line, finish=post.finish_title,
           guard="short text", new_tokens=24,
           format_line="Answer with a short title of a few words{language_clause}, on one line."),
+    Shape("category", "generation", plan=_one_line, finish=post.finish_category,
+          guard="short text", new_tokens=24,
+          format_line="Answer with the categories it belongs to, broadest first, separated by "
+          "\", \", on one line."),
     Shape("description", "generation", plan=_free_text, finish=post.finish_description,
           guard="free text", new_tokens=32,
           format_line="Answer in one or two plain sentences{language_clause}."),

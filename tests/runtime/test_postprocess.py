@@ -17,7 +17,8 @@ EXTRACTION = Route(task_type="generation", generation_kind="extraction",
                    source_text="It is really loud but easy to clean.", aspect="noise")
 TITLE = Route(task_type="generation", generation_kind="title",
               source_text="Runs hot after an hour, otherwise a fine kettle.")
-
+CATEGORY = Route(task_type="generation", generation_kind="category",
+                 source_text="Ninja Professional Blender 1000W, Black")
 
 
 def finish(raw, decision):
@@ -43,7 +44,7 @@ def valid(decision, answer):
 
 
 @pytest.mark.parametrize("decision", [CHOICE, RETRIEVAL, RANKING, ENTITIES, TRANSLATION,
-                                      EXTRACTION, TITLE],
+                                      EXTRACTION, TITLE, CATEGORY],
                          ids=lambda d: d.task_type + d.generation_kind)
 @pytest.mark.parametrize("raw", MALFORMED)
 def test_garbage_becomes_a_valid_fallback(decision, raw):
@@ -75,6 +76,10 @@ def test_garbage_becomes_a_valid_fallback(decision, raw):
         (TITLE, '"Hot but fine"\nThe review says', "Hot but fine", None),
         (TITLE, "“Fine kettle”", "Fine kettle", None),
         (TITLE, ' "" ', "Runs hot after an", "fallback"),
+        (CATEGORY, "Home & Kitchen, Small Appliances, Blenders.\nThe blender",
+         "Home & Kitchen, Small Appliances, Blenders", None),
+        (CATEGORY, "['Home & Kitchen', 'Blenders']", "Home & Kitchen', 'Blenders", None),
+        (CATEGORY, "\n", "Ninja Professional Blender 1000W,", "fallback"),
     ],
 )
 def test_repairs(decision, raw, answer, fallback):

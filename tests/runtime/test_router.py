@@ -114,6 +114,32 @@ UNSEEN = [
      "Output:", False, "generation", {"generation_kind": "description"}),
     ("Generate a product title in French for: 'Blue enamel kettle, 1.7 litres'.", False,
      "generation", {"generation_kind": "translation", "language": "French"}),
+    # The categories an item belongs to, asked in the instruction or in the input field; an
+    # explanation of one category is a description.
+    ("Which categories best describe the item 'Ninja Professional Blender 1000W, Black'?\n"
+     "Output:", False, "generation",
+     {"generation_kind": "category", "source_text": "Ninja Professional Blender 1000W, Black"}),
+    ("Input: Sort the product called \"Lodge 10.25 Inch Cast Iron Skillet\" into its "
+     "classifications.\nAnswer: ", False, "generation",
+     {"generation_kind": "category", "source_text": "Lodge 10.25 Inch Cast Iron Skillet"}),
+    ("Instruction: Please categorise this product for our catalogue.\nInput: Bamboo cutting "
+     "board set\nOutput:", False, "generation",
+     {"generation_kind": "category", "source_text": "Bamboo cutting board set"}),
+    ("Instructions: Explain the product category name\nInput: Watch Band\nOutput:", False,
+     "generation", {"generation_kind": "description"}),
+    ("Input: Generate the category path for the product 'Lodge Cast Iron Skillet'.\nOutput:",
+     False, "generation",
+     {"generation_kind": "category", "source_text": "Lodge Cast Iron Skillet"}),
+    # An order of every item asked without "rank" or "sort" is a ranking; a pick stays one.
+    ("Order the following four candidate products by how well they match the query 'hiking "
+     "boots', best first.\n" + "\n".join(f"{i}. boot {i}" for i in range(1, 5)) + "\nAnswer:",
+     False, "ranking", {"num_candidates": 4, "pick": 4}),
+    ("List these items from the most to the least relevant for 'desk lamp'.\n"
+     + "\n".join(f"{i}. lamp {i}" for i in range(1, 6)) + "\nOutput:",
+     False, "ranking", {"num_candidates": 5}),
+    ("Arrange the candidates and select the top 3 for the query 'desk lamp'.\n"
+     + "\n".join(f"{i}. lamp {i}" for i in range(1, 11)) + "\nOutput:",
+     False, "retrieval", {"num_candidates": 10, "pick": 3}),
 ]
 
 

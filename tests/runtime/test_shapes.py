@@ -2,6 +2,7 @@
 budgets, the truth checks and the estimate's answer lengths."""
 
 import itertools
+import re
 
 import pytest
 from pydantic import ValidationError
@@ -31,7 +32,7 @@ def test_choice_is_one_token_among_the_options_present():
 def test_retrieval_choices_are_distinct_valid_indices():
     plan = plan_for(Route(task_type="retrieval", candidates=["x"] * 15, pick=3), CONFIG)
     assert len(plan.choices) == 15 * 14 * 13 // 6  # ascending combinations: order is free
-    assert plan.max_tokens == len("15, 14, 13") + 1
+    assert plan.max_tokens == len("15,14,13") + 1
     for choice in plan.choices[:50] + plan.choices[-50:]:
         parsed = parse_answer(choice, "retrieval")
         assert len(set(parsed)) == 3 and all(1 <= i <= 15 for i in parsed)
@@ -47,8 +48,25 @@ def test_retrieval_falls_back_to_a_regex_when_there_are_too_many_picks():
 def test_ranking_choices_are_permutations():
     plan = plan_for(Route(task_type="ranking", candidates=["x"] * 5), CONFIG)
     assert sorted(plan.choices) == sorted(
-        ", ".join(map(str, p)) for p in itertools.permutations(range(1, 6)))
+        ",".join(map(str, p)) for p in itertools.permutations(range(1, 6)))
     assert all(parse_answer(c, "ranking") for c in plan.choices)
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_index_answers_are_joined_by_the_configured_separator_and_parse_alike(compact):
+    config = DecodingConfig(compact_indices=compact)
+    separator = "," if compact else ", "
+    ranking = plan_for(Route(task_type="ranking", candidates=["x"] * 4), config)
+    assert f"2{separator}4{separator}1{separator}3" in ranking.choices
+    retrieval = plan_for(Route(task_type="retrieval", candidates=["x"] * 12, pick=3), config)
+    assert f"1{separator}5{separator}12" in retrieval.choices
+    # Beyond the enumeration limit the regex carries the same separator.
+    regex = plan_for(Route(task_type="retrieval", candidates=["x"] * 60, pick=3), config).regex
+    assert re.fullmatch(regex, f"60{separator}7{separator}1")
+    assert not re.fullmatch(regex, f"60{', ' if compact else ','}7{separator}1")
+    for task_type, plan in (("ranking", ranking), ("retrieval", retrieval)):
+        for answer in plan.choices[:50]:
+            assert parse_answer(answer, task_type) == [int(i) for i in answer.split(",")]
 
 
 def test_one_line_answers_stop_at_a_newline():
@@ -133,7 +151,7 @@ def test_retrieval_in_any_order_offers_every_ordered_pick():
     config = DecodingConfig(retrieval_order="any")
     plan = plan_for(Route(task_type="retrieval", candidates=["x"] * 15, pick=3), config)
     assert len(plan.choices) == 15 * 14 * 13
-    assert "15, 1, 7" in plan.choices and "1, 7, 15" in plan.choices
+    assert "15,1,7" in plan.choices and "1,7,15" in plan.choices
     assert all(len(set(parse_answer(c, "retrieval"))) == 3 for c in plan.choices)
     # Too many ordered picks for a list: the index regex, as for ascending ones.
     assert plan_for(Route(task_type="retrieval", candidates=["x"] * 20, pick=3),
