@@ -121,6 +121,7 @@ class VLLMShopModel(ShopBenchBaseModel):
                 guard_level=self.guard.level,
                 choice_logprobs=result.choice_logprobs,
                 calibrated=choice is not None,
+                finish_reason=result.finish_reason,
             ))
         self.last_batch_records = records
         self.guard.record_batch(len(prompts), clock() - batch_started)

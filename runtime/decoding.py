@@ -29,6 +29,8 @@ class DecodingPlan:
     spans: int = 0  # source spans the regex allows (extractive answers)
     capped: bool = False  # the spans were cut to the configured cap
     option_logprobs: bool = False  # return each choice's log-prob (one-token choices)
+    # Stop when the answer's last 2..N tokens repeat R times in a row: (N, R).
+    loop_stop: tuple[int, int] | None = None
 
     @property
     def constraint(self) -> str:

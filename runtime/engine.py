@@ -144,6 +144,9 @@ class GenerationResult:
     # For a plan with option_logprobs: each choice's log-prob at the answer's token, over the
     # allowed choices only (they sum to 1 as probabilities).
     choice_logprobs: dict[str, float] | None = None
+    # Why decoding ended, as vLLM says: "stop" (end of answer or a stop string), "length"
+    # (the budget), "repetition" (the loop stop), "abort"; None while unfinished.
+    finish_reason: str | None = None
 
 
 def _done(output: Any) -> bool:
@@ -163,6 +166,7 @@ def _result(out: Any, choice_of_token: dict[int, str] | None = None) -> Generati
         cached_prompt_tokens=out.num_cached_tokens or 0,
         finished=bool(out.finished),
         choice_logprobs=choice_logprobs,
+        finish_reason=out.outputs[0].finish_reason if out.outputs else None,
     )
 
 
@@ -266,7 +270,7 @@ class Engine:
         options becomes `allowed_token_ids` (a mask on one step, no grammar to build); longer
         choices and regexes go through structured outputs."""
         from vllm import SamplingParams
-        from vllm.sampling_params import StructuredOutputsParams
+        from vllm.sampling_params import RepetitionDetectionParams, StructuredOutputsParams
 
         structured = None
         allowed = None
@@ -285,6 +289,9 @@ class Engine:
             structured_outputs=structured,
             allowed_token_ids=allowed,
             logit_bias=plan.logit_bias,
+            repetition_detection=None if plan.loop_stop is None else RepetitionDetectionParams(
+                max_pattern_size=plan.loop_stop[0], min_pattern_size=2,
+                min_count=plan.loop_stop[1]),
             # The options' log-probs where each is one token under the one-step mask.
             logprobs=len(allowed) if allowed is not None and plan.option_logprobs else None,
         )

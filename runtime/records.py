@@ -34,6 +34,7 @@ class AnswerRecord:
     guard_level: int
     choice_logprobs: dict[str, float] | None = None  # options' log-probs, where read
     calibrated: bool = False  # the answer is the calibrated choice, not the most likely one
+    finish_reason: str | None = None  # the engine's: stop, length (budget), repetition, abort
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

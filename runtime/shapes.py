@@ -90,6 +90,16 @@ class DecodingConfig(BaseModel):
     first_sentence: list[str] = Field(
         default_factory=lambda: ["title"], description="Shapes whose answer ends with its "
         "first full sentence (a stop at '. ', '! ', '? ', '。'), before the budget if sooner.")
+    loop_stop_repeats: int = Field(
+        default=3, ge=0, description="Free text stops where a pattern of 2 to "
+        "loop_stop_pattern_tokens tokens has just repeated this many times in a row (vLLM's "
+        "repetition detection; the record's finish reason says 'repetition'). Greedy decoding "
+        "can fall into such a loop, which then runs to the budget and holds its whole batch. "
+        "0: off. One token alone is no pattern: digits are one token each in many tokenizers, "
+        "so '10000' would look like a loop.")
+    loop_stop_pattern_tokens: int = Field(
+        default=8, ge=2, description="Longest repeating pattern, in tokens, the loop stop "
+        "looks for.")
     calibration: Literal["batch", "off"] = Field(
         default="off", description="Choices among options with contents: 'batch' divides "
         "each option's probability by its mean over the questions seen so far with the same "
@@ -149,8 +159,11 @@ class Shape:
     def decoding_plan(self, route: Route, config: DecodingConfig) -> DecodingPlan:
         """This shape's plan for a routed prompt under the configured budget and stops."""
         plan = self.plan(route, config.budget(self), config)
-        if self.name in config.first_sentence and plan.choices is None and plan.regex is None:
+        free_text = plan.choices is None and plan.regex is None
+        if self.name in config.first_sentence and free_text:
             plan.stop = [*plan.stop, *SENTENCE_ENDS]
+        if config.loop_stop_repeats and free_text:
+            plan.loop_stop = (config.loop_stop_pattern_tokens, config.loop_stop_repeats)
         return plan
 
     def typical_new_tokens(self, config: DecodingConfig) -> int:

