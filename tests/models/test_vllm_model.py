@@ -222,9 +222,13 @@ def test_every_answer_parses_to_a_valid_value(report, name, sample_path, develop
 
 
 def test_every_record_says_why_decoding_ended(report):
-    # The budget ends an answer only at the budget, and the loop stop only free text.
+    # The budget ends an answer only at the budget, and the loop stop only free text. An
+    # answer the batch deadline stopped (a slow or busy machine) has no reason of its own.
     for line in report["runs"]["development"]["lines"]:
         record = line["runtime"]
+        if record["fallback"] == "deadline":
+            assert record["finish_reason"] in (None, "abort")
+            continue
         assert record["finish_reason"] in ("stop", "length", "repetition")
         if record["finish_reason"] == "length":
             assert record["generated_tokens"] == record["max_tokens"]
