@@ -111,6 +111,11 @@ def _source_head(source: str) -> str:
     return source.strip().splitlines()[0] if source.strip() else ""
 
 
+def _opening_words(source: str) -> str:
+    """The first four words of the source's first line: a short answer's fallback."""
+    return " ".join(_source_head(source).split()[:4])
+
+
 def _text_or_fallback(text: str, fallback: str) -> Finished:
     if text:
         return Finished(text)
@@ -119,8 +124,7 @@ def _text_or_fallback(text: str, fallback: str) -> Finished:
 
 def finish_span(raw: str, decision: Route) -> Finished:
     """One line; without one, the source's first four words."""
-    words = _source_head(decision.source_text).split()
-    return _text_or_fallback(_first_line(raw), " ".join(words[:4]))
+    return _text_or_fallback(_first_line(raw), _opening_words(decision.source_text))
 
 
 def finish_translation(raw: str, decision: Route) -> Finished:
@@ -131,15 +135,14 @@ def finish_translation(raw: str, decision: Route) -> Finished:
 def finish_title(raw: str, decision: Route) -> Finished:
     """One line without surrounding quotes; without one, the source's first four words."""
     title = _first_line(raw).strip("\"'“”‘’ ")
-    return _text_or_fallback(title, " ".join(_source_head(decision.source_text).split()[:4]))
+    return _text_or_fallback(title, _opening_words(decision.source_text))
 
 
 def finish_category(raw: str, decision: Route) -> Finished:
     """One line without surrounding quotes or brackets; without one, the source's first four
     words."""
     categories = _first_line(raw).strip("\"'“”‘’[] ").rstrip(".")
-    return _text_or_fallback(categories,
-                             " ".join(_source_head(decision.source_text).split()[:4]))
+    return _text_or_fallback(categories, _opening_words(decision.source_text))
 
 
 def finish_description(raw: str, decision: Route) -> Finished:
