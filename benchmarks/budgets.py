@@ -20,11 +20,11 @@ from typing import Any
 
 from benchmarks.recipes import DEFAULT_DATA, load_all, run_recipe
 from models.vllm_config import ShopModelConfig, embedded_model_dirs
-from runtime.config import ScoringConfig
-from runtime.data import Question
-from runtime.router import route
-from runtime.scoring import score_answers
-from runtime.shapes import shape_of
+from runtime.answering.router import route
+from runtime.answering.shapes import shape_of
+from runtime.grading.config import ScoringConfig
+from runtime.grading.data import Question
+from runtime.grading.scoring import score_answers
 
 # The budgets tried per kind: around each default, and below it.
 CURVES: dict[str, list[int]] = {
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=list(CURVES), choices=list(CURVES))
     args = parser.parse_args()
     from models.vllm_model import VLLMShopModel
-    from runtime.engine import Engine, EngineConfig
+    from runtime.answering.engine import Engine, EngineConfig
 
     weights = args.weights or embedded_model_dirs()[1]
     engine = Engine(EngineConfig(model=weights, max_model_len=3072))

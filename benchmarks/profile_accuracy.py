@@ -20,11 +20,8 @@ from pathlib import Path
 
 from models.vllm_config import ShopModelConfig
 from models.vllm_model import VLLMShopModel
-from runtime.competition import TRACK5
-from runtime.config import REPO_ROOT, SAMPLE_DATA
-from runtime.data import load_questions
-from runtime.engine import Engine, EngineConfig
-from runtime.profiler import (
+from runtime.answering.engine import Engine, EngineConfig
+from runtime.budget.profiler import (
     counts_of,
     fit_costs,
     profile_batches,
@@ -32,6 +29,9 @@ from runtime.profiler import (
     stratified_sample,
     warm_up,
 )
+from runtime.common.competition import TRACK5
+from runtime.common.paths import REPO_ROOT, SAMPLE_DATA
+from runtime.grading.data import load_questions
 from runtime.tools.tiny_model import write_tiny_model
 
 DEVELOPMENT = REPO_ROOT.parent / "shared" / "data" / "development.json"

@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from models.vllm_config import embedded_model_dirs
-from runtime.config import REPO_ROOT, ScoringConfig
-from runtime.data import Question, load_questions
-from runtime.evaluation import batches_as_grader, check_reply
-from runtime.parsers import is_parse_failure, parse_answer
-from runtime.records import reporting
-from runtime.scoring import score_answers
+from runtime.common.paths import REPO_ROOT
+from runtime.common.records import reporting
+from runtime.grading.config import ScoringConfig
+from runtime.grading.data import Question, load_questions
+from runtime.grading.evaluation import batches_as_grader, check_reply
+from runtime.grading.parsers import is_parse_failure, parse_answer
+from runtime.grading.scoring import score_answers
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_DATA = [SHARED / "development.json", SHARED / "tuning.jsonl"]
@@ -83,7 +84,7 @@ class OrganisersRecipe:
         return 16
 
     def batch_predict(self, batch: dict, is_multiple_choice: bool) -> list[str]:
-        from runtime.decoding import DecodingPlan
+        from runtime.answering.decoding import DecodingPlan
 
         plan = DecodingPlan(max_tokens=1 if is_multiple_choice else 100)
         prompts = [ORGANISERS_SYSTEM + p for p in batch["prompt"]]
@@ -159,7 +160,7 @@ class WinnerRecipe:
         return 16
 
     def batch_predict(self, batch: dict, is_multiple_choice: bool) -> list[str]:
-        from runtime.decoding import DecodingPlan
+        from runtime.answering.decoding import DecodingPlan
 
         inputs, plans, types = [], [], []
         for prompt in batch["prompt"]:
@@ -253,7 +254,7 @@ def run_language_model_recipes(weights: Path, data: list[Path], repeats: int,
     """All language-model recipes on one engine over `weights` (run in a child process)."""
     from models.vllm_config import load_shop_model_config
     from models.vllm_model import VLLMShopModel
-    from runtime.engine import Engine, EngineConfig
+    from runtime.answering.engine import Engine, EngineConfig
 
     questions = load_all(data)
     engine = Engine(EngineConfig(model=weights, max_model_len=3072))

@@ -15,9 +15,8 @@ import time
 
 import numpy as np
 
-from runtime.config import bundled_minilm_path
-from runtime.embeddings import load_encoder
-from runtime.metrics import sentence_similarity
+from runtime.common.embeddings import bundled_minilm_path, load_encoder
+from runtime.grading.metrics import sentence_similarity
 
 SUBJECTS = ["toggle switch", "watch band", "handbag", "air fryer", "standing desk", "yoga mat",
             "surge protector", "espresso machine", "bike helmet", "bath towel", "power bank"]

@@ -21,9 +21,14 @@ from typing import Any
 import numpy as np
 
 from models.base_model import ShopBenchBaseModel
-from runtime.config import bundled_minilm_path
-from runtime.embeddings import EmbeddingModelMissing, Encoder, encode, load_encoder
-from runtime.router import Route, route
+from runtime.answering.router import Route, route
+from runtime.common.embeddings import (
+    EmbeddingModelMissing,
+    Encoder,
+    bundled_minilm_path,
+    encode,
+    load_encoder,
+)
 
 POSITIVE = "I love it. Excellent quality, works perfectly, highly recommended."
 NEGATIVE = "Terrible. It broke immediately, poor quality, a waste of money."

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from runtime.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from runtime.config import REPO_ROOT, ConfigError, json_kind, one_line, read_json_object
-from runtime.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
-from runtime.guard import GuardConfig
-from runtime.shapes import DecodingConfig
+from runtime.answering.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
+from runtime.answering.guard import GuardConfig
+from runtime.answering.shapes import DecodingConfig
+from runtime.common.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
+from runtime.common.paths import REPO_ROOT
+from runtime.common.settings import ConfigError, json_kind, one_line, read_json_object
 
 DEFAULT_SHOP_MODEL_CONFIG = REPO_ROOT / "models" / "vllm_config.json"
 log = logging.getLogger(__name__)

@@ -1,10 +1,10 @@
 """VLLMShopModel: answers every ShopBench question through vLLM over (quantized) weights.
 
-Per batch: route each prompt (runtime/router.py), build its task prompt from prompts/ with the
-model's chat template, shorten what does not fit, decode under the answer shape's budget and
-constraint in one engine call, and post-process every output into an answer the official parser
-accepts, each as its answer shape's entry says (runtime/shapes.py). Configuration comes from
-one file, models/vllm_config.json by default.
+Per batch: route each prompt (runtime/answering/router.py), build its task prompt from prompts/
+with the model's chat template, shorten what does not fit, decode under the answer shape's
+budget and constraint in one engine call, and post-process every output into an answer the
+official parser accepts, each as its answer shape's entry says (runtime/answering/shapes.py).
+Configuration comes from one file, models/vllm_config.json by default.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import Any
 
 from models.base_model import ShopBenchBaseModel
 from models.vllm_config import ShopModelConfig, load_shop_model_config
-from runtime.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
-from runtime.decoding import DecodingPlan
-from runtime.engine import Engine, GenerationResult
-from runtime.guard import DeadlineGuard
-from runtime.prompting import messages_for, shorten_prompt
-from runtime.records import AnswerRecord, RunReport
-from runtime.router import Route, route
-from runtime.shapes import shape_of
+from runtime.answering.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
+from runtime.answering.decoding import DecodingPlan
+from runtime.answering.engine import Engine, GenerationResult
+from runtime.answering.guard import DeadlineGuard
+from runtime.answering.prompting import messages_for, shorten_prompt
+from runtime.answering.router import Route, route
+from runtime.answering.shapes import shape_of
+from runtime.common.records import AnswerRecord, RunReport
 
 
 class VLLMShopModel(ShopBenchBaseModel):
@@ -93,7 +93,7 @@ class VLLMShopModel(ShopBenchBaseModel):
                  for d, shape in zip(decisions, shapes, strict=True)]
         inputs = [self.engine_input(p, d, plan) for p, d, plan in
                   zip(prompts, decisions, plans, strict=True)]
-        # The engine stops at the batch's deadline; what is unfinished gets a valid fallback.
+        # The engine stops at the batch's deadline; what is unfinished is repaired into an answer.
         remaining = self.guard.batch_deadline_s(len(prompts)) - (clock() - batch_started)
         started = clock()
         results = self.engine.generate([ids for ids, _ in inputs], plans,
@@ -104,10 +104,10 @@ class VLLMShopModel(ShopBenchBaseModel):
         records: list[AnswerRecord] = []
         for decision, shape, plan, (_, shortened), result, choice in zip(
                 decisions, shapes, plans, inputs, results, choices, strict=True):
-            finished = shape.finish(result.text if choice is None else choice, decision)
+            processed = shape.postprocess(result.text if choice is None else choice, decision)
             if not result.finished:
-                finished.fallback = "deadline"
-            answers.append(finished.answer)
+                processed.repair = "deadline"
+            answers.append(processed.answer)
             records.append(AnswerRecord(
                 route=decision.summary(),
                 constraint=plan.constraint,
@@ -117,7 +117,7 @@ class VLLMShopModel(ShopBenchBaseModel):
                 generated_tokens=result.generated_tokens,
                 cached_prompt_tokens=result.cached_prompt_tokens,
                 shortened=shortened,
-                fallback=finished.fallback,
+                repair=processed.repair,
                 guard_level=self.guard.level,
                 choice_logprobs=result.choice_logprobs,
                 calibrated=choice is not None,

@@ -13,14 +13,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from runtime.competition import MAX_BATCH_SIZE, TASK_TYPES
-from runtime.config import REPO_ROOT, SAMPLE_DATA, ConfigError, EvaluationConfig, load_config
-from runtime.data import DataError
-from runtime.embeddings import EmbeddingModelMissing
-from runtime.evaluation import ModelReplyError, evaluate, make_output_dir, score_saved
+from runtime.common.competition import MAX_BATCH_SIZE, TASK_TYPES
+from runtime.common.embeddings import EmbeddingModelMissing
+from runtime.common.paths import REPO_ROOT, SAMPLE_DATA
+from runtime.common.settings import ConfigError
+from runtime.grading.config import EvaluationConfig, load_config
+from runtime.grading.data import DataError
+from runtime.grading.evaluation import ModelReplyError, evaluate, make_output_dir, score_saved
+from runtime.grading.predictions import OutputDirError
+from runtime.grading.scoring import MissingMetricModel
 from runtime.logs import LOG_FILE, logs_to
-from runtime.predictions import OutputDirError
-from runtime.scoring import MissingMetricModel
 from runtime.tools.model_files import ModelDirError
 
 ESTIMATED_COUNTS = REPO_ROOT / "data" / "track_counts_estimate.json"
@@ -213,8 +215,8 @@ def _route_command(args: argparse.Namespace) -> int:
     import json
     from collections import Counter
 
-    from runtime.data import load_questions
-    from runtime.router import route
+    from runtime.answering.router import route
+    from runtime.grading.data import load_questions
 
     questions = load_questions(args.data, require_labels=False).questions
     confusions: Counter[tuple[str, str]] = Counter()
@@ -273,7 +275,7 @@ def _embedded_model_command(args: argparse.Namespace) -> int:
 
 def _mean_prompt_tokens(data: Path) -> dict[str, float]:
     """Mean prompt size per task type, at about 4 characters per token."""
-    from runtime.data import load_questions
+    from runtime.grading.data import load_questions
 
     sizes: dict[str, list[int]] = {}
     for q in load_questions(data).questions:
@@ -282,14 +284,14 @@ def _mean_prompt_tokens(data: Path) -> dict[str, float]:
 
 
 def _estimate_command(args: argparse.Namespace) -> int:
-    from runtime.competition import TRACK5, TRACK5_NAME, TRACK_LIMITS_S, TRACKS
-    from runtime.estimate import (
+    from runtime.budget.estimate import (
         BASELINE_NEW_TOKENS,
         GPUS,
         estimate_lines,
         runtime_new_tokens,
     )
-    from runtime.profiler import load_counts
+    from runtime.budget.profiler import load_counts
+    from runtime.common.competition import TRACK5, TRACK5_NAME, TRACK_LIMITS_S, TRACKS
 
     counts, note = load_counts(args.counts or ESTIMATED_COUNTS)
     counts.pop(TRACK5, None)
@@ -311,9 +313,7 @@ def _estimate_command(args: argparse.Namespace) -> int:
 def _profile_command(args: argparse.Namespace) -> int:
     import math
 
-    from runtime.data import load_questions, select_questions
-    from runtime.evaluation import build_model
-    from runtime.profiler import (
+    from runtime.budget.profiler import (
         counts_of,
         fit_costs,
         hardware_warning,
@@ -327,7 +327,9 @@ def _profile_command(args: argparse.Namespace) -> int:
         warm_up,
         write_profile,
     )
-    from runtime.records import reporting
+    from runtime.common.records import reporting
+    from runtime.grading.data import load_questions, select_questions
+    from runtime.grading.evaluation import build_model
 
     config = EvaluationConfig(tracks=args.tracks or [], tasks=args.tasks or [],
                               task_types=args.task_types or [])  # validates the filters
@@ -366,7 +368,7 @@ def _profile_command(args: argparse.Namespace) -> int:
 
 
 def _compare_command(args: argparse.Namespace) -> int:
-    from runtime.compare import as_json, compare_runs, comparison_markdown
+    from runtime.grading.compare import as_json, compare_runs, comparison_markdown
 
     comparison = compare_runs(args.run_a, args.run_b, top=args.top)
     text = comparison_markdown(comparison)
@@ -378,7 +380,8 @@ def _compare_command(args: argparse.Namespace) -> int:
 
 
 def _check_command(args: argparse.Namespace) -> int:
-    from runtime.check import as_json, exit_status, parse_target, report_lines, run_checks
+    from runtime.submission.checks import run_checks
+    from runtime.submission.outcome import as_json, exit_status, parse_target, report_lines
 
     try:
         target = parse_target(args.target)
@@ -480,8 +483,8 @@ def runtime_parser() -> argparse.ArgumentParser:
     check.add_argument("--repo", type=Path, default=REPO_ROOT,
                        help="the submission repository to check")
     check.add_argument("--data", type=Path,
-                       help="data whose longest prompt must fit (default: "
-                       "../shared/data/development.json if present, else the sample set)")
+                       help="data whose longest prompt must fit (default: the repository's "
+                       "sample set, data/sample.jsonl)")
     check.add_argument("--no-smoke", action="store_true", help="skip the smoke run")
     check.add_argument("--json", action="store_true", help="machine-readable results")
     check.set_defaults(handler=_check_command)

@@ -69,7 +69,7 @@ ENGINE_MAX_MODEL_LEN = 2048
 @pytest.fixture(scope="session")
 def tiny_engine(tiny_model_dir):
     """One real vLLM engine (CPU build) over the tiny float model for the whole session."""
-    from runtime.engine import Engine, EngineConfig
+    from runtime.answering.engine import Engine, EngineConfig
 
     return Engine(EngineConfig(model=tiny_model_dir, max_model_len=ENGINE_MAX_MODEL_LEN,
                                kv_cache_memory_bytes=128 * 2**20))

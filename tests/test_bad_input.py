@@ -101,7 +101,7 @@ def kit_lines(order: Callable[[list], list] = list) -> str:
 def disk_full(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
     def no_space(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    monkeypatch.setattr("runtime.predictions.os.fsync", no_space)
+    monkeypatch.setattr("runtime.grading.predictions.os.fsync", no_space)
 
 
 def model_config_file(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
@@ -110,7 +110,7 @@ def model_config_file(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
 
 def grader_limit_of(seconds: float) -> Callable[[pytest.MonkeyPatch, Path], None]:
     def patch(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
-        monkeypatch.setattr("runtime.evaluation.PER_QUESTION_LIMIT_S", seconds)
+        monkeypatch.setattr("runtime.grading.evaluation.PER_QUESTION_LIMIT_S", seconds)
     return patch
 
 

@@ -5,7 +5,7 @@ import tomllib
 
 from packaging.requirements import Requirement
 
-from runtime.check import AicrowdConfig
+from runtime.submission.repository import AicrowdConfig
 from tests.conftest import REPO_ROOT
 
 

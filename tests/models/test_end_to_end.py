@@ -3,8 +3,8 @@ on the shared development set, through the same path the command line uses."""
 
 import pytest
 
-from runtime.config import load_config
-from runtime.evaluation import evaluate
+from runtime.grading.config import load_config
+from runtime.grading.evaluation import evaluate
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from models.vllm_config import load_shop_model_config
-from runtime.config import ConfigError
+from runtime.common.settings import ConfigError
 
 
 def test_relative_model_path_is_relative_to_the_file(tmp_path):

@@ -17,13 +17,13 @@ import pytest
 
 from models.vllm_config import ShopModelConfig
 from models.vllm_model import VLLMShopModel
-from runtime.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
-from runtime.config import load_config
-from runtime.data import load_questions
-from runtime.engine import EngineConfig
-from runtime.evaluation import evaluate
-from runtime.parsers import parse_answer
-from runtime.router import route
+from runtime.answering.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
+from runtime.answering.engine import EngineConfig
+from runtime.answering.router import route
+from runtime.grading.config import load_config
+from runtime.grading.data import load_questions
+from runtime.grading.evaluation import evaluate
+from runtime.grading.parsers import parse_answer
 from tests.conftest import ENGINE_MAX_MODEL_LEN, REPO_ROOT, SAMPLE, cpu_has_avx512
 
 pytestmark = pytest.mark.engine
@@ -125,7 +125,7 @@ def extractive_answers(model, development):
                if q.task_type == "named_entity_recognition"] + ENTITY_PROMPTS
     answers, records = answers_with(model, prompts, False, extractive_entities=True)
     return [{"source": route(p, False).source_text, "answer": a,
-             "constraint": r.constraint, "fallback": r.fallback}
+             "constraint": r.constraint, "repair": r.repair}
             for p, a, r in zip(prompts, answers, records, strict=True)]
 
 
@@ -153,7 +153,7 @@ import json, sys
 from pathlib import Path
 from models.vllm_model import VLLMShopModel
 from models.vllm_config import ShopModelConfig
-from runtime.engine import EngineConfig
+from runtime.answering.engine import EngineConfig
 from tests.models.test_vllm_model import ENGINE_MAX_MODEL_LEN, exercise
 if __name__ == "__main__":
     weights, out, datasets = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
@@ -226,7 +226,7 @@ def test_every_record_says_why_decoding_ended(report):
     # answer the batch deadline stopped (a slow or busy machine) has no reason of its own.
     for line in report["runs"]["development"]["lines"]:
         record = line["runtime"]
-        if record["fallback"] == "deadline":
+        if record["repair"] == "deadline":
             assert record["finish_reason"] in (None, "abort")
             continue
         assert record["finish_reason"] in ("stop", "length", "repetition")
@@ -277,12 +277,12 @@ def test_runs_record_tokens_router_decisions_and_fallbacks(float_report, develop
     usage = document["usage"]
     assert usage["generated_tokens"] == sum(x["runtime"]["generated_tokens"] for x in lines)
     assert usage["prompt_tokens"] == sum(x["runtime"]["prompt_tokens"] for x in lines)
-    assert usage["fallbacks"] == sum(x["runtime"]["fallback"] is not None for x in lines)
-    assert usage["fallbacks"] == sum(usage["fallbacks_by_kind"].values())
+    assert usage["repairs"] == sum(x["runtime"]["repair"] is not None for x in lines)
+    assert usage["repairs"] == sum(usage["repairs_by_kind"].values())
     assert document["timing"]["engine_load_s"] >= 0
     for line, question in zip(lines, questions, strict=True):
         assert line["runtime"]["route"]["task_type"] == question.task_type
-        assert "fallback" in line["runtime"]
+        assert "repair" in line["runtime"]
         if question.task_type == "multiple-choice":
             assert line["runtime"]["generated_tokens"] == 1
     assert sum(x["runtime"]["cached_prompt_tokens"] for x in lines) > 0  # shared system prompt
@@ -291,7 +291,7 @@ def test_runs_record_tokens_router_decisions_and_fallbacks(float_report, develop
 AWQ_LOAD = """
 import sys
 from pathlib import Path
-from runtime.engine import Engine, EngineConfig
+from runtime.answering.engine import Engine, EngineConfig
 if __name__ == "__main__":
     engine = Engine(EngineConfig(model=Path(sys.argv[1]), max_model_len=512,
                                  kv_cache_memory_bytes=64 * 2**20))
@@ -310,7 +310,7 @@ def test_awq_checkpoint_loads_in_the_engine(tiny_awq_dir):
 
 
 def test_the_real_engine_stops_at_a_batch_deadline(tiny_engine, tiny_model_dir, sample_path):
-    from runtime.guard import GuardConfig
+    from runtime.answering.guard import GuardConfig
 
     config = ShopModelConfig(engine=EngineConfig(model=tiny_model_dir,
                                                  max_model_len=ENGINE_MAX_MODEL_LEN),
@@ -320,14 +320,14 @@ def test_the_real_engine_stops_at_a_batch_deadline(tiny_engine, tiny_model_dir, 
                  if q.task_type == "generation"]
     answers = hurried.batch_predict({"prompt": [q.input_field for q in questions]}, False)
     records = hurried.last_batch_records
-    assert any(r.fallback == "deadline" for r in records)
+    assert any(r.repair == "deadline" for r in records)
     assert sum(r.generated_tokens for r in records) < sum(r.max_tokens for r in records)
     for answer, question in zip(answers, questions, strict=True):
         assert_valid(answer, question)
 
 
 def test_profiling_records_tokens_and_overhead_per_batch(model, sample_path):
-    from runtime.profiler import fit_costs, profile_batches
+    from runtime.budget.profiler import fit_costs, profile_batches
 
     questions = load_questions(sample_path).questions
     records = profile_batches(model, questions)
@@ -369,7 +369,7 @@ def test_constrained_entity_answers_are_lists_of_source_spans(smollm2_report):
     assert len(answers) >= len(ENTITY_PROMPTS) + 1
     for item in answers:
         assert item["constraint"].startswith("spans("), item
-        assert item["fallback"] is None, item
+        assert item["repair"] is None, item
         entities = ast.literal_eval(item["answer"])
         assert isinstance(entities, list) and entities, item
         assert all(entity in item["source"] for entity in entities), item

@@ -1,0 +1,450 @@
+"""The profiler: measure a model on a stratified sample, fit a per-task-type cost model, and
+project every track's run time against its limit.
+
+Records per batch, called as the grader calls: task type, batch size, wall time, prompt and
+generated tokens and decode steps (when the model reports tokens) and the runtime's overhead
+outside the engine. The cost model is batch time = a + b x prompt tokens + c x decode steps,
+where decode steps are the most new tokens any one answer of the batch took (a batch decodes
+until its longest answer ends). It is fitted by least squares per task type where the sample
+holds enough batches of that type, else over all batches (prefill and decode costs belong to the
+engine, not the task), else time per token or per question. Projections exclude engine
+start-up, which is reported apart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from runtime.answering.router import route
+from runtime.common.competition import (
+    LEADERBOARD_HARDWARE,
+    PER_QUESTION_LIMIT_S,
+    TASK_TYPES,
+    TRACK5,
+    TRACK_LIMITS_S,
+    TRACKS,
+    track_name,
+)
+from runtime.common.records import batch_records, reporting
+from runtime.common.settings import ConfigError, read_json_object
+from runtime.grading.data import Question
+from runtime.grading.evaluation import Batch, batches_as_grader, check_reply
+
+Counts = dict[str, dict[str, int]]
+
+
+@dataclass
+class BatchRecord:
+    task_type: str
+    batch_size: int
+    wall_s: float
+    prompt_tokens: int
+    generated_tokens: int
+    overhead_s: float | None = None
+    # Per question of the batch: (track, prompt tokens, generated tokens), when reported.
+    questions: list[tuple[str, int, int]] | None = None
+    decode_steps: int = 0  # the most new tokens one answer took; 0 when tokens are unknown
+
+
+@dataclass
+class Cost:
+    """Batch time = intercept + per_prompt_token x prompt tokens + per_decode_step x steps."""
+
+    intercept: float
+    per_prompt_token: float
+    per_decode_step: float
+    per_question: float  # used when tokens are unknown
+    fitted_on: str = "task type"  # or "all batches", "tokens", "questions"
+
+    def batch_s(self, questions: int, prompt_tokens: float, decode_steps: float) -> float:
+        if prompt_tokens == 0 and decode_steps == 0:
+            return self.per_question * questions
+        return (self.intercept + self.per_prompt_token * prompt_tokens
+                + self.per_decode_step * decode_steps)
+
+
+@dataclass
+class Projection:
+    track: str
+    projected_s: float
+    limit_s: float
+    slowest_task_type: str
+    by_task_type: dict[str, float]
+
+    @property
+    def margin_s(self) -> float:
+        return self.limit_s - self.projected_s
+
+    @property
+    def verdict(self) -> str:
+        if self.projected_s > self.limit_s:
+            return "over the limit: the run would be killed"
+        if self.projected_s > 0.8 * self.limit_s:
+            return "tight: under 20% margin"
+        return "fits"
+
+
+def stratified_sample(questions: list[Question], size: int, seed: int = 0) -> list[Question]:
+    """About `size` questions, every task represented in proportion (at least one each)."""
+    by_task: dict[str, list[Question]] = defaultdict(list)
+    for q in questions:
+        by_task[q.task_name or q.task_type or ""].append(q)
+    rng = random.Random(seed)
+    chosen: list[Question] = []
+    fraction = min(1.0, size / max(len(questions), 1))
+    for members in by_task.values():
+        take = max(1, round(len(members) * fraction))
+        chosen += rng.sample(members, min(take, len(members)))
+    return sorted(chosen, key=lambda q: q.row)
+
+
+def profile_batches(model: Any, questions: list[Question],
+                    progress: bool = True) -> list[BatchRecord]:
+    """Answer `questions` as the grader would and record every batch."""
+    records: list[BatchRecord] = []
+    reporter = reporting(model)
+    bar = tqdm(total=len(questions), desc="profiling", unit="q", disable=not progress,
+               file=sys.stderr)
+    for batch in batches_as_grader(questions, model):
+        started = time.perf_counter()
+        check_reply(model.batch_predict({"prompt": [q.input_field for q in batch.questions]},
+                                        batch.is_multiple_choice), batch)
+        wall = time.perf_counter() - started
+        details = batch_records(reporter, len(batch.questions))
+        engine_s = reporter.last_batch_engine_s if reporter is not None else None
+        per_question = [(q.track or "", d.prompt_tokens, d.generated_tokens)
+                        for q, d in zip(batch.questions, details, strict=True) if d is not None]
+        records.append(BatchRecord(
+            task_type=batch.task_type,
+            batch_size=len(batch.questions),
+            wall_s=wall,
+            prompt_tokens=sum(p for _, p, _ in per_question),
+            generated_tokens=sum(g for _, _, g in per_question),
+            overhead_s=None if engine_s is None else max(wall - engine_s, 0.0),
+            questions=per_question or None,
+            decode_steps=max((g for _, _, g in per_question), default=0),
+        ))
+        bar.update(len(batch.questions))
+    bar.close()
+    return records
+
+
+def answer_shape(question: Question) -> tuple[Any, ...]:
+    """What the decoding constraint of a question depends on, as the router sees it."""
+    decision = route(question.input_field, question.is_multiple_choice)
+    return (decision.task_type, tuple(decision.options), decision.num_candidates, decision.pick,
+            decision.generation_kind)
+
+
+def warm_up(model: Any, questions: list[Question]) -> float:
+    """Answer one question of each answer shape, untimed in the profile: the first batch of a
+    shape pays one-off costs (compiling its grammar, e.g. 3 of 20 differs from 3 of 15) that no
+    later batch pays, and a long run amortises them to nothing."""
+    firsts: dict[tuple[Any, ...], Question] = {}
+    for q in questions:
+        firsts.setdefault(answer_shape(q), q)
+    started = time.perf_counter()
+    for index, q in enumerate(firsts.values()):
+        check_reply(model.batch_predict({"prompt": [q.input_field]}, q.is_multiple_choice),
+                    Batch(index, q.task_type or "", q.is_multiple_choice, [q]))
+    return time.perf_counter() - started
+
+
+def _least_squares(records: list[BatchRecord]) -> tuple[float, float, float] | None:
+    """(a, b, c) >= 0 of batch time = a + b x prompt tokens + c x decode steps, with the least
+    squared error (scipy's non-negative least squares: a negative cost would project less time
+    for more work), from at least 3 batches; None with fewer.
+
+    A term the batches cannot tell apart from the ones before it is left out (one-token answers
+    all take 1 decode step, the same column as the intercept)."""
+    from scipy.optimize import nnls
+
+    if len(records) < 3:
+        return None
+    x = np.array([[1.0, r.prompt_tokens, r.decode_steps] for r in records])
+    y = np.array([r.wall_s for r in records])
+    columns: list[int] = []
+    for column in range(3):
+        if np.linalg.matrix_rank(x[:, [*columns, column]]) > len(columns):
+            columns.append(column)
+    coef = np.zeros(3)
+    coef[columns], _ = nnls(x[:, columns], y)
+    return float(coef[0]), float(coef[1]), float(coef[2])
+
+
+def fit_costs(records: list[BatchRecord]) -> dict[str, Cost]:
+    """One cost model per task type: its own fit where its batches determine one, else the fit
+    over all batches, else time per token (or per question) of its own batches."""
+    costs: dict[str, Cost] = {}
+    by_type: dict[str, list[BatchRecord]] = defaultdict(list)
+    for record in records:
+        by_type[record.task_type].append(record)
+    pooled = _least_squares(records)
+    for task_type, group in by_type.items():
+        per_question = sum(r.wall_s for r in group) / sum(r.batch_size for r in group)
+        own = _least_squares(group)
+        if own is not None:
+            costs[task_type] = Cost(*own, per_question)
+        elif pooled is not None:
+            costs[task_type] = Cost(*pooled, per_question, fitted_on="all batches")
+        else:
+            tokens = sum(r.prompt_tokens + r.decode_steps for r in group)
+            rate = sum(r.wall_s for r in group) / tokens if tokens else 0.0
+            costs[task_type] = Cost(0.0, rate, rate, per_question,
+                                    fitted_on="tokens" if tokens else "questions")
+    return costs
+
+
+def _prompt_means(records: list[BatchRecord]) -> dict[tuple[str, str], float]:
+    """Mean prompt tokens per question, by (track, task type) where questions were reported
+    one by one, and by ("", task type) over all tracks."""
+    sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in records:
+        sums[("", r.task_type)][0] += r.prompt_tokens
+        sums[("", r.task_type)][1] += r.batch_size
+        for track, prompt, _ in r.questions or []:
+            sums[(track, r.task_type)][0] += prompt
+            sums[(track, r.task_type)][1] += 1
+    return {key: p / n for key, (p, n) in sums.items()}
+
+
+def _steps_means(records: list[BatchRecord]) -> dict[tuple[str, str], float]:
+    """Mean decode steps per batch by ("", task type), and by (track, task type) counting only
+    that track's answers in each batch (a run of one track batches only its questions)."""
+    steps: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for r in records:
+        steps[("", r.task_type)].append(r.decode_steps)
+        longest: dict[str, int] = {}
+        for track, _, generated in r.questions or []:
+            longest[track] = max(longest.get(track, 0), generated)
+        for track, most in longest.items():
+            steps[(track, r.task_type)].append(most)
+    return {key: sum(v) / len(v) for key, v in steps.items()}
+
+
+def project_task_type(cost: Cost, questions: int, batch_size: int,
+                      prompt_per_question: float, steps_per_batch: float) -> float:
+    """Time for `questions` of one type in full batches plus one remainder batch."""
+    full, rest = divmod(questions, batch_size)
+    total = full * cost.batch_s(batch_size, batch_size * prompt_per_question, steps_per_batch)
+    if rest:
+        total += cost.batch_s(rest, rest * prompt_per_question, steps_per_batch)
+    return total
+
+
+def project_tracks(records: list[BatchRecord], costs: dict[str, Cost], counts: Counts,
+                   batch_size: int) -> dict[str, Projection]:
+    prompts, steps = _prompt_means(records), _steps_means(records)
+    fallback_type = max(costs, key=lambda t: costs[t].per_question)
+
+    def project(track: str, per_type: dict[str, int]) -> Projection:
+        by_type = {}
+        for task_type, count in per_type.items():
+            known = task_type if task_type in costs else fallback_type
+            prompt = prompts.get((track, known), prompts[("", known)])
+            decode = steps.get((track, known), steps[("", known)])
+            by_type[task_type] = project_task_type(costs[known], count, batch_size, prompt,
+                                                   decode)
+        return _projection(track, by_type)
+
+    projections = {track: project(track, per_type) for track, per_type in counts.items()}
+    if counts and TRACK5 not in counts:
+        # Track 5 answers every question in one run, batched by task type across the tracks.
+        every: dict[str, int] = defaultdict(int)
+        for per_type in counts.values():
+            for task_type, count in per_type.items():
+                every[task_type] += count
+        projections[TRACK5] = project(TRACK5, dict(every))
+    return projections
+
+
+def _projection(track: str, by_type: dict[str, float]) -> Projection:
+    return Projection(track=track, projected_s=sum(by_type.values()),
+                      limit_s=TRACK_LIMITS_S.get(track, math.inf),
+                      slowest_task_type=max(by_type, key=lambda t: by_type[t]) if by_type
+                      else "", by_task_type=by_type)
+
+
+def _fitted_s(record: BatchRecord, costs: dict[str, Cost]) -> float:
+    return costs[record.task_type].batch_s(record.batch_size, record.prompt_tokens,
+                                           record.decode_steps)
+
+
+def worst_batch(records: list[BatchRecord], costs: dict[str, Cost]) -> dict[str, Any]:
+    """The batch closest to (or past) its per-batch limit of 10 s per question, by the cost
+    model's time for its tokens (the same batch on every run with the same answers, where the
+    measured times would let timing noise pick among close ones), the first such on a tie."""
+    def share(index: int) -> float:
+        record = records[index]
+        return round(_fitted_s(record, costs) / (PER_QUESTION_LIMIT_S * record.batch_size), 4)
+
+    index = max(range(len(records)), key=lambda i: (share(i), -i))
+    record = records[index]
+    limit = PER_QUESTION_LIMIT_S * record.batch_size
+    return {**asdict(record), "index": index, "limit_s": limit,
+            "fitted_s": round(_fitted_s(record, costs), 3),
+            "share_of_limit": record.wall_s / limit}
+
+
+def fit_quality(records: list[BatchRecord], costs: dict[str, Cost]) -> dict[str, float]:
+    """How well the cost model matches the measured batches: batches, mean measured time, and
+    the root mean square of measured minus fitted time."""
+    residuals = [r.wall_s - _fitted_s(r, costs) for r in records]
+    return {"batches": len(records),
+            "mean_batch_s": round(sum(r.wall_s for r in records) / len(records), 4),
+            "rms_residual_s": round(math.sqrt(sum(x * x for x in residuals) / len(records)), 4)}
+
+
+def profiled_hardware() -> str:
+    """What this profile runs on, in the words of a target ("4x Tesla T4", "cpu")."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
+
+
+def hardware_warning(hardware: str, target: str = LEADERBOARD_HARDWARE) -> str | None:
+    """A warning when the profile ran on other hardware than the leaderboard's."""
+    if hardware.replace("Tesla ", "") == target:
+        return None
+    return (f"this profile ran on {hardware}, not on the leaderboard's {target}: its "
+            "projections say how this machine would fare, not the leaderboard; for "
+            f"{target}, profile there or see `python -m runtime estimate`")
+
+
+def load_counts(path: Path) -> tuple[Counts, str]:
+    """A question-count file: {track_id: {task_type: count}} (a top-level "note" is kept)."""
+    data = read_json_object(Path(path), "the question counts")
+    note = str(data.pop("note", ""))
+    for track, per_type in data.items():
+        if track not in TRACKS and track != TRACK5:
+            raise ConfigError(f"{path}: unknown track {track!r} (expected one of "
+                              f"{', '.join([*TRACKS, TRACK5])})")
+        if not isinstance(per_type, dict):
+            raise ConfigError(f"{path}: {track} must map task types to counts")
+        unknown = sorted(set(per_type) - set(TASK_TYPES))
+        if unknown:
+            raise ConfigError(f"{path}: unknown task type {unknown[0]!r} under {track} "
+                              f"(expected one of {', '.join(TASK_TYPES)})")
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                   for n in per_type.values()):
+            raise ConfigError(f"{path}: counts for {track} must be non-negative integers")
+    order = [*TRACKS, TRACK5]
+    return {t: data[t] for t in sorted(data, key=order.index)}, note
+
+
+def counts_of(questions: list[Question]) -> Counts:
+    counts: Counts = defaultdict(lambda: defaultdict(int))
+    for q in questions:
+        counts[q.track or ""][q.task_type or ""] += 1
+    return {track: dict(per_type) for track, per_type in counts.items()}
+
+
+def profile_document(
+    projections: dict[str, Projection], records: list[BatchRecord], costs: dict[str, Cost],
+    engine_load_s: float, counts_note: str, run: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "tracks": {
+            track: {
+                "projected_s": round(p.projected_s, 3),
+                "limit_s": p.limit_s,
+                "margin_s": round(p.margin_s, 3),
+                "verdict": p.verdict,
+                "slowest_task_type": p.slowest_task_type,
+                "by_task_type_s": {t: round(v, 3) for t, v in p.by_task_type.items()},
+            }
+            for track, p in projections.items()
+        },
+        "engine_load_s": round(engine_load_s, 3),
+        "worst_batch": worst_batch(records, costs) if records else None,
+        "fit": fit_quality(records, costs) if records else None,
+        "cost_model": {t: asdict(c) for t, c in costs.items()},
+        "counts_note": counts_note,
+        "records": [asdict(r) for r in records],
+        "run": run,
+    }
+
+
+def profile_markdown(document: dict[str, Any]) -> str:
+    run, fit = document["run"], document["fit"]
+    lines = [
+        f"# Time profile: {run['model']} on {run['hardware']}",
+        "",
+        f"Sample: {run['sampled_questions']} questions of {run['data']} in "
+        f"{fit['batches'] if fit else 0} batches"
+        + (f"; the cost model's error per batch (root mean square) is "
+           f"{fit['rms_residual_s']:.3f} s against a mean batch of {fit['mean_batch_s']:.3f} s"
+           if fit else "") + ".",
+        "Projections exclude engine start-up "
+        f"({document['engine_load_s']:.1f} s measured, reported apart).",
+        f"Question counts: {document['counts_note'] or 'from the --counts file'}",
+        *(["", f"**Warning: {run['hardware_warning']}.**"] if run.get("hardware_warning")
+          else []),
+        "",
+        "| track | projected | limit | margin | slowest task type | verdict |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for track, t in document["tracks"].items():
+        name = track_name(track)
+        lines.append(f"| {name} | {t['projected_s']:.0f} s | {t['limit_s']:.0f} s | "
+                     f"{t['margin_s']:.0f} s | {t['slowest_task_type']} | {t['verdict']} |")
+    worst = document["worst_batch"]
+    if worst:
+        lines += ["", f"Worst batch against its per-batch limit (10 s per question), by the "
+                  f"cost model: batch {worst['index']}, {worst['task_type']}, "
+                  f"{worst['batch_size']} questions, {worst['fitted_s']:.2f} s fitted, "
+                  f"{worst['wall_s']:.2f} s measured, of {worst['limit_s']:.0f} s "
+                  f"({worst['share_of_limit']:.1%} measured)."]
+    lines += ["", "![projected time against limit per track](profile.png)", ""]
+    return "\n".join(lines)
+
+
+def write_profile(out: Path, document: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "profile.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    (out / "profile.md").write_text(profile_markdown(document), encoding="utf-8")
+    write_profile_chart(out / "profile.png", document)
+
+
+def write_profile_chart(path: Path, document: dict[str, Any]) -> None:
+    """Each track's projected time as a share of its limit, labelled with both times."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tracks = list(document["tracks"].items())
+    names = [track_name(t) for t, _ in tracks]
+    shares = [100 * v["projected_s"] / v["limit_s"] for _, v in tracks]
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(tracks) + 1.6))
+    ax.barh(names, shares, color=["C3" if share > 100 else "C2" if share <= 80 else "C1"
+                                  for share in shares])
+    ax.axvline(100, color="black", linewidth=1)
+    ax.axvline(80, color="grey", linewidth=0.8, linestyle="--")
+    right = max([*shares, 100.0]) * 1.35
+    for y, ((_, v), share) in enumerate(zip(tracks, shares, strict=True)):
+        ax.text(share + right * 0.01, y, f"{share:.1f}%  ({v['projected_s'] / 60:.1f} of "
+                f"{v['limit_s'] / 60:.0f} min)", va="center", fontsize=8)
+    ax.set_xlim(0, right)
+    ax.invert_yaxis()
+    ax.set_xlabel("projected run time, % of the track's limit (line: the limit; dashed: 80%)")
+    run = document["run"]
+    ax.set_title(f"{run['model']} on {run['hardware']}: projected time per track "
+                 "(engine start-up excluded)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

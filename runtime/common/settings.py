@@ -1,0 +1,45 @@
+"""Settings files and their errors: one reader for a JSON file of settings, and a pydantic
+validation error worded as one line. Every configuration model (evaluation, scoring, the
+model's own) is read through these."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+
+class ConfigError(ValueError):
+    """A configuration file or option that cannot be used; the message says which and why."""
+
+
+def one_line(err: ValidationError) -> str:
+    """A validation error as one line: each problem as `field: message`."""
+    problems = []
+    for problem in err.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON file of settings, which must hold one object; else one line naming the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+        raise ConfigError(f"{path}: cannot read {what}: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: {what} must be a JSON object, not {json_kind(data)}")
+    return data
+
+
+def json_kind(value: object) -> str:
+    """What a decoded JSON value is, in the format's words ("a list", "null")."""
+    if value is None:
+        return "null"
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true or false",
+             int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)

@@ -1,0 +1,151 @@
+"""Two evaluation runs side by side: `python -m runtime compare RUN_A RUN_B`.
+
+Reads each run's results.json (task, track and track-5 scores) and predictions.jsonl (each
+answer's score) and says what changed from A to B: per task, per track, track 5, and the
+questions whose score changed most (matched by row, and only where both runs asked the same
+prompt). Reading only: neither run's files are changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runtime.common.competition import track_name
+from runtime.common.settings import ConfigError, read_json_object
+from runtime.grading.predictions import PREDICTIONS_FILE, read_saved_lines
+from runtime.grading.report import RESULTS_FILE, table_cell
+
+
+@dataclass(frozen=True)
+class Change:
+    """One score in both runs; None where a run has no score."""
+
+    name: str
+    before: float | None
+    after: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class QuestionChange:
+    row: int
+    task_name: str
+    prompt: str
+    answer_before: str
+    answer_after: str
+    change: Change
+
+
+@dataclass(frozen=True)
+class Comparison:
+    before: Path
+    after: Path
+    tasks: list[Change]
+    tracks: list[Change]
+    track5: Change
+    questions: list[QuestionChange]  # the largest changes first
+    matched_questions: int
+
+
+def _results(run: Path) -> dict[str, Any]:
+    path = run / RESULTS_FILE
+    if not path.is_file():
+        raise ConfigError(f"{run}: no {RESULTS_FILE}; give the output folder of a finished "
+                          "local_evaluation.py or `runtime score` run")
+    return read_json_object(path, "the results")
+
+
+def _scored_lines(run: Path) -> dict[int, dict[str, Any]]:
+    path = run / PREDICTIONS_FILE
+    if not path.is_file():
+        return {}
+    return {line["row"]: line for line in read_saved_lines(path)
+            if isinstance(line.get("row"), int) and isinstance(line.get("score"), int | float)}
+
+
+def compare_runs(before: Path, after: Path, top: int = 10) -> Comparison:
+    """What changed from run `before` to run `after`."""
+    first, second = _results(before), _results(after)
+    tasks_a = {t["task_name"]: t["score"] for t in first.get("tasks", [])}
+    tasks_b = {t["task_name"]: t["score"] for t in second.get("tasks", [])}
+    tracks_a = {k: v["score"] for k, v in first.get("tracks", {}).items()}
+    tracks_b = {k: v["score"] for k, v in second.get("tracks", {}).items()}
+    lines_a, lines_b = _scored_lines(before), _scored_lines(after)
+    matched = [row for row in sorted(lines_a) if row in lines_b
+               and lines_a[row].get("input_field") == lines_b[row].get("input_field")]
+    questions = [QuestionChange(
+        row=row, task_name=str(lines_b[row].get("task_name", "")),
+        prompt=str(lines_b[row].get("input_field", "")),
+        answer_before=str(lines_a[row].get("model_output_str", "")),
+        answer_after=str(lines_b[row].get("model_output_str", "")),
+        change=Change(str(row), float(lines_a[row]["score"]), float(lines_b[row]["score"])),
+    ) for row in matched]
+    questions = [q for q in questions if q.change.delta]
+    questions.sort(key=lambda q: (-abs(q.change.delta or 0.0), q.row))
+    return Comparison(
+        before=before, after=after,
+        tasks=[Change(name, tasks_a.get(name), tasks_b.get(name))
+               for name in [*tasks_a, *(n for n in tasks_b if n not in tasks_a)]],
+        tracks=[Change(track, tracks_a.get(track), tracks_b.get(track))
+                for track in [*tracks_a, *(t for t in tracks_b if t not in tracks_a)]],
+        track5=Change("track 5", first.get("track5", {}).get("score"),
+                      second.get("track5", {}).get("score")),
+        questions=questions[:top],
+        matched_questions=len(matched),
+    )
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _delta(change: Change) -> str:
+    return "-" if change.delta is None else f"{change.delta:+.4f}"
+
+
+def comparison_markdown(comparison: Comparison) -> str:
+    c = comparison
+    lines = [f"# {c.after.name} against {c.before.name}", "",
+             f"A: {c.before}  ", f"B: {c.after}", "",
+             "| track | A | B | B - A |", "|---|---:|---:|---:|"]
+    for change in [*c.tracks, c.track5]:
+        name = "**Track 5**" if change is c.track5 else track_name(change.name)
+        lines.append(f"| {name} | {_score(change.before)} | {_score(change.after)} | "
+                     f"{_delta(change)} |")
+    lines += ["", "| task | A | B | B - A |", "|---|---:|---:|---:|"]
+    lines += [f"| {t.name} | {_score(t.before)} | {_score(t.after)} | {_delta(t)} |"
+              for t in c.tasks]
+    lines += ["", f"Questions whose score changed most ({len(c.questions)} shown; "
+              f"{c.matched_questions} questions scored in both runs with the same prompt):", ""]
+    if c.questions:
+        lines += ["| row | task | A | B | B - A | answer A | answer B | prompt |",
+                  "|---:|---|---:|---:|---:|---|---|---|"]
+        lines += [f"| {q.row} | {q.task_name} | {_score(q.change.before)} | "
+                  f"{_score(q.change.after)} | {_delta(q.change)} | "
+                  f"{table_cell(q.answer_before, 40)} | {table_cell(q.answer_after, 40)} | "
+                  f"{table_cell(q.prompt, 70)} |" for q in c.questions]
+    else:
+        lines.append("No question's score changed.")
+    return "\n".join(lines) + "\n"
+
+
+def as_json(comparison: Comparison) -> str:
+    def change(c: Change) -> dict[str, Any]:
+        return {"name": c.name, "a": c.before, "b": c.after, "delta": c.delta}
+
+    return json.dumps({
+        "tracks": [change(c) for c in comparison.tracks],
+        "track5": change(comparison.track5),
+        "tasks": [change(c) for c in comparison.tasks],
+        "questions": [{"row": q.row, "task_name": q.task_name, **change(q.change)}
+                      for q in comparison.questions],
+        "matched_questions": comparison.matched_questions,
+    }, indent=2)

@@ -1,0 +1,164 @@
+"""Configuration of scoring and evaluation, as data.
+
+Pydantic models with defaults and field docs. They are built in one place, `load_config`, from an
+optional JSON file plus the command line's overrides; nothing else in the runtime reads settings
+from the environment or from module constants. The model's own configuration (engine, decoding,
+guard) is `models/vllm_config.py`, beside the model and its JSON file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from runtime.common.competition import TASK_TYPES, track_id
+from runtime.common.embeddings import (
+    ALL_MINILM,
+    EMBEDDING_MODEL_NAMES,
+    MULTILINGUAL_MINILM,
+    bundled_minilm_path,
+)
+from runtime.common.paths import OUTPUTS_DIR, SAMPLE_DATA
+from runtime.common.settings import ConfigError, json_kind, one_line, read_json_object
+
+
+def _default_embedding_models() -> dict[str, Path]:
+    path = bundled_minilm_path()
+    return {ALL_MINILM: path} if path else {}
+
+
+class ScoringConfig(BaseModel):
+    """How answers are scored. The metric semantics themselves are fixed (the leaderboard's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    embedding_models: dict[str, Path] = Field(
+        default_factory=_default_embedding_models,
+        description=(
+            "Local directory of each sentence-embedding model, keyed by its name "
+            f"({ALL_MINILM!r} for sent-transformer, {MULTILINGUAL_MINILM!r} for "
+            "multilingual-sent-transformer). Loaded from these paths only, never from a hub."
+        ),
+    )
+    strict: bool = Field(
+        default=False,
+        description=(
+            "Fail before generating when a metric's embedding model is missing, instead of "
+            "reporting those tasks as unscored."
+        ),
+    )
+    device: str = Field(default="cpu", description="Torch device for the embedding models.")
+
+    @field_validator("embedding_models")
+    @classmethod
+    def _known_models_in_model_folders(cls, value: dict[str, Path]) -> dict[str, Path]:
+        for name, path in value.items():
+            if name not in EMBEDDING_MODEL_NAMES:
+                raise ValueError(f"unknown embedding model {name!r}: the metrics use "
+                                 f"{' and '.join(map(repr, EMBEDDING_MODEL_NAMES))}")
+            if not (Path(path) / "modules.json").is_file():
+                raise ValueError(f"{path} is not a sentence-transformers model folder (it has "
+                                 f"no modules.json): give the folder of a local copy of {name}")
+        return value
+
+
+class EvaluationConfig(BaseModel):
+    """One local evaluation run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: Path = Field(default=SAMPLE_DATA, description="Data file (JSON lines or a JSON array).")
+    model: str = Field(
+        default="UserModel",
+        description="`module:Class`, or a short name: UserModel, dummy, baseline, vllm.",
+    )
+    output_dir: Path | None = Field(
+        default=None,
+        description="Where predictions and results go; default outputs/<model>_<data name>.",
+    )
+    limit: int | None = Field(
+        default=None, ge=1,
+        description="Evaluate at most N questions, spread over the tasks (the first of each "
+        "task in data order, then the second of each, ...).")
+    tracks: list[str] = Field(
+        default_factory=list,
+        description="Only these tracks: ids, or 1-4 for tracks 1-4 (empty: all).")
+    tasks: list[str] = Field(default_factory=list,
+                             description="Only these task names (empty: all).")
+    task_types: list[str] = Field(default_factory=list,
+                                  description="Only these task types (empty: all).")
+    resume: bool = Field(default=False, description="Reuse the answers saved in output_dir.")
+    overwrite: bool = Field(default=False, description="Discard answers saved in output_dir.")
+    skip_invalid: bool = Field(default=False, description="Drop invalid data rows and go on.")
+    progress: bool = Field(default=True, description="Show a progress bar on standard error.")
+    batch_timeout_s: float | None = Field(
+        default=None, gt=0,
+        description="Give up on a batch whose batch_predict has not returned after this many "
+        "seconds (the answers saved before are kept). Off by default: a batch over the "
+        "grader's own limit (10 s per prompt) is only warned about and recorded.")
+    weights: Path | None = Field(
+        default=None, description="Model directory handed to models that take one (vllm)."
+    )
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+
+    @field_validator("tracks")
+    @classmethod
+    def _track_ids(cls, value: list[str]) -> list[str]:
+        return [track_id(text) for text in value]
+
+    @field_validator("task_types")
+    @classmethod
+    def _known_task_types(cls, value: list[str]) -> list[str]:
+        for text in value:
+            if text not in TASK_TYPES:
+                raise ValueError(f"unknown task type {text!r} (expected one of "
+                                 f"{', '.join(TASK_TYPES)})")
+        return value
+
+    @model_validator(mode="after")
+    def _resume_or_overwrite(self) -> EvaluationConfig:
+        if self.resume and self.overwrite:
+            raise ValueError("--resume keeps the saved answers and --overwrite discards them: "
+                             "pass one of them, not both")
+        return self
+
+    def resolved_output_dir(self) -> Path:
+        if self.output_dir is not None:
+            return self.output_dir
+        parts = [self.model.replace(":", "_").replace(".", "_")]
+        if self.weights is not None:
+            parts.append(Path(self.weights).resolve().name)  # two weights, two folders
+        return OUTPUTS_DIR / "_".join([*parts, self.data.stem])
+
+
+def load_config(path: Path | None = None, **overrides: object) -> EvaluationConfig:
+    """Build the evaluation configuration: the JSON file (if any), then non-None overrides."""
+    values = read_json_object(Path(path), "the configuration") if path is not None else {}
+    scoring = values.pop("scoring", None) or {}
+    if not isinstance(scoring, dict):
+        raise ConfigError(f"{path}: 'scoring' must be a JSON object, not {json_kind(scoring)}")
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key.startswith("scoring_"):
+            name = key.removeprefix("scoring_")
+            if name == "embedding_models":
+                saved = scoring.get("embedding_models", _default_embedding_models())
+                if isinstance(saved, dict):  # else the validation below says what is wrong
+                    value = {**saved, **value}  # type: ignore[dict-item]
+            scoring[name] = value
+        else:
+            values[key] = value
+    try:
+        return EvaluationConfig(**values, scoring=ScoringConfig(**scoring))  # type: ignore[arg-type]
+    except ValidationError as err:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}invalid configuration: {one_line(err)}") from err

@@ -1,0 +1,397 @@
+"""Local evaluation: call a model the way the grader does, save every answer, score, report.
+
+Owns the run loop. Questions are grouped by task type (in order of first appearance) and sent in
+batches of `get_batch_size()`, asked before every batch. Each reply is checked, and its lines
+are appended to `predictions.jsonl` (predictions.py) as soon as the batch is answered, so a
+run killed at any moment loses at most the batch in flight; `resume` reuses every saved
+answer and asks the model only for the rest. Scores are filled in once all answers exist,
+because embedding metrics are scored in one batch per metric.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from runtime.common.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE, PER_QUESTION_LIMIT_S
+from runtime.common.records import RunReport, Usage, batch_records, reporting
+from runtime.common.settings import ConfigError
+from runtime.grading.config import EvaluationConfig
+from runtime.grading.data import DataSet, Question, load_questions, select_questions
+from runtime.grading.predictions import (
+    PREDICTIONS_FILE,
+    AnsweredBy,
+    OutputDirError,
+    Predictions,
+    prediction_line,
+)
+from runtime.grading.report import RunInfo, SlowBatch, Timing, write_reports
+from runtime.grading.scoring import Scores, check_metric_models, score_answers
+
+MODEL_ALIASES: dict[str, str] = {
+    "UserModel": "models.user_config:UserModel",
+    "dummy": "models.dummy_model:DummyModel",
+    "baseline": "models.baseline_model:BaselineModel",
+    "vllm": "models.vllm_model:VLLMShopModel",
+}
+
+
+class ModelReplyError(RuntimeError):
+    """The model broke the interface: wrong batch size, wrong number or type of answers."""
+
+
+@dataclass
+class Batch:
+    index: int
+    task_type: str
+    is_multiple_choice: bool
+    questions: list[Question]
+
+
+@dataclass
+class GenerationStats:
+    model_s: float = 0.0
+    load_s: float = 0.0
+    asked_rows: int = 0
+    usage: Usage | None = None  # None when the model reports no records
+    report: RunReport | None = None
+    slow_batches: list[SlowBatch] = field(default_factory=list)
+
+
+def resolve_model_class(spec: str) -> type:
+    """`module:Class`, or a short name from MODEL_ALIASES."""
+    target = MODEL_ALIASES.get(spec, spec)
+    if ":" not in target:
+        close = difflib.get_close_matches(spec, MODEL_ALIASES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown model {spec!r}{hint}: use module:Class or one of "
+                          f"{', '.join(MODEL_ALIASES)}")
+    module_name, class_name = target.split(":", 1)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise ConfigError(f"--model {spec}: cannot import {module_name!r} ({err}): check the "
+                          "module path, run from the repository root") from err
+    try:
+        return getattr(module, class_name)
+    except AttributeError:
+        raise ConfigError(f"--model {spec}: module {module_name!r} has no {class_name!r}"
+                          ) from None
+
+
+def build_model(spec: str, weights: Path | None = None) -> Any:
+    cls = resolve_model_class(spec)
+    if weights is None:
+        return cls()
+    if "weights" not in inspect.signature(cls).parameters:
+        raise ConfigError(f"model {spec!r} takes no weights: drop --weights, or use a model "
+                          "that loads them (vllm)")
+    return cls(weights=weights)
+
+
+def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
+    """Group by task type (first-appearance order), then batches of the model's batch size."""
+    groups: dict[tuple[str, bool], list[Question]] = {}
+    for q in questions:
+        groups.setdefault((q.task_type or "", q.is_multiple_choice), []).append(q)
+    index = 0
+    for (task_type, is_mc), members in groups.items():
+        start = 0
+        while start < len(members):
+            size = model.get_batch_size()
+            if (not isinstance(size, int) or isinstance(size, bool)
+                    or not MIN_BATCH_SIZE <= size <= MAX_BATCH_SIZE):
+                raise ModelReplyError(f"get_batch_size() returned {size!r}; it must be "
+                                      f"{MIN_BATCH_SIZE} to {MAX_BATCH_SIZE}")
+            yield Batch(index, task_type, is_mc, members[start : start + size])
+            index += 1
+            start += size
+
+
+def _where(batch: Batch) -> str:
+    return (f"batch {batch.index} (task type {batch.task_type}, rows "
+            f"{batch.questions[0].row}-{batch.questions[-1].row})")
+
+
+def check_reply(reply: Any, batch: Batch) -> list[str]:
+    """The reply as the grader takes it, or a ModelReplyError that says what is wrong."""
+    where = _where(batch)
+    if not isinstance(reply, list):
+        raise ModelReplyError(f"{where}: batch_predict returned a {type(reply).__name__}, "
+                              "not a list of strings")
+    if len(reply) != len(batch.questions):
+        raise ModelReplyError(f"{where}: batch_predict returned {len(reply)} answers for "
+                              f"{len(batch.questions)} prompts")
+    for position, answer in enumerate(reply):
+        if not isinstance(answer, str):
+            raise ModelReplyError(f"{where}: answer {position} (row "
+                                  f"{batch.questions[position].row}) is a "
+                                  f"{type(answer).__name__}, not a string")
+    return reply
+
+
+def _ask(model: Any, batch: Batch, timeout_s: float | None) -> Any:
+    """batch_predict as the grader calls it; with `timeout_s`, in a worker thread given up
+    after that long (a hung model cannot be stopped from outside, only left behind)."""
+    prompts = {"prompt": [q.input_field for q in batch.questions]}
+    if timeout_s is None:
+        return model.batch_predict(prompts, batch.is_multiple_choice)
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["reply"] = model.batch_predict(prompts, batch.is_multiple_choice)
+        except BaseException as err:  # noqa: BLE001 - handed to the calling thread as is
+            outcome["error"] = err
+
+    worker = threading.Thread(target=call, name=f"batch-{batch.index}", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise ModelReplyError(
+            f"{_where(batch)}: no answer within {timeout_s:g} s (--batch-timeout); the "
+            "answers saved before are kept: fix the model or raise --batch-timeout, then pass "
+            "--resume")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["reply"]
+
+
+def _slow_batch(batch: Batch, seconds: float) -> SlowBatch | None:
+    """The batch, if it took longer than the grader allows it."""
+    limit_s = PER_QUESTION_LIMIT_S * len(batch.questions)
+    if seconds <= limit_s:
+        return None
+    slow = SlowBatch(batch=batch.index, task_type=batch.task_type,
+                     rows=[q.row for q in batch.questions], seconds=round(seconds, 3),
+                     limit_s=limit_s)
+    print(f"warning: {_where(batch)} took {seconds:.1f} s, over the grader's limit of "
+          f"{limit_s:g} s ({PER_QUESTION_LIMIT_S:g} s per prompt): the grader would stop the "
+          "run here", file=sys.stderr)
+    return slow
+
+
+def generate_answers(
+    model: Any,
+    questions: list[Question],
+    predictions: Predictions,
+    config: EvaluationConfig,
+) -> GenerationStats:
+    """Ask `model` for every question, appending each answered batch to `predictions`."""
+    stats = GenerationStats()
+    reporter = reporting(model)
+    by = answered_by(config)
+    bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not config.progress,
+               file=sys.stderr)
+    for batch in batches_as_grader(questions, model):
+        started = time.perf_counter()
+        try:
+            reply = _ask(model, batch, config.batch_timeout_s)
+        except SystemExit as exit_:
+            # The grader would get no answers either; say so rather than end with "success".
+            raise ModelReplyError(
+                f"the model called sys.exit({exit_.code}) in batch_predict instead of returning "
+                f"answers; the {len(predictions.by_row)} answers saved before are kept: fix the "
+                "model, then pass --resume") from exit_
+        seconds = time.perf_counter() - started
+        stats.model_s += seconds
+        answers = check_reply(reply, batch)
+        records = batch_records(reporter, len(answers))
+        for record in records:
+            if record is not None:
+                stats.usage = stats.usage or Usage()
+                stats.usage.add(record)
+        predictions.append([prediction_line(q, answer, record, by) for q, answer, record
+                            in zip(batch.questions, answers, records, strict=True)])
+        slow = _slow_batch(batch, seconds)
+        if slow is not None:
+            stats.slow_batches.append(slow)
+        stats.asked_rows += len(answers)
+        bar.update(len(answers))
+    bar.close()
+    if reporter is not None:
+        stats.report = reporter.run_report()
+    return stats
+
+
+def same_model_family(saved: str, current: str) -> bool:
+    """Whether answers saved by model `saved` may be resumed by model `current`: the same
+    class, or one derived from the other (UserModel from VLLMShopModel; a model wrapped to log
+    or to fail on purpose). A class that no longer imports is not the same."""
+    if saved == current:
+        return True
+    try:
+        first, second = resolve_model_class(saved), resolve_model_class(current)
+    except ConfigError:
+        return False
+    return issubclass(first, second) or issubclass(second, first)
+
+
+def answered_by(config: EvaluationConfig) -> AnsweredBy:
+    """The model and weights of this run, as saved beside each answer."""
+    weights = str(Path(config.weights).resolve()) if config.weights else None
+    return AnsweredBy(MODEL_ALIASES.get(config.model, config.model), weights)
+
+
+def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> Predictions:
+    """Create the output directory; return its saved answers to reuse (resume) or a fresh file."""
+    out = config.resolved_output_dir()
+    make_output_dir(out)
+    path = out / PREDICTIONS_FILE
+    has_saved = path.is_file() and path.stat().st_size > 0
+    if has_saved and not (config.resume or config.overwrite):
+        raise OutputDirError(
+            f"{out} already holds saved answers ({path.name}). Pass --resume to reuse them and "
+            "answer only the rest, --overwrite to discard them, or choose another --output-dir."
+        )
+    if config.overwrite or not has_saved:
+        return Predictions.empty(path)
+    saved = Predictions.read(path, questions, answered_by(config), kin=same_model_family)
+    saved.end_cut_line()
+    return saved
+
+
+def make_output_dir(out: Path) -> None:
+    """Create the output folder, or say in one line why it cannot be."""
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(f"{out} is a file, not a folder: choose another --output-dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputDirError(f"cannot write to {out}: {err.strerror or err}: choose another "
+                             "--output-dir") from err
+    if not os.access(out, os.W_OK):
+        raise OutputDirError(f"cannot write to {out}: permission denied: choose another "
+                             "--output-dir")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _load_data(path: Path, config: EvaluationConfig) -> tuple[DataSet, list[Question]]:
+    """Load the data once and say, before any answer is generated, what cannot be scored
+    (or stop, with --strict)."""
+    dataset = load_questions(path, skip_invalid=config.skip_invalid)
+    for invalid in dataset.skipped:
+        print(f"skipped invalid row: {invalid.message}", file=sys.stderr)
+    questions = select_questions(dataset.questions, tracks=config.tracks, tasks=config.tasks,
+                                 task_types=config.task_types, limit=config.limit)
+    for problem in check_metric_models(questions, config.scoring).values():
+        print(f"warning: {problem} These tasks are reported as unscored.", file=sys.stderr)
+    return dataset, questions
+
+
+def _score_into(predictions: Predictions, questions: list[Question],
+                config: EvaluationConfig, write_back: bool = True) -> tuple[Scores, float]:
+    """Score the saved answers; with `write_back`, write each row's parsed answer and score
+    into the file (only into a file this call wrote)."""
+    started = time.perf_counter()
+    scores = score_answers(questions, predictions.answers(), config.scoring)
+    scoring_s = time.perf_counter() - started
+    if write_back:
+        predictions.finalise({row: (s.parsed, s.score) for row, s in scores.rows.items()})
+    return scores, scoring_s
+
+
+def _run_info(dataset: DataSet, questions: list[Question], answered: int, started_at: str,
+              **fields: Any) -> RunInfo:
+    return RunInfo(
+        **fields,
+        num_questions=len(questions),
+        answered=answered,
+        missing=len(questions) - answered,
+        partial=answered < len(questions),
+        skipped_invalid_rows=[s.message for s in dataset.skipped],
+        started_at=started_at,
+        finished_at=_now(),
+    )
+
+
+def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
+    """Run a whole local evaluation; returns the results document that was written.
+
+    `model` is an already built model to use instead of building `config.model`."""
+    started_at, started = _now(), time.perf_counter()
+    dataset, questions = _load_data(config.data, config)
+    predictions = prepare_output_dir(config, questions)
+    resumed_rows = len(predictions.by_row)
+    pending = [q for q in questions if q.row not in predictions.by_row]
+    stats = GenerationStats()
+    if pending:
+        load_started = time.perf_counter()
+        if model is None:
+            model = build_model(config.model, config.weights)
+        stats_load = time.perf_counter() - load_started
+        stats = generate_answers(model, pending, predictions, config)
+        stats.load_s = stats_load
+
+    scores, scoring_s = _score_into(predictions, questions, config)
+    report = stats.report
+    timing = Timing(
+        total_s=round(time.perf_counter() - started, 3),
+        model_s=round(stats.load_s + stats.model_s, 3),
+        model_load_s=round(stats.load_s, 3),
+        generation_s=round(stats.model_s, 3),
+        scoring_s=round(scoring_s, 3),
+        engine_load_s=report.engine_load_s if report else None,
+    )
+    run = _run_info(dataset, questions, len(predictions.by_row), started_at, model=config.model,
+                    weights=str(config.weights) if config.weights else None,
+                    model_dir=report.model_dir if report else None,
+                    data=str(config.data), resumed_rows=resumed_rows,
+                    asked_rows=stats.asked_rows,
+                    guard_events=report.guard_events if report else None,
+                    slow_batches=stats.slow_batches)
+    return write_reports(config.resolved_output_dir(), scores, timing, stats.usage, run,
+                         questions, predictions.by_row)
+
+
+def score_saved(
+    data: Path, predictions: Path, output_dir: Path, config: EvaluationConfig
+) -> dict[str, Any]:
+    """Re-score saved answers without a model and write the same files.
+
+    Saved answers are never replaced: the predictions are copied into `output_dir` only where it
+    holds none; scored where they lie, they are read and left as they are."""
+    started_at, started = _now(), time.perf_counter()
+    dataset, questions = _load_data(data, config)
+    if not predictions.is_file():
+        raise OutputDirError(f"{predictions} is not a file: point --predictions at a "
+                             f"{PREDICTIONS_FILE} written by local_evaluation.py")
+    saved = Predictions.read_any(predictions, questions)
+    if not saved.by_row:
+        raise OutputDirError(f"{predictions}: no line answers a question of {data} (a line "
+                             "needs row, input_field and model_output_str): check "
+                             "--predictions and --data")
+    missing = len(questions) - len(saved.by_row)
+    if missing:
+        print(f"warning: {missing} questions have no saved answer and are not scored",
+              file=sys.stderr)
+    target = output_dir / PREDICTIONS_FILE
+    in_place = target.exists() and target.resolve() == predictions.resolve()
+    if target.exists() and not in_place:
+        raise OutputDirError(f"{output_dir} already holds saved answers ({PREDICTIONS_FILE}): "
+                             "score into another --output-dir")
+    if not in_place:
+        make_output_dir(output_dir)
+        saved = saved.copy_to(target)
+    scores, scoring_s = _score_into(saved, questions, config, write_back=not in_place)
+    timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
+                    scoring_s=round(scoring_s, 3))
+    run = _run_info(dataset, questions, len(saved.by_row), started_at, model=None,
+                    predictions=str(predictions),
+                    data=str(data), resumed_rows=len(saved.by_row), asked_rows=0)
+    return write_reports(output_dir, scores, timing, None, run, questions, saved.by_row)

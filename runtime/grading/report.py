@@ -1,0 +1,345 @@
+"""What an evaluation leaves behind: results.json (the `Results` model, every field described),
+report.md, a PNG chart and the console table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from runtime.common.competition import TRACK5, TRACKS
+from runtime.common.records import Usage
+from runtime.grading.data import Question
+from runtime.grading.predictions import PREDICTIONS_FILE
+from runtime.grading.scoring import Scores, as_utf8
+
+SCHEMA_VERSION = 3  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow batches
+CHART_FILE = "scores.png"
+RESULTS_FILE = "results.json"
+
+
+def _fmt(value: float | None) -> str:
+    return "unscored" if value is None else f"{value:.4f}"
+
+
+class TaskEntry(BaseModel):
+    task_name: str
+    task_type: str
+    metric: str
+    track: str
+    num_samples: int = Field(description="Answered questions of the task that were scored.")
+    score: float | None = Field(description="The task's score; null when unscored.")
+    parse_failures: int = Field(description="Answers the official parser could not read.")
+    unscored_reason: str | None = Field(description="Why the task has no score.")
+
+
+class TrackEntry(BaseModel):
+    name: str = Field(description="The track's display name.")
+    score: float | None = Field(description="Mean of its scored tasks.")
+    num_tasks: int
+    unscored_tasks: list[str]
+
+
+class Track5Entry(BaseModel):
+    track: str = Field(description="The leaderboard's id of track 5.")
+    score: float | None
+    definition: str
+    tracks_included: list[str] = Field(description="The tracks whose mean track 5 is.")
+
+
+class TasksMeanEntry(BaseModel):
+    score: float | None
+    definition: str
+
+
+class Timing(BaseModel):
+    """Seconds, wall clock; null where the run had no such phase (re-scoring has no model)."""
+
+    total_s: float = Field(description="The whole command.")
+    model_s: float = Field(description="Building the model and answering.")
+    model_load_s: float | None = Field(default=None, description="Building the model.")
+    generation_s: float | None = Field(default=None, description="The model's batch_predict "
+                                       "calls.")
+    scoring_s: float = Field(description="Parsing and scoring, embedding models included.")
+    engine_load_s: float | None = Field(default=None, description="The engine's start, as the "
+                                        "model reports it.")
+
+
+class SlowBatch(BaseModel):
+    """A batch that took longer than the grader allows (the grader would stop the run)."""
+
+    batch: int = Field(description="The batch's index in the run.")
+    task_type: str
+    rows: list[int] = Field(description="The rows it asked.")
+    seconds: float = Field(description="How long batch_predict took.")
+    limit_s: float = Field(description="What the grader allows it: 10 s per prompt.")
+
+
+class RunInfo(BaseModel):
+    model: str | None = Field(description="The model spec; null when saved answers were "
+                              "re-scored.")
+    weights: str | None = Field(default=None, description="Weights given on the command line.")
+    model_dir: str | None = Field(default=None, description="The directory that answered, as "
+                                  "the model reports it.")
+    data: str
+    predictions: str | None = Field(default=None, description="Re-scored predictions file.")
+    num_questions: int
+    resumed_rows: int = Field(description="Answers reused from an earlier run.")
+    asked_rows: int = Field(description="Answers asked of the model in this run.")
+    answered: int = Field(description="Questions with an answer: the scores cover these.")
+    missing: int = Field(description="Questions without an answer, not scored.")
+    partial: bool = Field(description="Whether some questions have no answer, so that the "
+                          "scores are those of the answered questions only.")
+    slow_batches: list[SlowBatch] = Field(
+        default_factory=list, description="Batches over the grader's time limit.")
+    skipped_invalid_rows: list[str]
+    started_at: str
+    finished_at: str
+    guard_events: list[dict[str, Any]] | None = Field(
+        default=None, description="The deadline guard's changes of level.")
+
+
+class Results(BaseModel):
+    """results.json: the scores of one evaluation, with its timing, usage and run."""
+
+    schema_version: int = SCHEMA_VERSION
+    tasks: list[TaskEntry]
+    tracks: dict[str, TrackEntry] = Field(description="Tracks 1-4 present, by id.")
+    track5: Track5Entry
+    tasks_mean: TasksMeanEntry
+    notes: list[str]
+    timing: Timing
+    usage: Usage | None = Field(description="Tokens and repairs summed from the model's "
+                                "per-answer records; null when it reports none.")
+    run: RunInfo
+
+
+def results_document(scores: Scores, timing: Timing, usage: Usage | None,
+                     run: RunInfo) -> Results:
+    return Results(
+        tasks=[TaskEntry(**asdict(t)) for t in scores.tasks],
+        tracks={track: TrackEntry(name=TRACKS[track], score=result.score,
+                                  num_tasks=result.num_tasks,
+                                  unscored_tasks=result.unscored_tasks)
+                for track, result in scores.tracks.items()},
+        track5=Track5Entry(track=TRACK5, score=scores.track5,
+                           definition="mean of the track scores (leaderboard track 5)",
+                           tracks_included=scores.tracks_in_track5),
+        tasks_mean=TasksMeanEntry(
+            score=scores.tasks_mean,
+            definition="mean over tasks (what the organisers' local script printed)"),
+        notes=scores.notes,
+        timing=timing,
+        usage=usage,
+        run=run,
+    )
+
+
+def table_lines(scores: Scores) -> list[str]:
+    """The per-task and per-track tables as Markdown lines (also printed to the console)."""
+    lines = [
+        "| task | type | metric | track | n | score | parse failures |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    for t in scores.tasks:
+        lines.append(
+            f"| {t.task_name} | {t.task_type} | {t.metric} | {TRACKS.get(t.track, t.track)} "
+            f"| {t.num_samples} | {_fmt(t.score)} | {t.parse_failures} |"
+        )
+    lines += ["", "| track | tasks | score |", "|---|---:|---:|"]
+    for track, result in scores.tracks.items():
+        unscored = f" ({len(result.unscored_tasks)} unscored)" if result.unscored_tasks else ""
+        lines.append(f"| {TRACKS[track]} | {result.num_tasks}{unscored} | {_fmt(result.score)} |")
+    lines.append(f"| **Track 5 (mean of tracks)** | | **{_fmt(scores.track5)}** |")
+    lines.append(f"| Mean over tasks (organisers' script) | {len(scores.tasks)} "
+                 f"| {_fmt(scores.tasks_mean)} |")
+    return lines
+
+
+def table_cell(value: Any, width: int = 90) -> str:
+    """A value as one Markdown table cell: one line, pipes escaped, cut to `width`."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(as_utf8(text).split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return text.replace("|", "\\|") or " "
+
+
+def _repairs(lines: list[dict[str, Any]]) -> dict[str, int]:
+    kinds = [(line.get("runtime") or {}).get("fallback") for line in lines]
+    return {kind: kinds.count(kind) for kind in ("completed", "fallback", "deadline")}
+
+
+def answer_analysis_lines(scores: Scores, questions: list[Question],
+                          saved: dict[int, dict[str, Any]], worst: int = 3) -> list[str]:
+    """Per task: its repairs (fallback and deadline counts) and its `worst` lowest-scoring
+    answers that are not perfect, each with a prompt excerpt, the truth, the answer, the
+    model's raw output where it reports one, the parsed value, the score and the repair."""
+    lines = ["## Answers by task", "",
+             "Each task's repairs and its lowest-scoring answers (raw output: what the model "
+             "generated before post-processing, where it reports it).", ""]
+    for task in scores.tasks:
+        members = [q for q in questions if q.task_name == task.task_name and q.row in saved]
+        repairs = _repairs([saved[q.row] for q in members])
+        reported = any("runtime" in saved[q.row] for q in members)
+        lines += [f"### {task.task_name} ({task.task_type}, {task.metric}): "
+                  f"{_fmt(task.score)} over {len(members)} answers", "",
+                  f"Parse failures {task.parse_failures}; repaired: "
+                  + (f"{repairs['completed']} completed, {repairs['fallback']} replaced by a "
+                     f"fallback, {repairs['deadline']} stopped by the deadline."
+                     if reported else "not reported by this model."), ""]
+        scored = [q for q in members if (scores.rows[q.row].score or 0.0) < 1.0
+                  and scores.rows[q.row].score is not None]
+        if not scored:
+            continue
+        scored.sort(key=lambda q: (scores.rows[q.row].score, q.row))
+        lines += ["| row | score | truth | answer | raw output | parsed | repair | prompt |",
+                  "|---:|---:|---|---|---|---|---|---|"]
+        for q in scored[:worst]:
+            line, row = saved[q.row], scores.rows[q.row]
+            record = line.get("runtime") or {}
+            lines.append(
+                f"| {q.row} | {row.score:.3f} | {table_cell(q.output_field, 60)} | "
+                f"{table_cell(line['model_output_str'], 60)} | "
+                f"{table_cell(record.get('raw_output', '-'), 60)} | "
+                f"{table_cell(row.parsed, 40)} | "
+                f"{record.get('fallback') or '-'} | {table_cell(q.input_field, 90)} |")
+        lines.append("")
+    return lines
+
+
+def report_markdown(results: Results, scores: Scores,
+                    analysis: list[str] | None = None) -> str:
+    run = results.run
+    parts = [
+        f"# Local evaluation: {run.model or 'saved answers'} on {Path(run.data).name}",
+        "",
+        f"{run.num_questions} questions; {run.resumed_rows} answers reused from an earlier "
+        f"run; started {run.started_at}, finished {run.finished_at}.",
+        "",
+        *([f"**{partial_line(run)}**", ""] if run.partial else []),
+        *([f"**{slow_line(run)}**", ""] if run.slow_batches else []),
+        *table_lines(scores),
+        "",
+        f"![scores by track and task]({CHART_FILE})",
+        "",
+        "## Timing",
+        "",
+        *[f"- {name}: {value}" for name, value in results.timing if value is not None],
+    ]
+    if results.usage is not None:
+        parts += ["", "## Usage", "", *[f"- {name}: {value}" for name, value in results.usage]]
+    if scores.notes:
+        parts += ["", "## Notes", "", *[f"- {note}" for note in scores.notes]]
+    if analysis:
+        parts += ["", *analysis]
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def partial_line(run: RunInfo) -> str:
+    return (f"Partial predictions: {run.answered} of {run.num_questions} questions answered, "
+            f"{run.missing} missing; the scores are those of the answered questions only.")
+
+
+def slow_line(run: RunInfo) -> str:
+    worst = max(run.slow_batches, key=lambda b: b.seconds / b.limit_s)
+    return (f"{len(run.slow_batches)} batches took longer than the grader allows (worst: batch "
+            f"{worst.batch}, {worst.seconds:.1f} s of {worst.limit_s:g} s): the grader would "
+            "stop this run.")
+
+
+def chart_title(run: RunInfo) -> str:
+    """Which model (and weights) answered which data, for the chart's title."""
+    model = run.model or f"saved answers ({Path(run.predictions or '').name})"
+    weights = f" on {Path(run.weights).name}" if run.weights else ""
+    partial = f", partial: {run.answered} of {run.num_questions}" if run.partial else ""
+    return f"{model}{weights}: {Path(run.data).name} ({run.num_questions} questions{partial})"
+
+
+# Abbreviations of the metrics in the task labels.
+_METRIC_LABELS = {"accuracy": "acc", "hit rate@3": "hit@3", "ndcg": "ndcg", "micro f1": "f1",
+                  "rougel": "rougeL", "bleu": "bleu", "jp-bleu": "jp-bleu",
+                  "sent-transformer": "sent", "multilingual-sent-transformer": "m-sent"}
+
+
+def write_chart(path: Path, scores: Scores, title: str) -> None:
+    """Scores by track (left) and by task (right, coloured by track, labelled with the metric),
+    every bar labelled with its value; a score of 0 shows as a mark on the axis, an unscored
+    task as a hatched bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    tracks = list(scores.tracks.values())
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [1, 2.6]}
+    )
+    fig.suptitle(title, fontsize=11)
+    colour_of = {t.track: f"C{i}" for i, t in enumerate(tracks)}
+    labels = [TRACKS[t.track].split(":")[0] for t in tracks] + ["Track 5"]
+    values = [t.score for t in tracks] + [scores.track5]
+    _bars(left, labels, values, [colour_of[t.track] for t in tracks] + ["black"], 8)
+    left.set_title("Score by track (track 5: their mean)", fontsize=10)
+    names = [f"{t.task_name} ({_METRIC_LABELS.get(t.metric, t.metric)})" for t in scores.tasks]
+    _bars(right, names, [t.score for t in scores.tasks],
+          [colour_of.get(t.track, "grey") for t in scores.tasks], 6)
+    right.set_title("Score by task (metric in brackets)", fontsize=10)
+    right.tick_params(axis="x", rotation=60, labelsize=7)
+    for label in right.get_xticklabels():
+        label.set_horizontalalignment("right")
+    right.legend(handles=[Patch(color=colour_of[t.track], label=TRACKS[t.track])
+                          for t in tracks], fontsize=7, loc="upper center", ncol=4)
+    right.set_ylim(0, 1.2)  # room for the legend above the highest bar
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _bars(ax: Any, labels: list[str], values: list[float | None], colours: list[str],
+          fontsize: int) -> None:
+    """Bars with their values written above; 0 as a short mark on the axis, None hatched."""
+    heights = [1.0 if v is None else v for v in values]
+    bars = ax.bar(labels, heights, color=colours)
+    for bar, value in zip(bars, values, strict=True):
+        x = bar.get_x() + bar.get_width() / 2
+        if value is None:
+            bar.set_facecolor("none")
+            bar.set_hatch("//")
+            bar.set_edgecolor("grey")
+            ax.text(x, 0.5, "unscored", rotation=90, ha="center", va="center",
+                    fontsize=fontsize)
+            continue
+        if value == 0:
+            ax.plot([bar.get_x(), bar.get_x() + bar.get_width()], [0.004, 0.004],
+                    color=bar.get_facecolor(), linewidth=3, solid_capstyle="butt")
+        ax.text(x, value + 0.015, f"{value:.2f}", ha="center", va="bottom", fontsize=fontsize)
+    ax.set_ylim(0, 1.08)
+
+
+def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None,
+                  run: RunInfo, questions: list[Question],
+                  saved: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Write results.json, report.md and the chart into `out`, print the tables; return the
+    results as written. `saved` holds the predictions' lines by row."""
+    results = results_document(scores, timing, usage, run)
+    document = results.model_dump(mode="json")
+    (out / RESULTS_FILE).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+    analysis = answer_analysis_lines(scores, questions, saved)
+    (out / "report.md").write_text(report_markdown(results, scores, analysis),
+                                   encoding="utf-8")
+    write_chart(out / CHART_FILE, scores, chart_title(run))
+    print("\n".join(table_lines(scores)))
+    for note in scores.notes:
+        print(f"note: {note}")
+    if run.partial:
+        print(f"note: {partial_line(run)}")
+    if run.slow_batches:
+        print(f"note: {slow_line(run)}")
+    print(f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, report.md, {CHART_FILE}")
+    return document

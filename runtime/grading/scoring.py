@@ -1,0 +1,240 @@
+"""Scoring saved answers exactly as the leaderboard does, and aggregating them.
+
+Parses every answer with the official parsers, scores each metric's rows in one batch, then
+aggregates: task score (mean, or micro F1 over the task), track score (mean of its tasks),
+track 5 (mean of tracks 1-4) and the organisers' "mean over tasks", each under its own name.
+Tasks whose metric needs an embedding model that is not available are reported as unscored and
+left out of every average, visibly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from runtime.common.competition import TRACKS
+from runtime.common.embeddings import Encoder, load_encoder
+from runtime.grading.config import ScoringConfig
+from runtime.grading.data import Question
+from runtime.grading.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS
+from runtime.grading.parsers import is_parse_failure, parse_answer
+
+
+class MissingMetricModel(RuntimeError):
+    """Strict scoring was asked for and a metric's embedding model is missing."""
+
+
+@dataclass
+class RowScore:
+    row: int
+    parsed: Any
+    parse_failure: bool
+    score: float | None
+
+
+@dataclass
+class TaskResult:
+    task_name: str
+    task_type: str
+    metric: str
+    track: str
+    num_samples: int
+    score: float | None
+    parse_failures: int
+    unscored_reason: str | None = None
+
+
+@dataclass
+class TrackResult:
+    track: str
+    score: float | None
+    num_tasks: int
+    unscored_tasks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Scores:
+    rows: dict[int, RowScore]
+    tasks: list[TaskResult]
+    tracks: dict[str, TrackResult]
+    track5: float | None
+    tracks_in_track5: list[str]
+    tasks_mean: float | None
+    notes: list[str]
+
+
+def missing_metric_models(questions: list[Question], config: ScoringConfig) -> dict[str, str]:
+    """Metric name -> why it cannot be scored, for each embedding metric the data needs."""
+    problems: dict[str, str] = {}
+    for metric in sorted({q.metric for q in questions if q.metric in EMBEDDING_MODEL_FOR_METRIC}):
+        model = EMBEDDING_MODEL_FOR_METRIC[metric]
+        path = config.embedding_models.get(model)
+        if path is None:
+            where = "no path is configured for it"
+        elif not (Path(path) / "config.json").is_file():
+            where = f"nothing usable at {path}"
+        else:
+            continue
+        tasks = sorted({q.task_name or "" for q in questions if q.metric == metric}, key=_natural)
+        problems[metric] = (
+            f"metric {metric!r} needs the sentence-transformers model {model!r}, but {where}. "
+            f"Provide a local copy with --embedding-model {model}=/path/to/{model} "
+            f"(or `embedding_models` in the scoring configuration). "
+            f"Affected tasks: {', '.join(tasks)}."
+        )
+    return problems
+
+
+def check_metric_models(questions: list[Question], config: ScoringConfig) -> dict[str, str]:
+    """Say which metrics cannot be scored; with `strict`, raise instead."""
+    problems = missing_metric_models(questions, config)
+    if problems and config.strict:
+        raise MissingMetricModel("\n".join(problems.values()))
+    needed = {EMBEDDING_MODEL_FOR_METRIC[q.metric] for q in questions
+              if q.metric in EMBEDDING_MODEL_FOR_METRIC and q.metric not in problems}
+    for model in sorted(needed):
+        load_metric_model(model, config)
+    return problems
+
+
+def as_utf8(answer: str) -> str:
+    """The answer as UTF-8 text carries it: a lone surrogate (which a model's string may hold
+    but no UTF-8 text can, and which the metrics' tokenizers refuse) becomes "?"."""
+    return answer.encode("utf-8", "replace").decode("utf-8")
+
+
+def load_metric_model(model: str, config: ScoringConfig) -> Encoder:
+    """Load a metric's embedding model (once per process), or say in one line why it cannot
+    be: done before any answer is generated, so a wrong folder costs no generation."""
+    path = config.embedding_models[model]
+    try:
+        return load_encoder(path, config.device)
+    # The loader's failures are many kinds (torch, transformers, JSON); each means this folder.
+    except Exception as err:  # noqa: BLE001
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise MissingMetricModel(f"{path} does not load as the sentence-transformers model "
+                                 f"{model} ({reason}): fix --embedding-model {model}=PATH"
+                                 ) from err
+
+
+def _natural(name: str) -> tuple[str, int]:
+    digits = "".join(c for c in name if c.isdigit())
+    return (name.rstrip("0123456789"), int(digits) if digits else -1)
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def score_answers(
+    questions: list[Question],
+    answers: dict[int, str],
+    config: ScoringConfig,
+    encoders: dict[str, Encoder] | None = None,
+) -> Scores:
+    """Score `answers` (row -> raw answer string) for labelled `questions`.
+
+    Rows without an answer are not scored. `encoders` may hold already loaded embedding models
+    keyed by model name; the others are loaded from `config.embedding_models`.
+    """
+    missing = missing_metric_models(questions, config)
+    encoders = dict(encoders or {})
+    answered = [q for q in questions if q.row in answers]
+    rows: dict[int, RowScore] = {}
+    for q in answered:
+        parsed = parse_answer(as_utf8(answers[q.row]), q.task_type or "")
+        rows[q.row] = RowScore(q.row, parsed, is_parse_failure(parsed, q.task_type or ""), None)
+
+    by_metric: dict[str, list[Question]] = defaultdict(list)
+    for q in answered:
+        by_metric[q.metric or ""].append(q)
+    for metric, group in by_metric.items():
+        if metric in missing:
+            continue
+        encoder = None
+        model = EMBEDDING_MODEL_FOR_METRIC.get(metric)
+        if model is not None:
+            if model not in encoders:
+                encoders[model] = load_metric_model(model, config)
+            encoder = encoders[model]
+        predictions = [rows[q.row].parsed for q in group]
+        truths = [q.output_field for q in group]
+        sample_scores = METRICS[metric].score(predictions, truths, encoder)
+        for q, value in zip(group, sample_scores, strict=True):
+            rows[q.row].score = value
+
+    tasks = _task_results(answered, rows, missing)
+    tracks = _track_results(tasks)
+    scored_tracks = [t for t in tracks.values() if t.score is not None]
+    track5 = _mean([t.score for t in scored_tracks if t.score is not None])
+    tasks_mean = _mean([t.score for t in tasks if t.score is not None])
+    notes = list(missing.values())
+    unscored = [t.task_name for t in tasks if t.score is None]
+    if unscored:
+        notes.append(f"Averages exclude unscored tasks: {', '.join(unscored)}.")
+    absent = [TRACKS[t] for t in TRACKS if t not in tracks or tracks[t].score is None]
+    if absent and scored_tracks:
+        notes.append(f"Track 5 is the mean of the tracks present; missing: {', '.join(absent)}.")
+    return Scores(
+        rows=rows,
+        tasks=tasks,
+        tracks=tracks,
+        track5=track5,
+        tracks_in_track5=[t.track for t in scored_tracks],
+        tasks_mean=tasks_mean,
+        notes=notes,
+    )
+
+
+def _task_results(
+    answered: list[Question], rows: dict[int, RowScore], missing: dict[str, str]
+) -> list[TaskResult]:
+    by_task: dict[str, list[Question]] = defaultdict(list)
+    for q in answered:
+        by_task[q.task_name or ""].append(q)
+    results = []
+    for name in sorted(by_task, key=_natural):
+        group = by_task[name]
+        first = group[0]
+        metric = first.metric or ""
+        failures = sum(rows[q.row].parse_failure for q in group)
+        if metric in missing:
+            score, reason = None, missing[metric]
+        else:
+            predictions = [rows[q.row].parsed for q in group]
+            truths = [q.output_field for q in group]
+            sample_scores = [rows[q.row].score or 0.0 for q in group]
+            score = METRICS[metric].aggregate(predictions, truths, sample_scores)
+            reason = None
+        results.append(
+            TaskResult(
+                task_name=name,
+                task_type=first.task_type or "",
+                metric=metric,
+                track=first.track or "",
+                num_samples=len(group),
+                score=score,
+                parse_failures=failures,
+                unscored_reason=reason,
+            )
+        )
+    return results
+
+
+def _track_results(tasks: list[TaskResult]) -> dict[str, TrackResult]:
+    tracks: dict[str, TrackResult] = {}
+    for track in TRACKS:
+        members = [t for t in tasks if t.track == track]
+        if not members:
+            continue
+        tracks[track] = TrackResult(
+            track=track,
+            score=_mean([t.score for t in members if t.score is not None]),
+            num_tasks=len(members),
+            unscored_tasks=[t.task_name for t in members if t.score is None],
+        )
+    return tracks

@@ -1,0 +1,92 @@
+"""predictions.jsonl: lines end at "\n" only, one read per run, appends on disk, kept lines."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runtime.grading.config import load_config
+from runtime.grading.data import load_questions
+from runtime.grading.evaluation import evaluate
+from runtime.grading.predictions import OutputDirError, Predictions, prediction_line
+from tests.conftest import REPO_ROOT
+
+SEPARATORS = "a\u2028b\u2029c\x85d\x0be\x0cf\x1cg\rh"
+
+
+class SeparatorModel:
+    """Answers that hold every character str.splitlines() would split on."""
+
+    def get_batch_size(self):
+        return 4
+
+    def batch_predict(self, batch, is_multiple_choice):
+        return ["1" if is_multiple_choice else f"2, 1 {SEPARATORS}" for _ in batch["prompt"]]
+
+
+def test_answers_with_unicode_line_separators_survive_a_resume_and_scoring(tmp_path):
+    data = tmp_path / "data.jsonl"
+    rows = [json.loads(line) for line in
+            (REPO_ROOT / "data" / "sample.jsonl").read_text().split("\n") if line]
+    rows[0]["input_field"] += f" {SEPARATORS}"  # a prompt with them too
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    questions = load_questions(data).questions
+    assert len(questions) == len(rows) and SEPARATORS in questions[0].input_field
+    settings = {"data": data, "output_dir": tmp_path / "out", "progress": False,
+                "model": "tests.runtime.grading.test_predictions:SeparatorModel"}
+    evaluate(load_config(None, **settings))
+    resumed = evaluate(load_config(None, resume=True, **settings))
+    assert resumed["run"]["resumed_rows"] == len(rows) and resumed["run"]["asked_rows"] == 0
+    saved = Predictions.read(tmp_path / "out" / "predictions.jsonl", questions)
+    assert len(saved.by_row) == len(rows)
+    free = [line for line in saved.by_row.values() if not line["is_multiple_choice"]]
+    assert free and all(line["model_output_str"].endswith(SEPARATORS) for line in free)
+
+
+def test_a_line_cut_short_is_asked_again_and_other_rows_are_kept(tmp_path, capsys):
+    questions = load_questions(REPO_ROOT / "data" / "sample.jsonl").questions
+    path = tmp_path / "predictions.jsonl"
+    first, second = (prediction_line(q, "1", None) for q in questions[:2])
+    beyond = {**prediction_line(questions[2], "1", None), "row": 999}
+    whole = json.dumps(second)
+    path.write_text(json.dumps(first) + "\n" + json.dumps(beyond) + "\n" + whole[:20])
+    saved = Predictions.read(path, questions)
+    assert list(saved.by_row) == [0] and saved.elsewhere == [beyond]
+    assert "predictions.jsonl:3 is incomplete" in capsys.readouterr().err
+    # Resuming only ends the cut line: nothing saved is rewritten, no second copy is needed.
+    before, inode = path.read_bytes(), path.stat().st_ino
+    saved.end_cut_line()
+    saved.end_cut_line()
+    assert path.read_bytes() == before + b"\n" and path.stat().st_ino == inode
+    saved.append([second])
+    assert Predictions.read(path, questions).by_row == {0: first, 1: second}
+    saved.finalise({0: ([1], 1.0), 1: ([1], 0.0)})
+    lines = [json.loads(x) for x in path.read_text().split("\n") if x]
+    assert [(x["row"], x["score"]) for x in lines] == [(0, 1.0), (1, 0.0), (999, None)]
+
+
+def test_answers_written_for_other_prompts_are_refused(tmp_path):
+    questions = load_questions(REPO_ROOT / "data" / "sample.jsonl").questions
+    path = tmp_path / "predictions.jsonl"
+    line = {**prediction_line(questions[0], "1", None), "input_field": "another prompt"}
+    path.write_text(json.dumps(line) + "\n")
+    with pytest.raises(OutputDirError, match="different prompt"):
+        Predictions.read(path, questions)
+
+
+def test_one_run_reads_the_file_once(tmp_path, monkeypatch):
+    settings = {"data": REPO_ROOT / "data" / "sample.jsonl", "output_dir": tmp_path,
+                "progress": False, "model": "tests.runtime.grading.test_predictions:SeparatorModel"}
+    evaluate(load_config(None, **settings))
+    reads: list[Path] = []
+    real_read_text = Path.read_text
+
+    def counting_read_text(self, *args, **kwargs):
+        if self.name == "predictions.jsonl":
+            reads.append(self)
+        return real_read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting_read_text)
+    evaluate(load_config(None, resume=True, **settings))
+    assert len(reads) == 1
