@@ -15,7 +15,7 @@ from runtime.answering.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit
 from runtime.answering.guard import GuardConfig
 from runtime.answering.shapes import DecodingConfig
 from runtime.common.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from runtime.common.paths import REPO_ROOT
+from runtime.common.paths import PROMPTS_DIR, REPO_ROOT
 from runtime.common.settings import ConfigError, json_kind, one_line, read_json_object
 
 DEFAULT_SHOP_MODEL_CONFIG = REPO_ROOT / "models" / "vllm_config.json"
@@ -51,6 +51,9 @@ class ShopModelConfig(BaseModel):
     decoding: DecodingConfig = Field(default_factory=DecodingConfig)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     embedded: EmbeddedModelConfig = Field(default_factory=EmbeddedModelConfig)
+    prompts_dir: Path = Field(default=PROMPTS_DIR, description="Folder of the task templates "
+                              "(one per task type) and the system prompt; a relative path is "
+                              "relative to the configuration file.")
 
 
 def embedded_model_dirs(
@@ -120,6 +123,9 @@ def load_shop_model_config(
         config = ShopModelConfig(**{**data, "engine": engine})
     except ValidationError as err:
         raise ConfigError(f"{path}: invalid model configuration: {one_line(err)}") from err
+    if not config.prompts_dir.is_absolute():
+        config = config.model_copy(
+            update={"prompts_dir": (path.parent / config.prompts_dir).resolve()})
     beside = Path(engine["model"]) / ENGINE_CONFIG_FILE
     if not beside.is_file():
         return config

@@ -49,13 +49,15 @@ class VLLMShopModel(ShopBenchBaseModel):
                      plan: DecodingPlan) -> tuple[list[int], bool]:
         """The chat-templated prompt as token ids (tokenised once, here), shortened to leave
         room for the answer if needed."""
-        ids = self.engine.tokenize(self.engine.render_chat(messages_for(prompt, decision)))
+        ids = self.engine.tokenize(self.engine.render_chat(
+            messages_for(prompt, decision, self.config.prompts_dir)))
         limit = self.config.engine.max_model_len - plan.max_tokens
         if len(ids) <= limit:
             return ids, False
         overhead = len(ids) - self.engine.count_tokens(prompt)
         shorter = shorten_prompt(prompt, max(limit - overhead, 16), self.engine.count_tokens)
-        ids = self.engine.tokenize(self.engine.render_chat(messages_for(shorter, decision)))
+        ids = self.engine.tokenize(self.engine.render_chat(
+            messages_for(shorter, decision, self.config.prompts_dir)))
         # When the template alone is too long for this model, keep the tail of the prompt.
         return ids[-limit:], True
 

@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from runtime.common.competition import MAX_BATCH_SIZE, TASK_TYPES
+from runtime.budget.estimate import GPUS
+from runtime.common.competition import MAX_BATCH_SIZE, PER_QUESTION_LIMIT_S, TASK_TYPES
 from runtime.common.embeddings import EmbeddingModelMissing
-from runtime.common.paths import REPO_ROOT, SAMPLE_DATA
+from runtime.common.paths import ESTIMATED_COUNTS, OUTPUTS_DIR, REPO_ROOT, SAMPLE_DATA
 from runtime.common.settings import ConfigError
 from runtime.grading.config import EvaluationConfig, load_config
 from runtime.grading.data import DataError
@@ -25,7 +26,7 @@ from runtime.grading.scoring import MissingMetricModel
 from runtime.logs import LOG_FILE, logs_to
 from runtime.tools.model_files import ModelDirError
 
-ESTIMATED_COUNTS = REPO_ROOT / "data" / "track_counts_estimate.json"
+PROFILE_DIR = OUTPUTS_DIR / "profile"
 
 USER_ERRORS = (
     ConfigError,
@@ -39,7 +40,7 @@ USER_ERRORS = (
 )
 
 
-def _said(err: Exception) -> str:
+def error_line(err: Exception) -> str:
     """An error as one line; a file-system error as `path: what happened`."""
     if isinstance(err, OSError) and err.strerror:
         where = f"{err.filename}: " if err.filename else ""
@@ -157,8 +158,8 @@ def evaluation_parser() -> argparse.ArgumentParser:
                         help="discard answers saved in the output directory")
     parser.add_argument("--batch-timeout", dest="batch_timeout_s", type=float,
                         metavar="SECONDS", help="stop when one batch takes longer than this "
-                        "(default: no limit; a batch over the grader's 10 s per prompt is "
-                        "warned about)")
+                        "(default: no limit; a batch over the grader's "
+                        f"{PER_QUESTION_LIMIT_S:g} s per prompt is warned about)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                         help="no progress bar on stderr")
     _add_verbose(parser)
@@ -181,7 +182,7 @@ def _run(action: Callable[[], object]) -> int:
     try:
         status = action()
     except USER_ERRORS as err:
-        print(f"error: {_said(err)}", file=sys.stderr)
+        print(f"error: {error_line(err)}", file=sys.stderr)
         return 2
     return status if isinstance(status, int) else 0
 
@@ -279,7 +280,7 @@ def _mean_prompt_tokens(data: Path) -> dict[str, float]:
 
     sizes: dict[str, list[int]] = {}
     for q in load_questions(data).questions:
-        sizes.setdefault(q.task_type or "", []).append(len(q.input_field))
+        sizes.setdefault(q.labels.task_type, []).append(len(q.input_field))
     return {t: sum(v) / len(v) / 4 for t, v in sizes.items()}
 
 
@@ -314,6 +315,7 @@ def _profile_command(args: argparse.Namespace) -> int:
     import math
 
     from runtime.budget.profiler import (
+        ProfileRun,
         counts_of,
         fit_costs,
         hardware_warning,
@@ -357,9 +359,9 @@ def _profile_command(args: argparse.Namespace) -> int:
         records = profile_batches(model, sample, progress=args.progress)
     costs = fit_costs(records)
     projections = project_tracks(records, costs, counts, model.get_batch_size())
-    run = {"model": args.model, "data": str(args.data), "sampled_questions": len(sample),
-           "warm_up_s": round(warm_up_s, 3), "hardware": hardware,
-           "hardware_warning": warning}
+    run = ProfileRun(model=args.model, data=str(args.data), sampled_questions=len(sample),
+                     warm_up_s=round(warm_up_s, 3), hardware=hardware,
+                     hardware_warning=warning)
     document = profile_document(projections, records, costs, engine_load_s, note, run)
     write_profile(args.output_dir, document)
     print(profile_markdown(document))
@@ -397,12 +399,7 @@ def _check_command(args: argparse.Namespace) -> int:
     return exit_status(checks)
 
 
-def runtime_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m runtime", formatter_class=_HelpFormatter, epilog=EXAMPLES,
-        description="The runtime's tools besides local_evaluation.py; `python -m runtime "
-        "COMMAND --help` for each.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _score_parser(commands: Any) -> None:
     score = _command(commands, "score", help="re-score saved answers without a model")
     score.add_argument("--data", type=Path, required=True,
                        help="the data the answers were given for")
@@ -414,11 +411,21 @@ def runtime_parser() -> argparse.ArgumentParser:
     _add_scoring_options(score)
     score.set_defaults(handler=_score_command)
 
+
+def _route_parser(commands: Any) -> None:
     router = _command(commands, "route", help="print the router's decision for every question")
     router.add_argument("--data", type=Path, required=True,
                         help="questions to route (labels optional)")
     router.set_defaults(handler=_route_command)
 
+
+def _add_counts_option(parser: argparse.ArgumentParser | Any) -> None:
+    parser.add_argument("--counts", type=Path,
+                        help="JSON {track_id: {task_type: count}} to project (default: "
+                        "data/track_counts_estimate.json, an estimate of the test set)")
+
+
+def _profile_parser(commands: Any) -> None:
     profile = _command(commands,
         "profile", help="project every track's run time against its limit")
     profile.add_argument("--model", default="UserModel", help="module:Class or a short name")
@@ -431,31 +438,28 @@ def runtime_parser() -> argparse.ArgumentParser:
                          help="share of the data to run when --sample is not given, above 0 "
                          "and at most 1 (default: %(default)s)")
     counts = profile.add_mutually_exclusive_group()
-    counts.add_argument("--counts", type=Path,
-                        help="JSON {track_id: {task_type: count}} to project (default: "
-                        "data/track_counts_estimate.json, an estimate of the test set)")
+    _add_counts_option(counts)
     counts.add_argument("--data-counts", action="store_true",
                         help="project the data's own question counts instead")
     _add_filters(profile)
-    profile.add_argument("--output-dir", type=Path, default=Path("outputs/profile"),
+    profile.add_argument("--output-dir", type=Path, default=PROFILE_DIR,
                          help="where profile.json, profile.md and profile.png go")
     profile.add_argument("--no-progress", dest="progress", action="store_false",
                          help="no progress bar on stderr")
     _add_verbose(profile)
     profile.set_defaults(handler=_profile_command)
 
+
+def _estimate_parser(commands: Any) -> None:
     estimate = _command(commands,
         "estimate", help="print each track's physical lower bound on a GPU, running nothing")
     estimate.add_argument("--data", type=Path, default=SAMPLE_DATA,
                           help="questions whose prompt sizes to use (default: the sample set)")
-    estimate.add_argument("--counts", type=Path,
-                          help="JSON {track_id: {task_type: count}} (default: "
-                          "data/track_counts_estimate.json, an estimate of the test set)")
+    _add_counts_option(estimate)
     estimate.add_argument("--params", type=_positive(float), default=72,
                           help="parameters, billions")
     estimate.add_argument("--bits", type=_positive(int), default=4, help="bits per weight")
-    estimate.add_argument("--gpu", default="T4", choices=["T4", "A10G", "L4", "A100", "H100"],
-                          help="the GPU model")
+    estimate.add_argument("--gpu", default="T4", choices=list(GPUS), help="the GPU model")
     estimate.add_argument("--gpus", type=_positive(int), default=4,
                           help="GPUs the model is split across (tensor parallel)")
     estimate.add_argument("--batch-size", type=_positive(int), default=MAX_BATCH_SIZE,
@@ -464,6 +468,8 @@ def runtime_parser() -> argparse.ArgumentParser:
                           help="new-token budgets: this runtime's, or 100 (1 for a choice)")
     estimate.set_defaults(handler=_estimate_command)
 
+
+def _compare_parser(commands: Any) -> None:
     compare = _command(commands,
         "compare", help="what changed from one run to another: tracks, tasks, questions")
     compare.add_argument("run_a", type=Path, help="output folder of the first run (A)")
@@ -475,10 +481,12 @@ def runtime_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     compare.set_defaults(handler=_compare_command)
 
+
+def _check_parser(commands: Any) -> None:
     check = _command(commands, "check", help="say whether a submission will build, load "
                                 "and finish")
     check.add_argument("--target", default="4xT4",
-                       help="cpu, or NxGPU with GPU one of T4, A10G, L4, A100, H100")
+                       help=f"cpu, or NxGPU with GPU one of {', '.join(GPUS)}")
     check.add_argument("--weights", type=Path, help="model directory to check")
     check.add_argument("--repo", type=Path, default=REPO_ROOT,
                        help="the submission repository to check")
@@ -489,6 +497,9 @@ def runtime_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable results")
     check.set_defaults(handler=_check_command)
 
+
+def _model_tool_parsers(commands: Any) -> None:
+    """The commands that write model directories."""
     tiny = _command(commands, "tiny-model", help="write a tiny random model for smoke tests")
     tiny.add_argument("out_dir", type=Path, help="a new (or empty) folder to write")
     tiny.add_argument("--awq", action="store_true", help="also quantize to the AWQ layout")
@@ -511,6 +522,17 @@ def runtime_parser() -> argparse.ArgumentParser:
     embedded.add_argument("--config", type=Path, help="model configuration file "
                           "(default: models/vllm_config.json)")
     embedded.set_defaults(handler=_embedded_model_command)
+
+
+def runtime_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m runtime", formatter_class=_HelpFormatter, epilog=EXAMPLES,
+        description="The runtime's tools besides local_evaluation.py; `python -m runtime "
+        "COMMAND --help` for each.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_score_parser, _route_parser, _profile_parser, _estimate_parser,
+                _compare_parser, _check_parser, _model_tool_parsers):
+        add(commands)
     return parser
 
 

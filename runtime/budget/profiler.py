@@ -13,7 +13,6 @@ start-up, which is reported apart.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from runtime.answering.router import route
@@ -99,7 +99,7 @@ def stratified_sample(questions: list[Question], size: int, seed: int = 0) -> li
     """About `size` questions, every task represented in proportion (at least one each)."""
     by_task: dict[str, list[Question]] = defaultdict(list)
     for q in questions:
-        by_task[q.task_name or q.task_type or ""].append(q)
+        by_task[q.labels.task_name].append(q)
     rng = random.Random(seed)
     chosen: list[Question] = []
     fraction = min(1.0, size / max(len(questions), 1))
@@ -123,7 +123,7 @@ def profile_batches(model: Any, questions: list[Question],
         wall = time.perf_counter() - started
         details = batch_records(reporter, len(batch.questions))
         engine_s = reporter.last_batch_engine_s if reporter is not None else None
-        per_question = [(q.track or "", d.prompt_tokens, d.generated_tokens)
+        per_question = [(q.labels.track, d.prompt_tokens, d.generated_tokens)
                         for q, d in zip(batch.questions, details, strict=True) if d is not None]
         records.append(BatchRecord(
             task_type=batch.task_type,
@@ -140,8 +140,9 @@ def profile_batches(model: Any, questions: list[Question],
     return records
 
 
-def answer_shape(question: Question) -> tuple[Any, ...]:
-    """What the decoding constraint of a question depends on, as the router sees it."""
+def constraint_key(question: Question) -> tuple[Any, ...]:
+    """What the decoding constraint of a question depends on, as the router sees it (two
+    questions with the same key compile the same grammar)."""
     decision = route(question.input_field, question.is_multiple_choice)
     return (decision.task_type, tuple(decision.options), decision.num_candidates, decision.pick,
             decision.generation_kind)
@@ -153,11 +154,11 @@ def warm_up(model: Any, questions: list[Question]) -> float:
     later batch pays, and a long run amortises them to nothing."""
     firsts: dict[tuple[Any, ...], Question] = {}
     for q in questions:
-        firsts.setdefault(answer_shape(q), q)
+        firsts.setdefault(constraint_key(q), q)
     started = time.perf_counter()
     for index, q in enumerate(firsts.values()):
         check_reply(model.batch_predict({"prompt": [q.input_field]}, q.is_multiple_choice),
-                    Batch(index, q.task_type or "", q.is_multiple_choice, [q]))
+                    Batch(index, q.labels.task_type, q.is_multiple_choice, [q]))
     return time.perf_counter() - started
 
 
@@ -281,10 +282,8 @@ def _fitted_s(record: BatchRecord, costs: dict[str, Cost]) -> float:
                                            record.decode_steps)
 
 
-def worst_batch(records: list[BatchRecord], costs: dict[str, Cost]) -> dict[str, Any]:
-    """The batch closest to (or past) its per-batch limit of 10 s per question, by the cost
-    model's time for its tokens (the same batch on every run with the same answers, where the
-    measured times would let timing noise pick among close ones), the first such on a tie."""
+def worst_batch(records: list[BatchRecord], costs: dict[str, Cost]) -> WorstBatch:
+    """The batch closest to (or past) its per-batch limit, by the cost model."""
     def share(index: int) -> float:
         record = records[index]
         return round(_fitted_s(record, costs) / (PER_QUESTION_LIMIT_S * record.batch_size), 4)
@@ -292,18 +291,18 @@ def worst_batch(records: list[BatchRecord], costs: dict[str, Cost]) -> dict[str,
     index = max(range(len(records)), key=lambda i: (share(i), -i))
     record = records[index]
     limit = PER_QUESTION_LIMIT_S * record.batch_size
-    return {**asdict(record), "index": index, "limit_s": limit,
-            "fitted_s": round(_fitted_s(record, costs), 3),
-            "share_of_limit": record.wall_s / limit}
+    return WorstBatch(**asdict(record), index=index, limit_s=limit,
+                      fitted_s=round(_fitted_s(record, costs), 3),
+                      share_of_limit=record.wall_s / limit)
 
 
-def fit_quality(records: list[BatchRecord], costs: dict[str, Cost]) -> dict[str, float]:
-    """How well the cost model matches the measured batches: batches, mean measured time, and
-    the root mean square of measured minus fitted time."""
+def fit_quality(records: list[BatchRecord], costs: dict[str, Cost]) -> FitQuality:
+    """How well the cost model matches the measured batches."""
     residuals = [r.wall_s - _fitted_s(r, costs) for r in records]
-    return {"batches": len(records),
-            "mean_batch_s": round(sum(r.wall_s for r in records) / len(records), 4),
-            "rms_residual_s": round(math.sqrt(sum(x * x for x in residuals) / len(records)), 4)}
+    return FitQuality(
+        batches=len(records),
+        mean_batch_s=round(sum(r.wall_s for r in records) / len(records), 4),
+        rms_residual_s=round(math.sqrt(sum(x * x for x in residuals) / len(records)), 4))
 
 
 def profiled_hardware() -> str:
@@ -348,88 +347,144 @@ def load_counts(path: Path) -> tuple[Counts, str]:
 def counts_of(questions: list[Question]) -> Counts:
     counts: Counts = defaultdict(lambda: defaultdict(int))
     for q in questions:
-        counts[q.track or ""][q.task_type or ""] += 1
+        counts[q.labels.track][q.labels.task_type] += 1
     return {track: dict(per_type) for track, per_type in counts.items()}
+
+
+class TrackProjection(BaseModel):
+    projected_s: float = Field(description="Projected run time of the track, engine start-up "
+                               "excluded.")
+    limit_s: float = Field(description="The track's time limit.")
+    margin_s: float = Field(description="Limit minus projection; negative: over the limit.")
+    verdict: str = Field(description="fits, tight (under 20% margin) or over the limit.")
+    slowest_task_type: str = Field(description="The task type with the largest share.")
+    by_task_type_s: dict[str, float] = Field(description="Projected seconds per task type.")
+
+
+class WorstBatch(BaseModel):
+    """The measured batch that comes closest to its per-batch limit, by the cost model."""
+
+    index: int = Field(description="The batch's index in the profile run.")
+    task_type: str
+    batch_size: int
+    wall_s: float = Field(description="Measured batch_predict time.")
+    prompt_tokens: int
+    generated_tokens: int
+    overhead_s: float | None = Field(description="Wall time outside the engine, where "
+                                     "reported.")
+    questions: list[tuple[str, int, int]] | None = Field(
+        description="Per question: track, prompt tokens, generated tokens (where reported).")
+    decode_steps: int = Field(description="The most new tokens one answer of it took.")
+    limit_s: float = Field(description="What the grader allows it (per question x size).")
+    fitted_s: float = Field(description="The cost model's time for it.")
+    share_of_limit: float = Field(description="Measured time over the limit.")
+
+
+class FitQuality(BaseModel):
+    batches: int = Field(description="Measured batches the cost model was fitted on.")
+    mean_batch_s: float = Field(description="Their mean measured time.")
+    rms_residual_s: float = Field(description="Root mean square of measured minus fitted.")
+
+
+class ProfileRun(BaseModel):
+    model: str = Field(description="The model spec profiled.")
+    data: str = Field(description="The data the sample was drawn from.")
+    sampled_questions: int = Field(description="Questions answered in the profile.")
+    warm_up_s: float = Field(description="The untimed warm-up (one question per constraint).")
+    hardware: str = Field(description="What the profile ran on, e.g. 'cpu', '4x Tesla T4'.")
+    hardware_warning: str | None = Field(description="Set when that is not the leaderboard's "
+                                         "hardware.")
+
+
+class Profile(BaseModel):
+    """profile.json: every track's projected time against its limit, the cost model fitted on
+    the measured batches, and the batches themselves."""
+
+    schema_version: int = 1
+    tracks: dict[str, TrackProjection] = Field(description="By track id, track 5 included.")
+    engine_load_s: float = Field(description="Engine start-up, measured, reported apart.")
+    worst_batch: WorstBatch | None
+    fit: FitQuality | None
+    cost_model: dict[str, dict[str, Any]] = Field(description="The fitted cost per task type "
+                                                  "(intercept, per prompt token, per step).")
+    counts_note: str = Field(description="Where the projected question counts come from.")
+    records: list[dict[str, Any]] = Field(description="Every measured batch.")
+    run: ProfileRun
 
 
 def profile_document(
     projections: dict[str, Projection], records: list[BatchRecord], costs: dict[str, Cost],
-    engine_load_s: float, counts_note: str, run: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "tracks": {
-            track: {
-                "projected_s": round(p.projected_s, 3),
-                "limit_s": p.limit_s,
-                "margin_s": round(p.margin_s, 3),
-                "verdict": p.verdict,
-                "slowest_task_type": p.slowest_task_type,
-                "by_task_type_s": {t: round(v, 3) for t, v in p.by_task_type.items()},
-            }
+    engine_load_s: float, counts_note: str, run: ProfileRun,
+) -> Profile:
+    return Profile(
+        tracks={
+            track: TrackProjection(
+                projected_s=round(p.projected_s, 3), limit_s=p.limit_s,
+                margin_s=round(p.margin_s, 3), verdict=p.verdict,
+                slowest_task_type=p.slowest_task_type,
+                by_task_type_s={t: round(v, 3) for t, v in p.by_task_type.items()})
             for track, p in projections.items()
         },
-        "engine_load_s": round(engine_load_s, 3),
-        "worst_batch": worst_batch(records, costs) if records else None,
-        "fit": fit_quality(records, costs) if records else None,
-        "cost_model": {t: asdict(c) for t, c in costs.items()},
-        "counts_note": counts_note,
-        "records": [asdict(r) for r in records],
-        "run": run,
-    }
+        engine_load_s=round(engine_load_s, 3),
+        worst_batch=worst_batch(records, costs) if records else None,
+        fit=fit_quality(records, costs) if records else None,
+        cost_model={t: asdict(c) for t, c in costs.items()},
+        counts_note=counts_note,
+        records=[asdict(r) for r in records],
+        run=run,
+    )
 
 
-def profile_markdown(document: dict[str, Any]) -> str:
-    run, fit = document["run"], document["fit"]
+def profile_markdown(document: Profile) -> str:
+    run, fit = document.run, document.fit
     lines = [
-        f"# Time profile: {run['model']} on {run['hardware']}",
+        f"# Time profile: {run.model} on {run.hardware}",
         "",
-        f"Sample: {run['sampled_questions']} questions of {run['data']} in "
-        f"{fit['batches'] if fit else 0} batches"
+        f"Sample: {run.sampled_questions} questions of {run.data} in "
+        f"{fit.batches if fit else 0} batches"
         + (f"; the cost model's error per batch (root mean square) is "
-           f"{fit['rms_residual_s']:.3f} s against a mean batch of {fit['mean_batch_s']:.3f} s"
+           f"{fit.rms_residual_s:.3f} s against a mean batch of {fit.mean_batch_s:.3f} s"
            if fit else "") + ".",
         "Projections exclude engine start-up "
-        f"({document['engine_load_s']:.1f} s measured, reported apart).",
-        f"Question counts: {document['counts_note'] or 'from the --counts file'}",
-        *(["", f"**Warning: {run['hardware_warning']}.**"] if run.get("hardware_warning")
-          else []),
+        f"({document.engine_load_s:.1f} s measured, reported apart).",
+        f"Question counts: {document.counts_note or 'from the --counts file'}",
+        *(["", f"**Warning: {run.hardware_warning}.**"] if run.hardware_warning else []),
         "",
         "| track | projected | limit | margin | slowest task type | verdict |",
         "|---|---:|---:|---:|---|---|",
     ]
-    for track, t in document["tracks"].items():
-        name = track_name(track)
-        lines.append(f"| {name} | {t['projected_s']:.0f} s | {t['limit_s']:.0f} s | "
-                     f"{t['margin_s']:.0f} s | {t['slowest_task_type']} | {t['verdict']} |")
-    worst = document["worst_batch"]
+    for track, t in document.tracks.items():
+        lines.append(f"| {track_name(track)} | {t.projected_s:.0f} s | {t.limit_s:.0f} s | "
+                     f"{t.margin_s:.0f} s | {t.slowest_task_type} | {t.verdict} |")
+    worst = document.worst_batch
     if worst:
-        lines += ["", f"Worst batch against its per-batch limit (10 s per question), by the "
-                  f"cost model: batch {worst['index']}, {worst['task_type']}, "
-                  f"{worst['batch_size']} questions, {worst['fitted_s']:.2f} s fitted, "
-                  f"{worst['wall_s']:.2f} s measured, of {worst['limit_s']:.0f} s "
-                  f"({worst['share_of_limit']:.1%} measured)."]
+        lines += ["", f"Worst batch against its per-batch limit "
+                  f"({PER_QUESTION_LIMIT_S:g} s per question), by the cost model: batch "
+                  f"{worst.index}, {worst.task_type}, {worst.batch_size} questions, "
+                  f"{worst.fitted_s:.2f} s fitted, {worst.wall_s:.2f} s measured, of "
+                  f"{worst.limit_s:.0f} s ({worst.share_of_limit:.1%} measured)."]
     lines += ["", "![projected time against limit per track](profile.png)", ""]
     return "\n".join(lines)
 
 
-def write_profile(out: Path, document: dict[str, Any]) -> None:
+def write_profile(out: Path, document: Profile) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "profile.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    (out / "profile.json").write_text(document.model_dump_json(indent=2) + "\n",
+                                      encoding="utf-8")
     (out / "profile.md").write_text(profile_markdown(document), encoding="utf-8")
     write_profile_chart(out / "profile.png", document)
 
 
-def write_profile_chart(path: Path, document: dict[str, Any]) -> None:
+def write_profile_chart(path: Path, document: Profile) -> None:
     """Each track's projected time as a share of its limit, labelled with both times."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tracks = list(document["tracks"].items())
+    tracks = list(document.tracks.items())
     names = [track_name(t) for t, _ in tracks]
-    shares = [100 * v["projected_s"] / v["limit_s"] for _, v in tracks]
+    shares = [100 * v.projected_s / v.limit_s for _, v in tracks]
     fig, ax = plt.subplots(figsize=(9, 0.6 * len(tracks) + 1.6))
     ax.barh(names, shares, color=["C3" if share > 100 else "C2" if share <= 80 else "C1"
                                   for share in shares])
@@ -437,13 +492,12 @@ def write_profile_chart(path: Path, document: dict[str, Any]) -> None:
     ax.axvline(80, color="grey", linewidth=0.8, linestyle="--")
     right = max([*shares, 100.0]) * 1.35
     for y, ((_, v), share) in enumerate(zip(tracks, shares, strict=True)):
-        ax.text(share + right * 0.01, y, f"{share:.1f}%  ({v['projected_s'] / 60:.1f} of "
-                f"{v['limit_s'] / 60:.0f} min)", va="center", fontsize=8)
+        ax.text(share + right * 0.01, y, f"{share:.1f}%  ({v.projected_s / 60:.1f} of "
+                f"{v.limit_s / 60:.0f} min)", va="center", fontsize=8)
     ax.set_xlim(0, right)
     ax.invert_yaxis()
     ax.set_xlabel("projected run time, % of the track's limit (line: the limit; dashed: 80%)")
-    run = document["run"]
-    ax.set_title(f"{run['model']} on {run['hardware']}: projected time per track "
+    ax.set_title(f"{document.run.model} on {document.run.hardware}: projected time per track "
                  "(engine start-up excluded)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

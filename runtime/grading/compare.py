@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from runtime.common.competition import track_name
-from runtime.common.settings import ConfigError, read_json_object
-from runtime.grading.predictions import PREDICTIONS_FILE, read_saved_lines
-from runtime.grading.report import RESULTS_FILE, table_cell
+from runtime.common.settings import ConfigError, one_line, read_json_object
+from runtime.grading.predictions import PREDICTIONS_FILE, PredictionLine, read_saved_lines
+from runtime.grading.report import RESULTS_FILE, Results, table_cell
 
 
 @dataclass(frozen=True)
@@ -55,38 +57,39 @@ class Comparison:
     matched_questions: int
 
 
-def _results(run: Path) -> dict[str, Any]:
+def _results(run: Path) -> Results:
     path = run / RESULTS_FILE
     if not path.is_file():
         raise ConfigError(f"{run}: no {RESULTS_FILE}; give the output folder of a finished "
                           "local_evaluation.py or `runtime score` run")
-    return read_json_object(path, "the results")
+    try:
+        return Results.model_validate(read_json_object(path, "the results"))
+    except ValidationError as err:
+        raise ConfigError(f"{path}: not the results of a local evaluation ({one_line(err)}): "
+                          "give the output folder of a finished run of this version") from err
 
 
-def _scored_lines(run: Path) -> dict[int, dict[str, Any]]:
+def _scored_lines(run: Path) -> dict[int, PredictionLine]:
     path = run / PREDICTIONS_FILE
     if not path.is_file():
         return {}
-    return {line["row"]: line for line in read_saved_lines(path)
-            if isinstance(line.get("row"), int) and isinstance(line.get("score"), int | float)}
+    return {line.row: line for line in read_saved_lines(path) if line.score is not None}
 
 
 def compare_runs(before: Path, after: Path, top: int = 10) -> Comparison:
     """What changed from run `before` to run `after`."""
     first, second = _results(before), _results(after)
-    tasks_a = {t["task_name"]: t["score"] for t in first.get("tasks", [])}
-    tasks_b = {t["task_name"]: t["score"] for t in second.get("tasks", [])}
-    tracks_a = {k: v["score"] for k, v in first.get("tracks", {}).items()}
-    tracks_b = {k: v["score"] for k, v in second.get("tracks", {}).items()}
+    tasks_a = {t.task_name: t.score for t in first.tasks}
+    tasks_b = {t.task_name: t.score for t in second.tasks}
+    tracks_a = {track: entry.score for track, entry in first.tracks.items()}
+    tracks_b = {track: entry.score for track, entry in second.tracks.items()}
     lines_a, lines_b = _scored_lines(before), _scored_lines(after)
     matched = [row for row in sorted(lines_a) if row in lines_b
-               and lines_a[row].get("input_field") == lines_b[row].get("input_field")]
+               and lines_a[row].input_field == lines_b[row].input_field]
     questions = [QuestionChange(
-        row=row, task_name=str(lines_b[row].get("task_name", "")),
-        prompt=str(lines_b[row].get("input_field", "")),
-        answer_before=str(lines_a[row].get("model_output_str", "")),
-        answer_after=str(lines_b[row].get("model_output_str", "")),
-        change=Change(str(row), float(lines_a[row]["score"]), float(lines_b[row]["score"])),
+        row=row, task_name=lines_b[row].task_name or "", prompt=lines_b[row].input_field,
+        answer_before=lines_a[row].model_output_str, answer_after=lines_b[row].model_output_str,
+        change=Change(str(row), lines_a[row].score, lines_b[row].score),
     ) for row in matched]
     questions = [q for q in questions if q.change.delta]
     questions.sort(key=lambda q: (-abs(q.change.delta or 0.0), q.row))
@@ -96,8 +99,7 @@ def compare_runs(before: Path, after: Path, top: int = 10) -> Comparison:
                for name in [*tasks_a, *(n for n in tasks_b if n not in tasks_a)]],
         tracks=[Change(track, tracks_a.get(track), tracks_b.get(track))
                 for track in [*tracks_a, *(t for t in tracks_b if t not in tracks_a)]],
-        track5=Change("track 5", first.get("track5", {}).get("score"),
-                      second.get("track5", {}).get("score")),
+        track5=Change("track 5", first.track5.score, second.track5.score),
         questions=questions[:top],
         matched_questions=len(matched),
     )

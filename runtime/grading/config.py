@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from runtime.common.competition import TASK_TYPES, track_id
+from runtime.common.competition import PER_QUESTION_LIMIT_S, TASK_TYPES, track_id
 from runtime.common.embeddings import (
     ALL_MINILM,
     EMBEDDING_MODEL_NAMES,
@@ -103,7 +103,8 @@ class EvaluationConfig(BaseModel):
         default=None, gt=0,
         description="Give up on a batch whose batch_predict has not returned after this many "
         "seconds (the answers saved before are kept). Off by default: a batch over the "
-        "grader's own limit (10 s per prompt) is only warned about and recorded.")
+        f"grader's own limit ({PER_QUESTION_LIMIT_S:g} s per prompt) is only warned about and "
+        "recorded.")
     weights: Path | None = Field(
         default=None, description="Model directory handed to models that take one (vllm)."
     )

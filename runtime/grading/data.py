@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -24,8 +24,16 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from runtime.common.competition import METRIC_NAMES, METRICS_FOR_TASK_TYPE, TASK_TYPES, TRACKS
+from runtime.common.competition import (
+    METRIC_NAMES,
+    METRICS_FOR_TASK_TYPE,
+    TASK_TYPES,
+    TRACKS,
+    MetricName,
+    TaskType,
+)
 from runtime.common.prompt_lines import choice_options
+from runtime.grading.jsonl import json_lines
 from runtime.grading.metrics import METRICS
 
 LABEL_FIELDS = ("output_field", "task_name", "task_type", "metric", "track")
@@ -46,6 +54,15 @@ def _label_error(field: str, why: str) -> PydanticCustomError:
     return PydanticCustomError("label", "field '{field}': {why}", {"field": field, "why": why})
 
 
+class Labels(NamedTuple):
+    """What a labelled row says about itself besides its truth."""
+
+    task_name: str
+    task_type: TaskType
+    metric: MetricName
+    track: str
+
+
 class Question(BaseModel):
     """One row of a data set, validated once when loaded: types strictly, labels against the
     competition's vocabulary, and the truth against the shape table's check for its metric.
@@ -59,16 +76,18 @@ class Question(BaseModel):
     is_multiple_choice: bool = Field(description="Whether the answer is one option number.")
     output_field: Any = Field(default=None, description="The truth (labelled rows).")
     task_name: str | None = None
-    task_type: str | None = None
-    metric: str | None = None
+    task_type: TaskType | None = None
+    metric: MetricName | None = None
     track: str | None = None
     line: int = Field(default=0, description="Line (or array item) in the data file.")
 
-    @field_validator("task_type", "metric", "track")
+    @field_validator("task_type", "metric", "track", mode="before")
     @classmethod
-    def _in_vocabulary(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _in_vocabulary(cls, value: Any, info: ValidationInfo) -> Any:
+        """Names outside the vocabulary worded as the data's error (not pydantic's); a value of
+        another type is left to the type check."""
         what, known = _VOCABULARY[str(info.field_name)]
-        if value is not None and value not in known:
+        if isinstance(value, str) and value not in known:
             raise ValueError(f"unknown {what} {value!r} (expected one of {', '.join(known)})")
         return value
 
@@ -90,6 +109,16 @@ class Question(BaseModel):
         if problem:
             raise _label_error("output_field", f"for metric {metric!r} it {problem}")
         return self
+
+    @property
+    def labels(self) -> Labels:
+        """The labels of a labelled row: scoring and profiling read labelled rows only (the
+        loader requires labels unless told otherwise)."""
+        if (self.task_name is None or self.task_type is None or self.metric is None
+                or self.track is None):
+            raise DataError(f"row {self.row} (line {self.line}) has no labels: score and "
+                            "profile labelled data")
+        return Labels(self.task_name, self.task_type, self.metric, self.track)
 
     def fields(self) -> dict[str, Any]:
         """The row as it appears in the data format."""
@@ -183,14 +212,12 @@ def _decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError
             raise DataError(f"{path}: line {err.lineno}: not valid JSON: {err.msg}") from err
         yield from enumerate(items, start=1)
         return
-    # Lines end at "\n" only: a prompt may hold U+2028 or U+0085, which splitlines() cuts.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as err:
-            yield number, ValueError(f"not valid JSON: {err.msg} (column {err.colno})")
+    for number, value in json_lines(text):
+        if isinstance(value, json.JSONDecodeError):
+            value = ValueError(f"not valid JSON: {value.msg} (column {value.colno})")
+        elif isinstance(value, ValueError):
+            value = ValueError(f"not valid JSON: {value}")
+        yield number, value
 
 
 def _same_as_its_task(question: Question, first_of_task: dict[str, Question],

@@ -25,7 +25,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from runtime.common.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE, PER_QUESTION_LIMIT_S
+from runtime.common.competition import (
+    MAX_BATCH_SIZE,
+    MIN_BATCH_SIZE,
+    PER_QUESTION_LIMIT_S,
+    TaskType,
+)
 from runtime.common.records import RunReport, Usage, batch_records, reporting
 from runtime.common.settings import ConfigError
 from runtime.grading.config import EvaluationConfig
@@ -55,7 +60,7 @@ class ModelReplyError(RuntimeError):
 @dataclass
 class Batch:
     index: int
-    task_type: str
+    task_type: TaskType
     is_multiple_choice: bool
     questions: list[Question]
 
@@ -103,9 +108,9 @@ def build_model(spec: str, weights: Path | None = None) -> Any:
 
 def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
     """Group by task type (first-appearance order), then batches of the model's batch size."""
-    groups: dict[tuple[str, bool], list[Question]] = {}
+    groups: dict[tuple[TaskType, bool], list[Question]] = {}
     for q in questions:
-        groups.setdefault((q.task_type or "", q.is_multiple_choice), []).append(q)
+        groups.setdefault((q.labels.task_type, q.is_multiple_choice), []).append(q)
     index = 0
     for (task_type, is_mc), members in groups.items():
         start = 0
@@ -228,10 +233,13 @@ def generate_answers(
 
 def same_model_family(saved: str, current: str) -> bool:
     """Whether answers saved by model `saved` may be resumed by model `current`: the same
-    class, or one derived from the other (UserModel from VLLMShopModel; a model wrapped to log
-    or to fail on purpose). A class that no longer imports is not the same."""
+    class, or one derived from the other (UserModel from VLLMShopModel). The saved name comes
+    from a file: it is compared as text, and imported only when it names one of the models of
+    the short names (MODEL_ALIASES), never a module the file chose."""
     if saved == current:
         return True
+    if saved not in MODEL_ALIASES.values():
+        return False
     try:
         first, second = resolve_model_class(saved), resolve_model_class(current)
     except ConfigError:
@@ -258,7 +266,8 @@ def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> P
         )
     if config.overwrite or not has_saved:
         return Predictions.empty(path)
-    saved = Predictions.read(path, questions, answered_by(config), kin=same_model_family)
+    saved = Predictions.read(path, questions, answered_by(config),
+                           same_model=same_model_family)
     saved.end_cut_line()
     return saved
 

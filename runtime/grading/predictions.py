@@ -1,18 +1,16 @@
 """predictions.jsonl, the file of saved answers: the one module that reads and writes it.
 
-One JSON object per line: the question's `row`, its data fields, the answer
-(`model_output_str`), its `parsed` value and `score` once scored, and the model's per-answer
-record (`runtime`) where the model reports one. Lines are separated by `\\n` only: an answer may
-hold U+2028 or U+0085, which other line splitters would cut.
+One JSON object per line, a `PredictionLine`: the question's `row`, its data fields, the answer
+(`model_output_str`), the model and weights that wrote it, its `parsed` value and `score` once
+scored, and the model's per-answer record (`runtime`) where the model reports one.
 
-A run reads the file once, appends each answered batch with an fsync (a killed run loses at
-most the batch in flight) and finalises it once, atomically, with every row's parsed answer and
-score in data order. Lines of rows outside the run (beyond `--limit`) are kept as they are.
+A run reads the file once, appends each answered batch durably (a killed run loses at most the
+batch in flight) and finalises it once, atomically, with every row's parsed answer and score in
+data order. Lines of rows outside the run (beyond `--limit`) are kept as they are.
 """
 
 from __future__ import annotations
 
-import json
 import operator
 import os
 import sys
@@ -22,15 +20,50 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+
+from runtime.common.competition import MetricName, TaskType
 from runtime.common.records import AnswerRecord
+from runtime.common.settings import one_line
 from runtime.grading.data import Question
-from runtime.grading.parsers import parse_answer
+from runtime.grading.jsonl import dumps_line, json_lines, write_durably
+from runtime.grading.scoring import parsed_answer
 
 PREDICTIONS_FILE = "predictions.jsonl"
 
 
 class OutputDirError(RuntimeError):
     """The output directory holds answers that this run would overwrite or cannot reuse."""
+
+
+class PredictionLine(BaseModel):
+    """One line of predictions.jsonl. Fields are written in this order; a label the question
+    does not have, and `runtime` for a model that reports no records, are left out."""
+
+    # Fields another tool wrote on a line are kept as they are.
+    model_config = ConfigDict(extra="allow")
+
+    row: StrictInt = Field(description="The question's 0-based position in the data.")
+    input_field: str = Field(description="The prompt, as the data has it.")
+    is_multiple_choice: bool | None = Field(default=None, description="As the data has it.")
+    output_field: Any = Field(default=None, description="The truth (labelled rows).")
+    task_name: str | None = None
+    task_type: TaskType | None = None
+    metric: MetricName | None = None
+    track: str | None = None
+    model_output_str: str = Field(description="The answer, as batch_predict returned it.")
+    model: str | None = Field(default=None, description="The model that answered, as "
+                              "`module:Class`.")
+    weights: str | None = Field(default=None, description="The weights it was given.")
+    parsed: Any = Field(default=None, description="What the official parser reads.")
+    score: float | None = Field(default=None, description="The answer's score; null until "
+                                "scored, and for an unscored task.")
+    runtime: AnswerRecord | None = Field(default=None, description="The model's account of "
+                                         "the answer, where it reports one.")
+
+    def written(self) -> dict[str, Any]:
+        """The line as saved: the fields given, in field order."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 @dataclass(frozen=True)
@@ -41,54 +74,44 @@ class AnsweredBy:
     model: str
     weights: str | None = None
 
-    def fields(self) -> dict[str, str | None]:
-        return {"model": self.model, "weights": self.weights}
-
-    def said(self) -> str:
+    def describe(self) -> str:
         return self.model + (f" on {self.weights}" if self.weights else "")
 
 
 def prediction_line(q: Question, answer: str, record: AnswerRecord | None,
-                    by: AnsweredBy | None = None) -> dict[str, Any]:
+                    by: AnsweredBy | None = None) -> PredictionLine:
     """The saved line of one answer, before scoring."""
-    line: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
+    fields: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
     if by is not None:
-        line.update(by.fields())
-    line["parsed"] = parse_answer(answer, q.task_type) if q.task_type else None
-    line["score"] = None
+        fields.update(model=by.model, weights=by.weights)
+    fields.update(parsed=parsed_answer(answer, q.task_type) if q.task_type else None,
+                  score=None)
     if record is not None:
-        line["runtime"] = record.as_json()
-    return line
+        fields["runtime"] = record
+    return PredictionLine(**fields)
 
 
-def _json_lines(path: Path) -> list[tuple[int, dict[str, Any] | None]]:
-    """(line number, object or None when the line is cut short or not an object)."""
-    decoded: list[tuple[int, dict[str, Any] | None]] = []
+def _read_lines(path: Path) -> list[tuple[int, PredictionLine | dict[str, Any] | None]]:
+    """(line number, the line) for every non-blank line: a `PredictionLine`, a JSON object
+    that is not one (kept as it is, never used as an answer), or None for a line cut short."""
     try:
         content = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise OutputDirError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); a "
                              f"{PREDICTIONS_FILE} is written as UTF-8") from None
-    for number, text in enumerate(content.split("\n"), start=1):
-        if not text.strip():
+    read: list[tuple[int, PredictionLine | dict[str, Any] | None]] = []
+    for number, value in json_lines(content):
+        if not isinstance(value, dict):
+            read.append((number, None))
             continue
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = None
-        decoded.append((number, value if isinstance(value, dict) else None))
-    return decoded
-
-
-def _dumps(line: dict[str, Any]) -> str:
-    """One line of JSON, readable UTF-8 where it can be; a lone surrogate (which UTF-8 cannot
-    encode) is written as its \\u escape instead, which reads back as the same string."""
-    text = json.dumps(line, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(line)
-    return text
+            read.append((number, PredictionLine.model_validate(value)))
+        except ValidationError as err:
+            if "row" in value and "model_output_str" in value:
+                raise OutputDirError(f"{path}:{number}: not a saved answer ({one_line(err)}): "
+                                     "fix or delete that line") from None
+            read.append((number, value))
+    return read
 
 
 @contextmanager
@@ -103,19 +126,20 @@ def _writing(path: Path) -> Iterator[None]:
         ) from err
 
 
-def read_saved_lines(path: Path) -> list[dict[str, Any]]:
-    """Every complete line of a predictions file, as saved (lines cut short left out)."""
-    return [line for _, line in _json_lines(path) if line is not None]
+def read_saved_lines(path: Path) -> list[PredictionLine]:
+    """Every saved answer line of a predictions file (lines cut short left out)."""
+    return [line for _, line in _read_lines(path) if isinstance(line, PredictionLine)]
 
 
-def _write_atomically(path: Path, lines: list[dict[str, Any]]) -> None:
+def _as_text(line: PredictionLine | dict[str, Any]) -> str:
+    return dumps_line(line.written() if isinstance(line, PredictionLine) else line)
+
+
+def _write_atomically(path: Path, lines: list[PredictionLine | dict[str, Any]]) -> None:
     tmp = path.with_suffix(".tmp")
     try:
         with _writing(path), tmp.open("w", encoding="utf-8") as handle:
-            for line in lines:
-                handle.write(_dumps(line) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            write_durably(handle, (_as_text(line) for line in lines))
             os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)  # only left when the write failed
@@ -126,8 +150,9 @@ class Predictions:
     """The saved answers of one run's questions, by row, and the file they live in."""
 
     path: Path
-    by_row: dict[int, dict[str, Any]] = field(default_factory=dict)
-    elsewhere: list[dict[str, Any]] = field(default_factory=list)  # other rows' lines, kept
+    by_row: dict[int, PredictionLine] = field(default_factory=dict)
+    # Lines of rows outside this run, and objects that are no answer line, kept as they are.
+    other_lines: list[PredictionLine | dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def empty(cls, path: Path) -> Predictions:
@@ -138,40 +163,39 @@ class Predictions:
 
     @classmethod
     def read(cls, path: Path, questions: list[Question], by: AnsweredBy | None = None,
-             kin: Callable[[str, str], bool] = operator.eq) -> Predictions:
+             same_model: Callable[[str, str], bool] = operator.eq) -> Predictions:
         """The saved lines of `questions` by row; refuse lines written for other prompts, or
-        (given `by`) with other weights or by a model that is not `kin` to `by.model`.
+        (given `by`) with other weights or by a model for which `same_model(saved, by.model)`
+        is false.
 
         A line cut short by an interruption is noted on stderr and its row asked again."""
         saved = cls(path)
         if not path.is_file():
             return saved
         by_question = {q.row: q for q in questions}
-        for number, line in _json_lines(path):
-            if line is None or "row" not in line or "model_output_str" not in line:
+        for number, line in _read_lines(path):
+            if not isinstance(line, PredictionLine):
                 print(f"note: {path}:{number} is incomplete; that row is asked again",
                       file=sys.stderr)
                 if line is not None:
-                    saved.elsewhere.append(line)
+                    saved.other_lines.append(line)
                 continue
-            row, answer = line["row"], line["model_output_str"]
-            if row not in by_question:
-                saved.elsewhere.append(line)  # beyond --limit: kept, not used in this run
+            if line.row not in by_question:
+                saved.other_lines.append(line)  # beyond --limit: kept, not used in this run
                 continue
-            if line.get("input_field") != by_question[row].input_field or \
-                    not isinstance(answer, str):
+            if line.input_field != by_question[line.row].input_field:
                 raise OutputDirError(
-                    f"{path}:{number}: the saved answer for row {row} was written for a "
+                    f"{path}:{number}: the saved answer for row {line.row} was written for a "
                     "different prompt; these predictions belong to other data. Use another "
                     "--output-dir.")
-            if by is not None and "model" in line and not (
-                    line.get("weights") == by.weights and kin(str(line["model"]), by.model)):
-                other = AnsweredBy(str(line["model"]), line.get("weights"))
+            if by is not None and line.model is not None and not (
+                    line.weights == by.weights and same_model(line.model, by.model)):
+                other = AnsweredBy(line.model, line.weights)
                 raise OutputDirError(
-                    f"{path}:{number}: the saved answers were written by {other.said()}, not "
-                    f"by {by.said()}: pass --overwrite to start afresh, or choose another "
-                    "--output-dir")
-            saved.by_row[row] = line
+                    f"{path}:{number}: the saved answers were written by {other.describe()}, "
+                    f"not by {by.describe()}: pass --overwrite to start afresh, or choose "
+                    "another --output-dir")
+            saved.by_row[line.row] = line
         return saved
 
     @classmethod
@@ -179,28 +203,36 @@ class Predictions:
         """Saved answers as `read` takes them, or, where the first line has no row index (the
         organisers' kit writes the data rows plus `model_output_str`, in data order), matched to
         `questions` by position, each line's prompt checked against its question's."""
-        lines = _json_lines(path)
-        if not lines or lines[0][1] is None or "row" in lines[0][1]:
+        try:
+            content = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise OutputDirError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); a "
+                                 f"{PREDICTIONS_FILE} is written as UTF-8") from None
+        lines = list(json_lines(content))
+        first = lines[0][1] if lines else None
+        if not isinstance(first, dict) or "row" in first:
             return cls.read(path, questions)
         if len(lines) > len(questions):
             raise OutputDirError(f"{path}: {len(lines)} answers for {len(questions)} questions: "
                                  "these predictions belong to other data (check --data)")
         saved = cls(path)
-        for position, ((number, line), question) in enumerate(
+        for position, ((number, value), question) in enumerate(
                 zip(lines, questions, strict=False), start=1):
-            if (line is None or not isinstance(line.get("model_output_str"), str)
-                    or line.get("input_field") != question.input_field):
+            if (not isinstance(value, dict) or not isinstance(value.get("model_output_str"), str)
+                    or value.get("input_field") != question.input_field):
                 raise OutputDirError(
                     f"{path}:{number}: not the answer to question {position} of the data (a "
                     "line without a row index must hold input_field and model_output_str, "
                     "in data order): check --predictions and --data")
-            saved.by_row[question.row] = {**line, "row": question.row}
+            saved.by_row[question.row] = PredictionLine.model_validate(
+                {**value, "row": question.row})
         return saved
 
-    def lines(self) -> list[dict[str, Any]]:
+    def lines(self) -> list[PredictionLine | dict[str, Any]]:
         """Every line to keep: this run's rows in data order, then the others."""
-        return [self.by_row[row] for row in sorted(self.by_row)] + [
-            line for line in self.elsewhere if line.get("row") not in self.by_row]
+        kept = [line for line in self.other_lines if not (
+            isinstance(line, PredictionLine) and line.row in self.by_row)]
+        return [*(self.by_row[row] for row in sorted(self.by_row)), *kept]
 
     def rewrite(self) -> None:
         """The file again from what was read, without the lines cut short."""
@@ -226,22 +258,20 @@ class Predictions:
         copy.rewrite()
         return copy
 
-    def append(self, lines: list[dict[str, Any]]) -> None:
+    def append(self, lines: list[PredictionLine]) -> None:
         """Add one answered batch to the file, on disk before returning."""
         with _writing(self.path), self.path.open("a", encoding="utf-8") as handle:
-            for line in lines:
-                handle.write(_dumps(line) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            write_durably(handle, (_as_text(line) for line in lines))
         for line in lines:
-            self.by_row[line["row"]] = line
+            self.by_row[line.row] = line
 
     def answers(self) -> dict[int, str]:
-        return {row: line["model_output_str"] for row, line in self.by_row.items()}
+        return {row: line.model_output_str for row, line in self.by_row.items()}
 
     def finalise(self, parsed_and_scores: dict[int, tuple[Any, float | None]]) -> None:
         """Write every row's parsed answer and score into the file, atomically."""
         for row, (parsed, score) in parsed_and_scores.items():
             if row in self.by_row:
-                self.by_row[row] = {**self.by_row[row], "parsed": parsed, "score": score}
+                self.by_row[row] = self.by_row[row].model_copy(
+                    update={"parsed": parsed, "score": score})
         self.rewrite()

@@ -10,13 +10,20 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from runtime.common.competition import TRACK5, TRACKS
+from runtime.common.competition import (
+    PER_QUESTION_LIMIT_S,
+    TRACK5,
+    TRACKS,
+    MetricName,
+    TaskType,
+)
 from runtime.common.records import Usage
 from runtime.grading.data import Question
-from runtime.grading.predictions import PREDICTIONS_FILE
+from runtime.grading.predictions import PREDICTIONS_FILE, PredictionLine
 from runtime.grading.scoring import Scores, as_utf8
 
-SCHEMA_VERSION = 3  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow batches
+SCHEMA_VERSION = 4  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
+# batches; 4: `usage` counts repairs (`repairs`, `repairs_by_kind`), not "fallbacks"
 CHART_FILE = "scores.png"
 RESULTS_FILE = "results.json"
 
@@ -27,8 +34,8 @@ def _fmt(value: float | None) -> str:
 
 class TaskEntry(BaseModel):
     task_name: str
-    task_type: str
-    metric: str
+    task_type: TaskType
+    metric: MetricName
     track: str
     num_samples: int = Field(description="Answered questions of the task that were scored.")
     score: float | None = Field(description="The task's score; null when unscored.")
@@ -75,7 +82,8 @@ class SlowBatch(BaseModel):
     task_type: str
     rows: list[int] = Field(description="The rows it asked.")
     seconds: float = Field(description="How long batch_predict took.")
-    limit_s: float = Field(description="What the grader allows it: 10 s per prompt.")
+    limit_s: float = Field(description="What the grader allows it: "
+                           f"{PER_QUESTION_LIMIT_S:g} s per prompt.")
 
 
 class RunInfo(BaseModel):
@@ -168,13 +176,13 @@ def table_cell(value: Any, width: int = 90) -> str:
     return text.replace("|", "\\|") or " "
 
 
-def _repairs(lines: list[dict[str, Any]]) -> dict[str, int]:
-    kinds = [(line.get("runtime") or {}).get("fallback") for line in lines]
+def _repairs(lines: list[PredictionLine]) -> dict[str, int]:
+    kinds = [line.runtime.repair for line in lines if line.runtime is not None]
     return {kind: kinds.count(kind) for kind in ("completed", "fallback", "deadline")}
 
 
 def answer_analysis_lines(scores: Scores, questions: list[Question],
-                          saved: dict[int, dict[str, Any]], worst: int = 3) -> list[str]:
+                          saved: dict[int, PredictionLine], worst: int = 3) -> list[str]:
     """Per task: its repairs (fallback and deadline counts) and its `worst` lowest-scoring
     answers that are not perfect, each with a prompt excerpt, the truth, the answer, the
     model's raw output where it reports one, the parsed value, the score and the repair."""
@@ -184,7 +192,7 @@ def answer_analysis_lines(scores: Scores, questions: list[Question],
     for task in scores.tasks:
         members = [q for q in questions if q.task_name == task.task_name and q.row in saved]
         repairs = _repairs([saved[q.row] for q in members])
-        reported = any("runtime" in saved[q.row] for q in members)
+        reported = any(saved[q.row].runtime is not None for q in members)
         lines += [f"### {task.task_name} ({task.task_type}, {task.metric}): "
                   f"{_fmt(task.score)} over {len(members)} answers", "",
                   f"Parse failures {task.parse_failures}; repaired: "
@@ -200,13 +208,14 @@ def answer_analysis_lines(scores: Scores, questions: list[Question],
                   "|---:|---:|---|---|---|---|---|---|"]
         for q in scored[:worst]:
             line, row = saved[q.row], scores.rows[q.row]
-            record = line.get("runtime") or {}
+            record = line.runtime
             lines.append(
                 f"| {q.row} | {row.score:.3f} | {table_cell(q.output_field, 60)} | "
-                f"{table_cell(line['model_output_str'], 60)} | "
-                f"{table_cell(record.get('raw_output', '-'), 60)} | "
+                f"{table_cell(line.model_output_str, 60)} | "
+                f"{table_cell(record.raw_output if record else '-', 60)} | "
                 f"{table_cell(row.parsed, 40)} | "
-                f"{record.get('fallback') or '-'} | {table_cell(q.input_field, 90)} |")
+                f"{(record.repair if record else None) or '-'} | "
+                f"{table_cell(q.input_field, 90)} |")
         lines.append("")
     return lines
 
@@ -323,7 +332,7 @@ def _bars(ax: Any, labels: list[str], values: list[float | None], colours: list[
 
 def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None,
                   run: RunInfo, questions: list[Question],
-                  saved: dict[int, dict[str, Any]]) -> dict[str, Any]:
+                  saved: dict[int, PredictionLine]) -> dict[str, Any]:
     """Write results.json, report.md and the chart into `out`, print the tables; return the
     results as written. `saved` holds the predictions' lines by row."""
     results = results_document(scores, timing, usage, run)

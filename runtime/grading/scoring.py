@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.common.competition import TRACKS
+from runtime.common.competition import TRACKS, MetricName, TaskType
 from runtime.common.embeddings import Encoder, load_encoder
 from runtime.grading.config import ScoringConfig
 from runtime.grading.data import Question
@@ -39,8 +39,8 @@ class RowScore:
 @dataclass
 class TaskResult:
     task_name: str
-    task_type: str
-    metric: str
+    task_type: TaskType
+    metric: MetricName
     track: str
     num_samples: int
     score: float | None
@@ -79,7 +79,8 @@ def missing_metric_models(questions: list[Question], config: ScoringConfig) -> d
             where = f"nothing usable at {path}"
         else:
             continue
-        tasks = sorted({q.task_name or "" for q in questions if q.metric == metric}, key=_natural)
+        tasks = sorted({q.labels.task_name for q in questions if q.metric == metric},
+                       key=_natural)
         problems[metric] = (
             f"metric {metric!r} needs the sentence-transformers model {model!r}, but {where}. "
             f"Provide a local copy with --embedding-model {model}=/path/to/{model} "
@@ -105,6 +106,12 @@ def as_utf8(answer: str) -> str:
     """The answer as UTF-8 text carries it: a lone surrogate (which a model's string may hold
     but no UTF-8 text can, and which the metrics' tokenizers refuse) becomes "?"."""
     return answer.encode("utf-8", "replace").decode("utf-8")
+
+
+def parsed_answer(answer: str, task_type: str) -> Any:
+    """What the official parser reads of an answer, as UTF-8 text carries it: the one place an
+    answer is parsed."""
+    return parse_answer(as_utf8(answer), task_type)
 
 
 def load_metric_model(model: str, config: ScoringConfig) -> Encoder:
@@ -146,12 +153,13 @@ def score_answers(
     answered = [q for q in questions if q.row in answers]
     rows: dict[int, RowScore] = {}
     for q in answered:
-        parsed = parse_answer(as_utf8(answers[q.row]), q.task_type or "")
-        rows[q.row] = RowScore(q.row, parsed, is_parse_failure(parsed, q.task_type or ""), None)
+        task_type = q.labels.task_type
+        parsed = parsed_answer(answers[q.row], task_type)
+        rows[q.row] = RowScore(q.row, parsed, is_parse_failure(parsed, task_type), None)
 
-    by_metric: dict[str, list[Question]] = defaultdict(list)
+    by_metric: dict[MetricName, list[Question]] = defaultdict(list)
     for q in answered:
-        by_metric[q.metric or ""].append(q)
+        by_metric[q.labels.metric].append(q)
     for metric, group in by_metric.items():
         if metric in missing:
             continue
@@ -195,12 +203,12 @@ def _task_results(
 ) -> list[TaskResult]:
     by_task: dict[str, list[Question]] = defaultdict(list)
     for q in answered:
-        by_task[q.task_name or ""].append(q)
+        by_task[q.labels.task_name].append(q)
     results = []
     for name in sorted(by_task, key=_natural):
         group = by_task[name]
-        first = group[0]
-        metric = first.metric or ""
+        first = group[0].labels
+        metric = first.metric
         failures = sum(rows[q.row].parse_failure for q in group)
         if metric in missing:
             score, reason = None, missing[metric]
@@ -213,9 +221,9 @@ def _task_results(
         results.append(
             TaskResult(
                 task_name=name,
-                task_type=first.task_type or "",
+                task_type=first.task_type,
                 metric=metric,
-                track=first.track or "",
+                track=first.track,
                 num_samples=len(group),
                 score=score,
                 parse_failures=failures,

