@@ -50,7 +50,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1200)
     args = parser.parse_args()
-    encoder = load_encoder(bundled_minilm_path())
+    minilm = bundled_minilm_path()
+    if minilm is None:
+        raise SystemExit("error: all-MiniLM-L6-v2 is not installed: run scripts/setup.sh")
+    encoder = load_encoder(minilm)
     answers, truths = generated_pairs(args.n)
     encoder.encode(["warm up"])
 

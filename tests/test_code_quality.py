@@ -16,6 +16,6 @@ def test_ruff_clean():
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-def test_runtime_and_models_type_check():
-    result = run("mypy", "runtime", "models", "--ignore-missing-imports")
+def test_runtime_models_and_benchmarks_type_check():
+    result = run("mypy", "runtime", "models", "benchmarks", "--ignore-missing-imports")
     assert result.returncode == 0, result.stdout[-3000:]

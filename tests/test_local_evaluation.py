@@ -82,6 +82,7 @@ def test_partial_predictions_are_labelled_partial_with_their_counts(tmp_path, ca
 def test_scoring_saved_answers_where_they_lie_leaves_them_as_they_are(tmp_path):
     out = tmp_path / "out"
     assert evaluation_main(["--model", "dummy", "--output-dir", str(out), "--no-progress"]) == 0
+    evaluated = json.loads((out / "results.json").read_text())
     with (out / "predictions.jsonl").open("a") as handle:
         handle.write('{"row": 99, "input_fi')  # a line cut short by a kill: kept, not dropped
     before = (out / "predictions.jsonl").read_bytes()
@@ -90,7 +91,9 @@ def test_scoring_saved_answers_where_they_lie_leaves_them_as_they_are(tmp_path):
                          "--output-dir", str(out)])
     assert code == 0
     assert (out / "predictions.jsonl").read_bytes() == before
-    assert json.loads((out / "results.json").read_text())["track5"] is not None
+    scored = json.loads((out / "results.json").read_text())
+    assert scored["tasks"] == evaluated["tasks"] and scored["track5"] == evaluated["track5"]
+    assert scored["run"]["model"] is None and scored["run"]["answered"] == 42
 
 
 def test_local_evaluation_script_runs_as_a_program(tmp_path):

@@ -1,0 +1,53 @@
+"""The paper estimate: a track's physical lower bound from weights read per decode step and
+prefill compute, below every measured run."""
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from runtime.budget.estimate import GPUS, Workload, lower_bound
+from tests.conftest import REPO_ROOT
+
+
+def test_lower_bound_arithmetic():
+    t4 = GPUS["T4"]
+    bound = lower_bound(8, 16, t4, 4, [Workload(questions=32, prompt_tokens=100,
+                                                new_tokens=100)], batch_size=16)
+    read = 16e9 / (320e9 * 4)
+    assert bound.decode_steps == 2 * 99
+    assert bound.decode_s == pytest.approx(198 * read)
+    assert bound.prefill_s == pytest.approx(max(2 * 8e9 * 3200 / 260e12, 2 * read))
+
+
+def estimate(*args):
+    result = subprocess.run([sys.executable, "-m", "runtime", "estimate", *args],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def bounds(text):
+    out = {}
+    for line in text.splitlines():
+        if "; bound " in line:
+            name = line.strip().split(":")[0]
+            out[name] = float(line.split("; bound ")[1].split(" s")[0])
+    return out
+
+
+def test_the_organisers_8b_baseline_timings_lie_above_the_8b_bound(development_path):
+    text = estimate("--params", "8", "--bits", "16", "--recipe", "baseline", "--data",
+                    str(development_path))
+    measured = {"Track 1": 1490, "Track 2": 397, "Track 3": 576, "Track 4": 359}
+    found = bounds(text)
+    for track, seconds in measured.items():
+        assert found[track] < seconds, text
+    assert "12.5 ms" in text  # 16 GB read at 4 x 320 GB/s
+
+
+def test_a_72b_4bit_model_on_4_t4_is_estimated(development_path):
+    text = estimate("--params", "72", "--bits", "4", "--data", str(development_path))
+    assert "36.0 GB = 9.0 GB per GPU" in text
+    assert all(not math.isnan(v) and v > 0 for v in bounds(text).values())
