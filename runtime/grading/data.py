@@ -33,7 +33,6 @@ from runtime.common.competition import (
     TaskType,
 )
 from runtime.common.prompt_lines import choice_options
-from runtime.grading.jsonl import json_lines
 from runtime.grading.metrics import METRICS
 
 LABEL_FIELDS = ("output_field", "task_name", "task_type", "metric", "track")
@@ -201,6 +200,21 @@ def _row_to_question(raw: Any, row: int, line: int, require_labels: bool) -> Que
                                        context={"require_labels": require_labels})
     except ValidationError as err:
         raise ValueError(_problem(err)) from None
+
+
+def json_lines(text: str) -> Iterator[tuple[int, Any | ValueError]]:
+    """(line number, decoded value, or the error that line gave) for every non-blank line of
+    JSON lines (data files, saved answers). A line ends at "\\n" only: a prompt or an answer
+    may hold U+2028 or U+0085, which other line splitters cut."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError as err:  # not JSON, or an integer past Python's digit limit
+            yield number, err
+        except RecursionError:
+            yield number, ValueError("nested too deeply")
 
 
 def _decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError]]:

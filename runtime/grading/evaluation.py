@@ -218,8 +218,8 @@ def generate_answers(
             if record is not None:
                 stats.usage = stats.usage or Usage()
                 stats.usage.add(record)
-        predictions.append([prediction_line(q, answer, record, by) for q, answer, record
-                            in zip(batch.questions, answers, records, strict=True)])
+        predictions.append_batch([prediction_line(q, answer, record, by) for q, answer, record
+                                  in zip(batch.questions, answers, records, strict=True)])
         slow = _slow_batch(batch, seconds)
         if slow is not None:
             stats.slow_batches.append(slow)

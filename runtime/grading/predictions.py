@@ -11,22 +11,22 @@ data order. Lines of rows outside the run (beyond `--limit`) are kept as they ar
 
 from __future__ import annotations
 
+import json
 import operator
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from runtime.common.competition import MetricName, TaskType
 from runtime.common.records import AnswerRecord
 from runtime.common.settings import one_line
-from runtime.grading.data import Question
-from runtime.grading.jsonl import dumps_line, json_lines, write_durably
+from runtime.grading.data import Question, json_lines
 from runtime.grading.scoring import parsed_answer
 
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -89,6 +89,25 @@ def prediction_line(q: Question, answer: str, record: AnswerRecord | None,
     if record is not None:
         fields["runtime"] = record
     return PredictionLine(**fields)
+
+
+def dumps_line(value: Any) -> str:
+    """One line of JSON, readable UTF-8 where it can be; a lone surrogate (which UTF-8 cannot
+    encode) is written as its \\u escape instead, which reads back as the same string."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
+
+
+def write_durably(handle: IO[str], lines: Iterable[str]) -> None:
+    """Write each line and its "\\n", then flush and fsync: on disk before returning."""
+    for line in lines:
+        handle.write(line + "\n")
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def _read_lines(path: Path) -> list[tuple[int, PredictionLine | dict[str, Any] | None]]:
@@ -258,7 +277,7 @@ class Predictions:
         copy.rewrite()
         return copy
 
-    def append(self, lines: list[PredictionLine]) -> None:
+    def append_batch(self, lines: list[PredictionLine]) -> None:
         """Add one answered batch to the file, on disk before returning."""
         with _writing(self.path), self.path.open("a", encoding="utf-8") as handle:
             write_durably(handle, (_as_text(line) for line in lines))

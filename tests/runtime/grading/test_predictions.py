@@ -65,7 +65,7 @@ def test_a_line_cut_short_is_asked_again_and_other_rows_are_kept(tmp_path, capsy
     saved.end_cut_line()
     saved.end_cut_line()
     assert path.read_bytes() == before + b"\n" and path.stat().st_ino == inode
-    saved.append([second])
+    saved.append_batch([second])
     assert Predictions.read(path, questions).by_row == {0: first, 1: second}
     saved.finalise({0: ([1], 1.0), 1: ([1], 0.0)})
     lines = [json.loads(x) for x in path.read_text().split("\n") if x]

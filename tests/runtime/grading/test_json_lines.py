@@ -1,9 +1,10 @@
-"""JSON lines: a line ends at "\n" only, a bad line is reported in place, what is written reads
-back the same."""
+"""JSON lines as data files and saved answers are read and written: a line ends at "\n" only,
+a bad line is reported in place, what is written reads back the same."""
 
 import json
 
-from runtime.grading.jsonl import dumps_line, json_lines, write_durably
+from runtime.grading.data import json_lines
+from runtime.grading.predictions import dumps_line, write_durably
 
 
 def test_lines_end_at_newline_only_and_blank_lines_are_skipped():
