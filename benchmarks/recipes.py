@@ -37,7 +37,6 @@ from runtime.common.records import reporting
 from runtime.grading.config import ScoringConfig
 from runtime.grading.data import Question, load_questions
 from runtime.grading.evaluation import batches_as_grader, check_reply
-from runtime.grading.parsers import is_parse_failure, parse_answer
 from runtime.grading.scoring import score_answers
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -217,8 +216,7 @@ def figures(questions: list[Question], passes: list[dict[str, Any]],
     for task in scores.tasks:
         if task.score is not None:
             by_type.setdefault(task.task_type, []).append(task.score)
-    failures = sum(is_parse_failure(parse_answer(first["answers"][q.row], q.task_type or ""),
-                                    q.task_type or "") for q in questions)
+    failures = sum(row.parse_failure for row in scores.rows.values())
     times = [p["seconds"] for p in passes]
     return {
         "track5": scores.track5,

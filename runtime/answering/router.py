@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from runtime.common.competition import TaskType
 from runtime.common.prompt_lines import (
     LABEL_LINE,
     NUMBERED_LINE,
@@ -101,7 +102,7 @@ _TITLE_CUE = re.compile(r"""(?:titled?|entitled|named|title)\s*(['"“‘「])""
 class Route:
     """What the router decided for one prompt. `task_type` uses the data's names."""
 
-    task_type: str
+    task_type: TaskType
     options: list[int] = field(default_factory=list)  # the option numbers as printed
     option_answers: list[int] = field(default_factory=list)  # the answer of each, if not itself
     option_texts: list[str] = field(default_factory=list)

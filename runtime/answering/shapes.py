@@ -35,6 +35,7 @@ from runtime.answering.decoding import (
 )
 from runtime.answering.postprocess import Processed
 from runtime.answering.router import Route
+from runtime.common.competition import TaskType
 
 # How the deadline guard may shorten an answer: free text from the first level down, short text
 # (entity lists, copied spans) one level later, whole answers never.
@@ -141,7 +142,7 @@ PlanBuilder = Callable[[Route, int, DecodingConfig], DecodingPlan]
 @dataclass(frozen=True)
 class Shape:
     name: str
-    task_type: str
+    task_type: TaskType
     plan: PlanBuilder
     postprocess: Callable[[str, Route], Processed]
     guard: GuardClass

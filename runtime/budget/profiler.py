@@ -34,6 +34,7 @@ from runtime.common.competition import (
     TRACK5,
     TRACK_LIMITS_S,
     TRACKS,
+    TaskType,
     track_name,
 )
 from runtime.common.records import batch_records, reporting
@@ -46,7 +47,7 @@ Counts = dict[str, dict[str, int]]
 
 @dataclass
 class BatchRecord:
-    task_type: str
+    task_type: TaskType
     batch_size: int
     wall_s: float
     prompt_tokens: int

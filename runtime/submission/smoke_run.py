@@ -16,7 +16,8 @@ def smoke_run(repo: str, data: str, weights: str | None) -> dict[str, Any]:
     from models.user_config import UserModel
     from runtime.grading.data import load_questions
     from runtime.grading.evaluation import batches_as_grader, check_reply
-    from runtime.grading.parsers import is_parse_failure, parse_answer
+    from runtime.grading.parsers import is_parse_failure
+    from runtime.grading.scoring import parsed_answer
 
     model = UserModel(weights=Path(weights)) if weights else UserModel()
     questions = load_questions(data).questions
@@ -30,7 +31,7 @@ def smoke_run(repo: str, data: str, weights: str | None) -> dict[str, Any]:
             {"prompt": [q.input_field for q in batch.questions]}, batch.is_multiple_choice),
             batch)
         for q, answer in zip(batch.questions, reply, strict=True):
-            if is_parse_failure(parse_answer(answer, batch.task_type), batch.task_type):
+            if is_parse_failure(parsed_answer(answer, batch.task_type), batch.task_type):
                 problems.append(f"row {q.row} ({q.task_type}): {answer[:60]!r}")
     return {"task_types": sorted(seen), "problems": problems}
 
