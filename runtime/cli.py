@@ -7,9 +7,11 @@ for bad input is printed as one clear line with a non-zero exit, never a traceba
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,13 @@ from runtime.common.paths import ESTIMATED_COUNTS, OUTPUTS_DIR, REPO_ROOT, SAMPL
 from runtime.common.settings import ConfigError
 from runtime.grading.config import EvaluationConfig, load_config
 from runtime.grading.data import DataError
-from runtime.grading.evaluation import ModelReplyError, evaluate, make_output_dir, score_saved
+from runtime.grading.evaluation import (
+    Interrupted,
+    ModelReplyError,
+    evaluate,
+    make_output_dir,
+    score_saved,
+)
 from runtime.grading.predictions import OutputDirError
 from runtime.grading.scoring import MissingMetricModel
 from runtime.logs import LOG_FILE, logs_to
@@ -177,13 +185,49 @@ def _config_from(args: argparse.Namespace, **fields: object) -> EvaluationConfig
     )
 
 
-def _run(action: Callable[[], object]) -> int:
-    """The action's exit status (0 unless it returns one), or 2 with one error line."""
+@contextmanager
+def _noting_ctrl_c() -> Iterator[list[bool]]:
+    """Ctrl-C still stops the command (as KeyboardInterrupt), and is noted, so that a model
+    that raises KeyboardInterrupt itself is not taken for the user's interruption."""
+    pressed: list[bool] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        pressed.append(True)
+        raise KeyboardInterrupt
+
     try:
-        status = action()
-    except USER_ERRORS as err:
-        print(f"error: {error_line(err)}", file=sys.stderr)
-        return 2
+        before = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: leave Ctrl-C as it is
+        yield pressed
+        return
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def _run(action: Callable[[], object]) -> int:
+    """The action's exit status (0 unless it returns one), or one error line: 2 for bad input
+    or a broken model, 130 for Ctrl-C."""
+    with _noting_ctrl_c() as pressed:
+        try:
+            status = action()
+        except USER_ERRORS as err:
+            print(f"error: {error_line(err)}", file=sys.stderr)
+            return 2
+        except Interrupted as err:
+            if pressed:
+                print(f"error: interrupted; {err.saved} answers saved; --resume to continue",
+                      file=sys.stderr)
+                return 130
+            print(f"error: the model raised KeyboardInterrupt in {err.where}; the {err.saved} "
+                  "answers saved before are kept: fix the model, then pass --resume",
+                  file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("error: interrupted; the answers saved before are kept; --resume to continue",
+                  file=sys.stderr)
+            return 130
     return status if isinstance(status, int) else 0
 
 
@@ -370,12 +414,20 @@ def _profile_command(args: argparse.Namespace) -> int:
 
 
 def _compare_command(args: argparse.Namespace) -> int:
-    from runtime.grading.compare import as_json, compare_runs, comparison_markdown
+    from runtime.grading.compare import (
+        as_json,
+        compare_runs,
+        comparison_markdown,
+        open_for_results,
+        refuse_a_runs_own_file,
+    )
 
+    output = args.output or args.run_b / f"compare-{args.run_a.resolve().name}.md"
+    refuse_a_runs_own_file(output, (args.run_a, args.run_b))
     comparison = compare_runs(args.run_a, args.run_b, top=args.top)
     text = comparison_markdown(comparison)
-    output = args.output or args.run_b / f"compare-{args.run_a.resolve().name}.md"
-    output.write_text(text, encoding="utf-8")
+    with open_for_results(output) as handle:
+        handle.write(text)
     print(as_json(comparison) if args.json else text, end="" if not args.json else "\n")
     print(f"written to {output}", file=sys.stderr)
     return 0

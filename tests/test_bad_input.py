@@ -68,6 +68,33 @@ class SlowModel(DummyModel):
         return super().batch_predict(batch, is_multiple_choice)
 
 
+class RaisingInitModel(DummyModel):
+    def __init__(self) -> None:
+        raise ValueError("no such checkpoint configured")
+
+
+class RaisingBatchSizeModel(DummyModel):
+    def get_batch_size(self) -> int:
+        raise ValueError("batch size unknown")
+
+
+class RaisingModel(DummyModel):
+    """Answers one batch, then raises in the second."""
+
+    batches = 0
+
+    def batch_predict(self, batch, is_multiple_choice):
+        self.batches += 1
+        if self.batches == 2:
+            raise ValueError("index out of range in the decoder")
+        return super().batch_predict(batch, is_multiple_choice)
+
+
+class KeyboardModel(DummyModel):
+    def batch_predict(self, batch, is_multiple_choice):
+        raise KeyboardInterrupt
+
+
 class ShopModelFromFile(VLLMShopModel):
     """VLLMShopModel reading the model configuration file a case wrote."""
 
@@ -104,6 +131,50 @@ def disk_full(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
     monkeypatch.setattr("runtime.grading.predictions.os.fsync", no_space)
 
 
+HELD: list = []
+
+
+def output_dir_in_use(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """Another run holds the saved run's folder (its lock, taken as a run takes it)."""
+    import fcntl
+
+    handle = (tmp / "saved" / ".lock").open("a+")
+    handle.write("process 4242")
+    handle.flush()
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    HELD.append(handle)  # released when the case ends (below)
+
+
+def fifo(name: str) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    def make(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        os.mkfifo(tmp / name)
+    return make
+
+
+def saved_lines_edited(edit: Callable[[list[dict]], list[dict]]
+                       ) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    """The saved run's predictions as `edit` leaves them, into a copy at {tmp}/edited."""
+    def make(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        shutil.copytree(tmp / "saved", tmp / "edited")
+        path = tmp / "edited" / "predictions.jsonl"
+        lines = [json.loads(x) for x in path.read_text().splitlines()]
+        path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n"
+                                for x in edit(lines)))
+    return make
+
+
+def symlinked_weights(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """A copy of this repository whose weights are a link to a folder outside it."""
+    shutil.copytree(REPO_ROOT / "models", tmp / "repo" / "models",
+                    ignore=shutil.ignore_patterns("embedded", "weights", "__pycache__"))
+    for name in ("aicrowd.json", "requirements.txt", ".gitattributes"):
+        shutil.copy(REPO_ROOT / name, tmp / "repo" / name)
+    (tmp / "outside").mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        (tmp / "outside" / name).write_text("{}")
+    (tmp / "repo" / "models" / "weights").symlink_to(tmp / "outside")
+
+
 def model_config_file(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
     monkeypatch.setattr(ShopModelFromFile, "config_file", tmp / "model.json")
 
@@ -137,11 +208,25 @@ class Case:
 EVAL = ["evaluate", "--model", "dummy", "--no-progress"]
 ANY_PROMPT = SAMPLE_ROWS[0]["input_field"]
 CHOICE = first_choice_row()
+RANKING = next(row for row in SAMPLE_ROWS if row["task_type"] == "ranking")
+
+
+def _results_with(tmp: Path, **changes: object) -> None:
+    """{tmp}/r/results.json: the saved run's results with some fields of another shape."""
+    results = json.loads((tmp / "saved" / "results.json").read_text())
+    (tmp / "r").mkdir()
+    (tmp / "r" / "results.json").write_text(json.dumps({**results, **changes}))
 QUOTES = "Determine the 'x' in the product title '" + "'a' " * 25_000 + "'."
 
 CASES = [
     # Saved answers: never lost, never mixed.
-    Case("saved-answers-need-a-choice", [*EVAL, "--output-dir", "{saved}"], 2,
+    Case("finished-run-repeated", [*EVAL, "--output-dir", "{saved}"], 0,
+         ["already holds this model's answers", "--overwrite", "| **Track 5"]),
+    Case("saved-answers-of-another-model", ["evaluate", "--model", "baseline", "--output-dir",
+                                            "{saved}", "--no-progress"], 2,
+         ["already holds saved answers", "--resume", "--overwrite"]),
+    Case("saved-answers-of-another-selection", [*EVAL, "--output-dir", "{saved}", "--task",
+                                                "sample-t1-attribute"], 2,
          ["already holds saved answers", "--resume", "--overwrite"]),
     Case("resume-with-overwrite", [*EVAL, "--output-dir", "{saved}", "--resume", "--overwrite"],
          2, ["--resume", "--overwrite", "not both"]),
@@ -187,6 +272,26 @@ CASES = [
              "amazon-kdd-cup-24-user-behavior-alignment"
              if SAMPLE_ROWS[0]["track"] != "amazon-kdd-cup-24-user-behavior-alignment"
              else "amazon-kdd-cup-24-shopping-knowledge-reasoning")})}),
+    Case("data-array-nested-deep", [*EVAL, "--data", "{tmp}/d.json", "--output-dir",
+                                    "{tmp}/o"], 2, ["d.json", "nested too deeply"],
+         files={"d.json": "[" * 100_000}),
+    Case("data-truth-past-the-digit-limit", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir",
+                                             "{tmp}/o"], 2, ["line 1", "not valid json"],
+         files={"d.jsonl": rows({**CHOICE}).replace('"output_field": ' + str(
+             CHOICE["output_field"]), '"output_field": ' + "7" * 5000, 1)}),
+    Case("ranking-relevance-huge", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir",
+                                    "{tmp}/o"], 2, ["line 1", "relevance", "0 to 30"],
+         files={"d.jsonl": rows({**RANKING, "output_field": [10**30, 1, 0, 0, 0]})}),
+    Case("ranking-relevance-negative", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir",
+                                        "{tmp}/o"], 2, ["line 1", "relevance"],
+         files={"d.jsonl": rows({**RANKING, "output_field": [-1, 1, 0, 0, 0]})}),
+    Case("ranking-relevance-nan", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir",
+                                   "{tmp}/o"], 2, ["line 1", "relevance"],
+         files={"d.jsonl": rows({**RANKING, "output_field": [1, 0, 0, 0, 0]}).replace(
+             '"output_field": [1,', '"output_field": [NaN,', 1)}),
+    Case("task-name-mathtext", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir", "{tmp}/o"], 0,
+         ["written", "$\\x$"], files={"d.jsonl": rows({"task_name": "$\\x$"},
+                                                     {"task_name": "$\\x$"}, count=2)}),
     Case("accuracy-truth-not-an-option", [*EVAL, "--data", "{tmp}/d.jsonl", "--output-dir",
                                           "{tmp}/o"], 2, ["line 1", "output_field", "-7"],
          files={"d.jsonl": rows({**CHOICE, "output_field": -7})}),
@@ -205,8 +310,54 @@ CASES = [
     Case("config-not-json", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"], 2,
          ["c.json", "cannot read"], files={"c.json": "{limit: 3"}),
     Case("limit-zero", [*EVAL, "--limit", "0", "--output-dir", "{tmp}/o"], 2, ["limit"]),
+    Case("config-limit-true", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"], 2,
+         ["limit", "integer"], files={"c.json": '{"limit": true}'}),
+    Case("config-scoring-list", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"],
+         2, ["scoring", "object"], files={"c.json": '{"scoring": []}'}),
+    Case("config-timeout-overflow", [*EVAL, "--config", "{tmp}/c.json", "--output-dir",
+                                     "{tmp}/o"], 2, ["batch_timeout_s", "finite"],
+         files={"c.json": '{"batch_timeout_s": 1e400}'}),
+    Case("config-nested-deep", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"],
+         2, ["c.json", "nested too deeply"], files={"c.json": "[" * 100_000}),
+    Case("config-a-fifo", [*EVAL, "--config", "{tmp}/c.json", "--output-dir", "{tmp}/o"], 2,
+         ["c.json", "not a regular file"], fault=fifo("c.json")),
+    Case("config-dev-zero", [*EVAL, "--config", "/dev/zero", "--output-dir", "{tmp}/o"], 2,
+         ["/dev/zero", "not a regular file"]),
+    Case("batch-timeout-inf", [*EVAL, "--batch-timeout", "inf", "--output-dir", "{tmp}/o"], 2,
+         ["batch_timeout_s", "finite"]),
+    Case("batch-timeout-huge", [*EVAL, "--batch-timeout", "1e10", "--output-dir", "{tmp}/o"], 2,
+         ["batch_timeout_s", "less than or equal"]),
     Case("model-typo", ["evaluate", "--model", "dumy", "--output-dir", "{tmp}/o"], 2,
          ["dumy", "dummy"]),
+    Case("model-typo-overwrite", ["evaluate", "--model", "dumy", "--output-dir", "{saved}",
+                                  "--overwrite"], 2, ["dumy", "dummy"]),
+    Case("model-typo-resume", ["evaluate", "--model", "dumy", "--output-dir", "{saved}",
+                               "--resume"], 2, ["dumy", "dummy"]),
+    Case("weights-missing-overwrite", ["evaluate", "--model", "vllm", "--weights",
+                                       "{tmp}/missing", "--output-dir", "{saved}",
+                                       "--overwrite"], 2, ["missing", "no such folder"]),
+    Case("model-a-function", ["evaluate", "--model", "os:system", "--output-dir", "{tmp}/o"],
+         2, ["os.system", "not a class"]),
+    Case("model-a-builtin", ["evaluate", "--model", "builtins:print", "--output-dir",
+                             "{tmp}/o"], 2, ["builtins.print", "not a class"]),
+    Case("model-no-module", ["evaluate", "--model", ":Det", "--output-dir", "{tmp}/o"], 2,
+         [":Det", "module:Class"]),
+    Case("model-relative-module", ["evaluate", "--model", ".dummy_model:DummyModel",
+                                   "--output-dir", "{tmp}/o"], 2, ["full name"]),
+    Case("model-class-not-a-model", ["evaluate", "--model", "pathlib:Path", "--output-dir",
+                                     "{tmp}/o"], 2, ["pathlib.Path", "batch_size"]),
+    Case("model-init-raises", ["evaluate", "--model", f"{HERE}:RaisingInitModel",
+                               "--output-dir", "{tmp}/o"], 2,
+         ["RaisingInitModel", "ValueError", "__init__", "no such checkpoint"]),
+    Case("model-batch-size-raises", ["evaluate", "--model", f"{HERE}:RaisingBatchSizeModel",
+                                     "--output-dir", "{tmp}/o", "--no-progress"], 2,
+         ["RaisingBatchSizeModel", "get_batch_size", "ValueError"]),
+    Case("model-batch-predict-raises", ["evaluate", "--model", f"{HERE}:RaisingModel",
+                                        "--output-dir", "{tmp}/o", "--no-progress"], 2,
+         ["RaisingModel", "ValueError", "batch 1", "answers saved before are kept", "--resume"]),
+    Case("model-raises-keyboard-interrupt", ["evaluate", "--model", f"{HERE}:KeyboardModel",
+                                             "--output-dir", "{tmp}/o", "--no-progress"], 2,
+         ["KeyboardInterrupt", "batch 0", "--resume"]),
     Case("model-module-typo", ["evaluate", "--model", "models.dumy_model:DummyModel",
                                "--output-dir", "{tmp}/o"], 2, ["models.dumy_model"]),
     Case("model-class-typo", ["evaluate", "--model", "models.dummy_model:Dummy",
@@ -277,6 +428,55 @@ CASES = [
     Case("score-predictions-not-utf8", ["score", "--data", "{sample}", "--predictions",
                                         "{tmp}/p.jsonl", "--output-dir", "{tmp}/o"], 2,
          ["p.jsonl", "utf-8"], files={"p.jsonl": b'{"row": 0, "model_output_str": "\xe9"}\n'}),
+    Case("compare-output-over-saved-answers", ["compare", "{saved}", "{saved}", "--output",
+                                               "{saved}/predictions.jsonl"], 2,
+         ["predictions.jsonl", "one of the run's own files"]),
+    Case("compare-output-over-results", ["compare", "{saved}", "{saved}", "--output",
+                                         "{saved}/results.json"], 2, ["own files"]),
+    Case("compare-results-empty", ["compare", "{tmp}/r", "{saved}"], 2,
+         ["results.json", "not the results"], files={"r/results.json": "{}"}),
+    Case("compare-results-tracks-a-list", ["compare", "{tmp}/r", "{saved}"], 2,
+         ["results.json", "tracks"], fault=lambda monkeypatch, tmp: _results_with(
+             tmp, tracks=[])),
+    Case("compare-results-score-a-string", ["compare", "{tmp}/r", "{saved}"], 2,
+         ["results.json", "track5"], fault=lambda monkeypatch, tmp: _results_with(
+             tmp, track5={"track": "x", "score": "high", "definition": "",
+                          "tracks_included": []})),
+    Case("compare-results-nested-deep", ["compare", "{tmp}/r", "{saved}"], 2,
+         ["results.json", "nested too deeply"], files={"r/results.json": "[" * 100_000}),
+    Case("output-dir-in-use", [*EVAL, "--output-dir", "{saved}", "--resume"], 2,
+         ["in use by another run", "process 4242"], fault=output_dir_in_use),
+    Case("score-into-a-folder-in-use", ["score", "--data", "{sample}", "--predictions",
+                                        "{saved}/predictions.jsonl", "--output-dir",
+                                        "{saved}"], 2, ["in use"], fault=output_dir_in_use),
+    Case("resume-duplicate-row", [*EVAL, "--output-dir", "{tmp}/edited", "--resume"], 2,
+         ["lines 1 and 2 both answer row"],
+         fault=saved_lines_edited(lambda lines: [lines[0], lines[0], *lines[1:]])),
+    Case("resume-row-a-list", [*EVAL, "--output-dir", "{tmp}/edited", "--resume"], 2,
+         ["predictions.jsonl:1", "not a saved answer", "row"],
+         fault=saved_lines_edited(lambda lines: [{**lines[0], "row": [0]}, *lines[1:]])),
+    Case("resume-row-true", [*EVAL, "--output-dir", "{tmp}/edited", "--resume"], 2,
+         ["predictions.jsonl:1", "not a saved answer", "row"],
+         fault=saved_lines_edited(lambda lines: [{**lines[0], "row": True}, *lines[1:]])),
+    Case("resume-row-past-the-digit-limit", [*EVAL, "--output-dir", "{tmp}/edited", "--resume"],
+         2, ["predictions.jsonl:1", "not a saved answer"],
+         fault=saved_lines_edited(lambda lines: [
+             json.dumps(lines[0]).replace('"row": 0', '"row": ' + "9" * 5000), *lines[1:]])),
+    Case("resume-nested-deep", [*EVAL, "--output-dir", "{tmp}/edited", "--resume"], 2,
+         ["predictions.jsonl:1", "nested too deeply"],
+         fault=saved_lines_edited(lambda lines: ["[" * 100_000, *lines])),
+    Case("resume-model-names-a-module", [*EVAL, "--output-dir", "{tmp}/edited", "--resume"], 2,
+         ["written by this:s", "--overwrite"],
+         fault=saved_lines_edited(lambda lines: [{**x, "model": "this:s"} for x in lines])),
+    Case("check-weights-a-link-out", ["check", "--no-smoke", "--target", "cpu", "--repo",
+                                      "{tmp}/repo", "--weights", "{tmp}/repo/models/weights"],
+         1, ["symlinks", "link"], fault=symlinked_weights),
+    Case("check-weights-custom-code", ["check", "--no-smoke", "--target", "cpu", "--weights",
+                                       "{tmp}/w"], 1, ["custom code", "auto_map"],
+         files={"w/config.json": json.dumps({"architectures": ["X"], "auto_map": {
+             "AutoConfig": "x.XConfig"}}), "w/model.safetensors": "{}",
+                "w/tokenizer.json": "{}"}),
+    Case("estimate-does-not-fit", ["estimate", "--gpus", "1"], 0, ["do not fit"]),
     Case("compare-run-missing", ["compare", "{tmp}/nope", "{saved}"], 2,
          ["nope", "no results.json"]),
     Case("compare-results-not-json", ["compare", "{tmp}/r", "{saved}"], 2,
@@ -382,3 +582,6 @@ def test_bad_input(case, finished_run, tmp_path, monkeypatch, capsys):
         assert word.lower() in said.lower(), said
     assert (saved / "predictions.jsonl").read_bytes() == before
     assert not list(saved.glob("*.tmp"))
+    for handle in HELD:
+        handle.close()
+    HELD.clear()

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.answering.decoding import DecodingPlan
+from runtime.common.settings import ConfigError
 
 ENGINE_CONFIG_FILE = "engine.json"
 
@@ -210,6 +211,11 @@ class Engine:
                 "with config.json, *.safetensors and the tokenizer (scripts/setup.sh writes the "
                 "embedded development model used when none is configured)"
             )
+        if not list(Path(config.model).glob("*.safetensors")):
+            raise FileNotFoundError(
+                f"no *.safetensors in {config.model}: the runtime loads weights from "
+                "safetensors only (never pickle files such as pytorch_model.bin); convert the "
+                "checkpoint with transformers' save_pretrained(safe_serialization=True)")
         in_process = config.in_process
         if in_process is None:
             in_process = config.tensor_parallel_size == 1
@@ -250,6 +256,7 @@ class Engine:
 
             self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
+        self._check_chat_template()
         self.load_s = time.perf_counter() - started
         self._batches = 0
         self._single_token_cache: dict[tuple[str, ...], list[int] | None] = {}
@@ -280,6 +287,18 @@ class Engine:
             return None
         ids = self.single_token_ids(tuple(plan.choices))
         return dict(zip(ids, plan.choices, strict=True)) if ids is not None else None
+
+    def _check_chat_template(self) -> None:
+        """The model's chat template must render a system and a user turn: tried once at
+        start, so a broken template is one line now rather than a failure in every batch."""
+        try:
+            self.render_chat([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}])
+        # A template is the checkpoint's own code (jinja2): it can raise anything.
+        except Exception as err:  # noqa: BLE001
+            reason = " ".join(str(err).split()) or type(err).__name__
+            raise ConfigError(f"{self.config.model}: its chat template fails on a system and a "
+                              f"user turn ({type(err).__name__}: {reason}): fix chat_template in "
+                              "tokenizer_config.json") from err
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         rendered = self.tokenizer.apply_chat_template(

@@ -116,7 +116,9 @@ def estimate_lines(
         f"({gpu.bandwidth_gbs:g} GB/s, {gpu.fp16_tflops:g} TFLOP/s FP16 each), batch "
         f"{batch_size}:",
         f"  weights {weights / 1e9:.1f} GB = {weights / 1e9 / gpus:.1f} GB per GPU "
-        f"(of {gpu.memory_gb:g} GB); one read of all weights = {weights / 1e9:.1f} GB / "
+        f"(of {gpu.memory_gb:g} GB"
+        + (", so they do not fit: more GPUs or fewer bits" if weights / 1e9 / gpus
+           > gpu.memory_gb else "") + f"); one read of all weights = {weights / 1e9:.1f} GB / "
         f"{gpu.bandwidth_gbs * gpus:g} GB/s = {read_ms:.1f} ms",
         f"  prefill: 2 x {parameters_b:g}e9 FLOP per prompt token / "
         f"{gpu.fp16_tflops * gpus:g} TFLOP/s (at least one weight read per batch)",

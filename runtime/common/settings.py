@@ -25,12 +25,25 @@ def one_line(err: ValidationError) -> str:
     return "; ".join(problems)
 
 
+# A settings file is small: anything larger is not one (a device, a data file given by mistake).
+MAX_SETTINGS_BYTES = 16 * 2**20
+
+
 def read_json_object(path: Path, what: str) -> dict[str, Any]:
-    """A JSON file of settings, which must hold one object; else one line naming the file."""
+    """A JSON file of settings, which must hold one object; else one line naming the file.
+    Only a regular file of a settings file's size is read (a FIFO would wait for a writer,
+    /dev/zero would never end)."""
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path}: cannot read {what}: not a regular file")
+    if path.is_file() and path.stat().st_size > MAX_SETTINGS_BYTES:
+        raise ConfigError(f"{path}: cannot read {what}: larger than "
+                          f"{MAX_SETTINGS_BYTES // 2**20} MiB, so not a settings file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+    except (OSError, ValueError) as err:  # ValueError: not JSON, not UTF-8, digits past the limit
         raise ConfigError(f"{path}: cannot read {what}: {err}") from err
+    except RecursionError:
+        raise ConfigError(f"{path}: cannot read {what}: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: {what} must be a JSON object, not {json_kind(data)}")
     return data

@@ -3,22 +3,34 @@
 Reads each run's results.json (task, track and track-5 scores) and predictions.jsonl (each
 answer's score) and says what changed from A to B: per task, per track, track 5, and the
 questions whose score changed most (matched by row, and only where both runs asked the same
-prompt). Reading only: neither run's files are changed.
+prompt). Neither run's files are changed: the comparison is written beside them (or where
+`--output` says), never over one of a run's own files.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
 from runtime.common.competition import track_name
 from runtime.common.settings import ConfigError, one_line, read_json_object
-from runtime.grading.predictions import PREDICTIONS_FILE, PredictionLine, read_saved_lines
-from runtime.grading.report import RESULTS_FILE, Results, table_cell
+from runtime.grading.predictions import (
+    LOCK_FILE,
+    PREDICTIONS_FILE,
+    PredictionLine,
+    read_saved_lines,
+)
+from runtime.grading.report import CHART_FILE, REPORT_FILE, RESULTS_FILE, Results, table_cell
+from runtime.logs import LOG_FILE
+
+# Scores this close are the same score: float sums in another order differ by about 1e-16.
+SAME_SCORE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,11 @@ class Change:
         if self.before is None or self.after is None:
             return None
         return self.after - self.before
+
+    @property
+    def changed(self) -> bool:
+        """A real change, not the rounding of two sums taken in another order."""
+        return self.delta is not None and abs(self.delta) > SAME_SCORE
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,25 @@ class Comparison:
     track5: Change
     questions: list[QuestionChange]  # the largest changes first
     matched_questions: int
+    notes: list[str]  # what makes the two runs differ besides their answers
+
+
+def refuse_a_runs_own_file(output: Path, runs: tuple[Path, ...]) -> None:
+    """`output` must not be one of the files a run consists of."""
+    own = {PREDICTIONS_FILE, RESULTS_FILE, REPORT_FILE, CHART_FILE, LOCK_FILE, LOG_FILE}
+    for run in runs:
+        if output.resolve().parent == run.resolve() and output.name in own:
+            raise ConfigError(f"--output {output} is one of the run's own files: write the "
+                              "comparison elsewhere (default: RUN_B/compare-<RUN_A>.md)")
+
+
+@contextmanager
+def open_for_results(output: Path) -> Iterator[TextIO]:
+    """`output` opened to be written, refused when it is no regular file (a FIFO would hang)."""
+    if output.exists() and not output.is_file():
+        raise ConfigError(f"--output {output} is not a regular file: give a file path")
+    with output.open("w", encoding="utf-8") as handle:
+        yield handle
 
 
 def _results(run: Path) -> Results:
@@ -91,7 +127,7 @@ def compare_runs(before: Path, after: Path, top: int = 10) -> Comparison:
         answer_before=lines_a[row].model_output_str, answer_after=lines_b[row].model_output_str,
         change=Change(str(row), lines_a[row].score, lines_b[row].score),
     ) for row in matched]
-    questions = [q for q in questions if q.change.delta]
+    questions = [q for q in questions if q.change.changed]
     questions.sort(key=lambda q: (-abs(q.change.delta or 0.0), q.row))
     return Comparison(
         before=before, after=after,
@@ -102,7 +138,28 @@ def compare_runs(before: Path, after: Path, top: int = 10) -> Comparison:
         track5=Change("track 5", first.track5.score, second.track5.score),
         questions=questions[:top],
         matched_questions=len(matched),
+        notes=_differences(first, second, len(lines_a), len(lines_b), len(matched)),
     )
+
+
+def _differences(first: Results, second: Results, scored_a: int, scored_b: int,
+                 matched: int) -> list[str]:
+    """What besides the answers sets the two runs apart: other data, or unanswered questions."""
+    notes = []
+    if Path(first.run.data).name != Path(second.run.data).name or (
+            first.run.num_questions != second.run.num_questions):
+        notes.append(f"the runs answered different data (A: {first.run.data}, "
+                     f"{first.run.num_questions} questions; B: {second.run.data}, "
+                     f"{second.run.num_questions} questions): task and track scores cover "
+                     "different questions")
+    for name, run in (("A", first.run), ("B", second.run)):
+        if run.partial:
+            notes.append(f"run {name} is partial ({run.answered} of {run.num_questions} "
+                         "questions answered): its scores cover the answered questions only")
+    if matched < max(scored_a, scored_b):
+        notes.append(f"{matched} questions have the same prompt and a score in both runs "
+                     f"(A has {scored_a}, B {scored_b})")
+    return notes
 
 
 def _score(value: float | None) -> str:
@@ -122,6 +179,7 @@ def comparison_markdown(comparison: Comparison) -> str:
         name = "**Track 5**" if change is c.track5 else track_name(change.name)
         lines.append(f"| {name} | {_score(change.before)} | {_score(change.after)} | "
                      f"{_delta(change)} |")
+    lines += [f"**Note: {note}.**" for note in c.notes]
     lines += ["", "| task | A | B | B - A |", "|---|---:|---:|---:|"]
     lines += [f"| {t.name} | {_score(t.before)} | {_score(t.after)} | {_delta(t)} |"
               for t in c.tasks]
@@ -150,4 +208,5 @@ def as_json(comparison: Comparison) -> str:
         "questions": [{"row": q.row, "task_name": q.task_name, **change(q.change)}
                       for q in comparison.questions],
         "matched_questions": comparison.matched_questions,
+        "notes": comparison.notes,
     }, indent=2)

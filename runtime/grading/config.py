@@ -8,12 +8,16 @@ guard) is `models/vllm_config.py`, beside the model and its JSON file.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -48,7 +52,7 @@ class ScoringConfig(BaseModel):
             "multilingual-sent-transformer). Loaded from these paths only, never from a hub."
         ),
     )
-    strict: bool = Field(
+    strict: StrictBool = Field(
         default=False,
         description=(
             "Fail before generating when a metric's embedding model is missing, instead of "
@@ -84,7 +88,7 @@ class EvaluationConfig(BaseModel):
         default=None,
         description="Where predictions and results go; default outputs/<model>_<data name>.",
     )
-    limit: int | None = Field(
+    limit: StrictInt | None = Field(
         default=None, ge=1,
         description="Evaluate at most N questions, spread over the tasks (the first of each "
         "task in data order, then the second of each, ...).")
@@ -95,12 +99,12 @@ class EvaluationConfig(BaseModel):
                              description="Only these task names (empty: all).")
     task_types: list[str] = Field(default_factory=list,
                                   description="Only these task types (empty: all).")
-    resume: bool = Field(default=False, description="Reuse the answers saved in output_dir.")
-    overwrite: bool = Field(default=False, description="Discard answers saved in output_dir.")
-    skip_invalid: bool = Field(default=False, description="Drop invalid data rows and go on.")
-    progress: bool = Field(default=True, description="Show a progress bar on standard error.")
-    batch_timeout_s: float | None = Field(
-        default=None, gt=0,
+    resume: StrictBool = Field(default=False, description="Reuse the answers saved in output_dir.")
+    overwrite: StrictBool = Field(default=False, description="Discard answers saved in output_dir.")
+    skip_invalid: StrictBool = Field(default=False, description="Drop invalid data rows and go on.")
+    progress: StrictBool = Field(default=True, description="Show a progress bar on standard error.")
+    batch_timeout_s: StrictFloat | None = Field(
+        default=None, gt=0, le=threading.TIMEOUT_MAX, allow_inf_nan=False,
         description="Give up on a batch whose batch_predict has not returned after this many "
         "seconds (the answers saved before are kept). Off by default: a batch over the "
         f"grader's own limit ({PER_QUESTION_LIMIT_S:g} s per prompt) is only warned about and "
@@ -143,7 +147,7 @@ class EvaluationConfig(BaseModel):
 def load_config(path: Path | None = None, **overrides: object) -> EvaluationConfig:
     """Build the evaluation configuration: the JSON file (if any), then non-None overrides."""
     values = read_json_object(Path(path), "the configuration") if path is not None else {}
-    scoring = values.pop("scoring", None) or {}
+    scoring = values.pop("scoring", {})
     if not isinstance(scoring, dict):
         raise ConfigError(f"{path}: 'scoring' must be a JSON object, not {json_kind(scoring)}")
     for key, value in overrides.items():

@@ -224,6 +224,12 @@ def _decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError
             items = json.loads(text)
         except json.JSONDecodeError as err:
             raise DataError(f"{path}: line {err.lineno}: not valid JSON: {err.msg}") from err
+        except ValueError as err:  # an integer past Python's digit limit
+            raise DataError(f"{path}: not valid JSON: {err}") from None
+        except RecursionError:
+            raise DataError(f"{path}: not valid JSON: nested too deeply") from None
+        if not isinstance(items, list):
+            raise DataError(f"{path}: not a JSON array of rows")
         yield from enumerate(items, start=1)
         return
     for number, value in json_lines(text):

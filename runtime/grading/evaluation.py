@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import logging
 import os
 import sys
 import threading
@@ -32,7 +33,7 @@ from runtime.common.competition import (
     TaskType,
 )
 from runtime.common.records import RunReport, Usage, batch_records, reporting
-from runtime.common.settings import ConfigError
+from runtime.common.settings import ConfigError, read_json_object
 from runtime.grading.config import EvaluationConfig
 from runtime.grading.data import DataSet, Question, load_questions, select_questions
 from runtime.grading.predictions import (
@@ -40,10 +41,21 @@ from runtime.grading.predictions import (
     AnsweredBy,
     OutputDirError,
     Predictions,
+    holding_output_dir,
     prediction_line,
 )
-from runtime.grading.report import RunInfo, SlowBatch, Timing, write_reports
+from runtime.grading.report import (
+    RESULTS_FILE,
+    Results,
+    RunInfo,
+    SlowBatch,
+    Timing,
+    table_lines,
+    write_reports,
+)
 from runtime.grading.scoring import Scores, check_metric_models, score_answers
+
+log = logging.getLogger(__name__)
 
 MODEL_ALIASES: dict[str, str] = {
     "UserModel": "models.user_config:UserModel",
@@ -54,7 +66,18 @@ MODEL_ALIASES: dict[str, str] = {
 
 
 class ModelReplyError(RuntimeError):
-    """The model broke the interface: wrong batch size, wrong number or type of answers."""
+    """The model broke the interface: wrong batch size, wrong number or type of answers, or its
+    own code raised (the traceback goes to the log)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Answering stopped by KeyboardInterrupt: a Ctrl-C, or the model's own code raising it.
+    The answers saved before it are kept."""
+
+    def __init__(self, saved: int, where: str) -> None:
+        super().__init__(f"interrupted in {where}")
+        self.saved = saved
+        self.where = where
 
 
 @dataclass
@@ -76,34 +99,74 @@ class GenerationStats:
 
 
 def resolve_model_class(spec: str) -> type:
-    """`module:Class`, or a short name from MODEL_ALIASES."""
+    """`module:Class`, or a short name from MODEL_ALIASES: a class with the grader's two
+    methods, or one line that says what the spec names instead."""
     target = MODEL_ALIASES.get(spec, spec)
-    if ":" not in target:
+    module_name, _, class_name = target.partition(":")
+    if not (module_name and class_name):
         close = difflib.get_close_matches(spec, MODEL_ALIASES, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"unknown model {spec!r}{hint}: use module:Class or one of "
                           f"{', '.join(MODEL_ALIASES)}")
-    module_name, class_name = target.split(":", 1)
+    if module_name.startswith("."):
+        raise ConfigError(f"--model {spec}: give the module's full name (models.dummy_model, "
+                          "not .dummy_model)")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
         raise ConfigError(f"--model {spec}: cannot import {module_name!r} ({err}): check the "
                           "module path, run from the repository root") from err
-    try:
-        return getattr(module, class_name)
-    except AttributeError:
-        raise ConfigError(f"--model {spec}: module {module_name!r} has no {class_name!r}"
-                          ) from None
+    # Importing runs the module's own code, whatever it raises.
+    except Exception as err:  # noqa: BLE001
+        log.info("importing %s failed", module_name, exc_info=True)
+        raise ConfigError(f"--model {spec}: importing {module_name!r} raised "
+                          f"{type(err).__name__}: {one_line_of(err)} (the traceback is in the "
+                          "log)") from err
+    found = getattr(module, class_name, None)
+    if found is None:
+        raise ConfigError(f"--model {spec}: module {module_name!r} has no {class_name!r}")
+    missing = [name for name in ("get_batch_size", "batch_predict")
+               if not callable(getattr(found, name, None))]
+    if not isinstance(found, type) or missing:
+        what = "not a class" if not isinstance(found, type) else f"has no {missing[0]}()"
+        raise ConfigError(f"--model {spec}: {module_name}.{class_name} is {what}, not a model: "
+                          "name a class with get_batch_size() and batch_predict()")
+    return found
+
+
+def one_line_of(err: BaseException) -> str:
+    """An exception's message as one line."""
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _model_code(spec: str, where: str, err: Exception) -> ModelReplyError:
+    """The error for an exception the model's own code raised, its traceback to the log."""
+    log.info("the model %s raised in %s", spec, where, exc_info=err)
+    return ModelReplyError(f"the model {spec} raised {type(err).__name__} in {where}: "
+                           f"{one_line_of(err)} (the traceback is in the log)")
+
+
+def check_weights_option(cls: type, spec: str, weights: Path | None) -> None:
+    """--weights only for a model that takes them, and only a folder that is there."""
+    if weights is None:
+        return
+    if "weights" not in inspect.signature(cls).parameters:
+        raise ConfigError(f"model {spec!r} takes no weights: drop --weights, or use a model "
+                          "that loads them (vllm)")
+    if not Path(weights).is_dir():
+        raise ConfigError(f"--weights {weights}: no such folder: point it at a model directory "
+                          "(config.json, *.safetensors, the tokenizer)")
 
 
 def build_model(spec: str, weights: Path | None = None) -> Any:
     cls = resolve_model_class(spec)
-    if weights is None:
-        return cls()
-    if "weights" not in inspect.signature(cls).parameters:
-        raise ConfigError(f"model {spec!r} takes no weights: drop --weights, or use a model "
-                          "that loads them (vllm)")
-    return cls(weights=weights)
+    check_weights_option(cls, spec, weights)
+    try:
+        return cls() if weights is None else cls(weights=weights)
+    except (ConfigError, OSError):  # already one line that says what to do
+        raise
+    except Exception as err:
+        raise _model_code(spec, "__init__", err) from err
 
 
 def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
@@ -115,7 +178,10 @@ def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
     for (task_type, is_mc), members in groups.items():
         start = 0
         while start < len(members):
-            size = model.get_batch_size()
+            try:
+                size = model.get_batch_size()
+            except Exception as err:
+                raise _model_code(_model_name(model), "get_batch_size()", err) from err
             if (not isinstance(size, int) or isinstance(size, bool)
                     or not MIN_BATCH_SIZE <= size <= MAX_BATCH_SIZE):
                 raise ModelReplyError(f"get_batch_size() returned {size!r}; it must be "
@@ -123,6 +189,10 @@ def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
             yield Batch(index, task_type, is_mc, members[start : start + size])
             index += 1
             start += size
+
+
+def _model_name(model: Any) -> str:
+    return f"{type(model).__module__}:{type(model).__name__}"
 
 
 def _where(batch: Batch) -> str:
@@ -200,7 +270,14 @@ def generate_answers(
     by = answered_by(config)
     bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not config.progress,
                file=sys.stderr)
-    for batch in batches_as_grader(questions, model):
+    batches = batches_as_grader(questions, model)
+    while True:
+        try:
+            batch = next(batches, None)
+        except ModelReplyError as err:
+            raise ModelReplyError(f"{err}; {_kept(predictions)}") from err
+        if batch is None:
+            break
         started = time.perf_counter()
         try:
             reply = _ask(model, batch, config.batch_timeout_s)
@@ -208,8 +285,14 @@ def generate_answers(
             # The grader would get no answers either; say so rather than end with "success".
             raise ModelReplyError(
                 f"the model called sys.exit({exit_.code}) in batch_predict instead of returning "
-                f"answers; the {len(predictions.by_row)} answers saved before are kept: fix the "
-                "model, then pass --resume") from exit_
+                f"answers; {_kept(predictions)}") from exit_
+        except KeyboardInterrupt as err:
+            raise Interrupted(len(predictions.by_row), _where(batch)) from err
+        except ModelReplyError:
+            raise
+        except Exception as err:
+            failure = _model_code(config.model, f"batch_predict, {_where(batch)}", err)
+            raise ModelReplyError(f"{failure}; {_kept(predictions)}") from err
         seconds = time.perf_counter() - started
         stats.model_s += seconds
         answers = check_reply(reply, batch)
@@ -229,6 +312,11 @@ def generate_answers(
     if reporter is not None:
         stats.report = reporter.run_report()
     return stats
+
+
+def _kept(predictions: Predictions) -> str:
+    return (f"the {len(predictions.by_row)} answers saved before are kept: fix the model, then "
+            "pass --resume")
 
 
 def same_model_family(saved: str, current: str) -> bool:
@@ -254,9 +342,9 @@ def answered_by(config: EvaluationConfig) -> AnsweredBy:
 
 
 def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> Predictions:
-    """Create the output directory; return its saved answers to reuse (resume) or a fresh file."""
+    """The run's saved answers to reuse (resume), or none (a new file, or with --overwrite one
+    that the first answered batch replaces). The folder exists and this process holds it."""
     out = config.resolved_output_dir()
-    make_output_dir(out)
     path = out / PREDICTIONS_FILE
     has_saved = path.is_file() and path.stat().st_size > 0
     if has_saved and not (config.resume or config.overwrite):
@@ -267,9 +355,33 @@ def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> P
     if config.overwrite or not has_saved:
         return Predictions.empty(path)
     saved = Predictions.read(path, questions, answered_by(config),
-                           same_model=same_model_family)
-    saved.end_cut_line()
+                             same_model=same_model_family)
+    saved.drop_cut_line()
     return saved
+
+
+def finished_run(config: EvaluationConfig, questions: list[Question]) -> Results | None:
+    """The results of a run in the output folder that answered every one of `questions` with
+    this model and weights, and was scored; None when there is none."""
+    out = config.resolved_output_dir()
+    path, results = out / PREDICTIONS_FILE, out / RESULTS_FILE
+    if config.resume or config.overwrite or not (path.is_file() and results.is_file()):
+        return None
+    try:
+        saved = Predictions.read(path, questions, answered_by(config),
+                                 same_model=same_model_family)
+    except OutputDirError:  # another model's, or other data: not this run
+        return None
+    if len(saved.by_row) < len(questions) or any(
+            line.model is None for line in saved.by_row.values()):
+        return None
+    try:
+        earlier = Results.model_validate(read_json_object(results, "the results"))
+    except (ConfigError, ValueError):
+        return None
+    if earlier.run.num_questions != len(questions) or earlier.run.partial:
+        return None
+    return earlier
 
 
 def make_output_dir(out: Path) -> None:
@@ -291,16 +403,19 @@ def _now() -> str:
 
 
 def _load_data(path: Path, config: EvaluationConfig) -> tuple[DataSet, list[Question]]:
-    """Load the data once and say, before any answer is generated, what cannot be scored
-    (or stop, with --strict)."""
+    """Load the data once and select this run's questions."""
     dataset = load_questions(path, skip_invalid=config.skip_invalid)
     for invalid in dataset.skipped:
         print(f"skipped invalid row: {invalid.message}", file=sys.stderr)
     questions = select_questions(dataset.questions, tracks=config.tracks, tasks=config.tasks,
                                  task_types=config.task_types, limit=config.limit)
+    return dataset, questions
+
+
+def _say_what_cannot_be_scored(questions: list[Question], config: EvaluationConfig) -> None:
+    """Before any answer is generated: the tasks that will be unscored (or stop, --strict)."""
     for problem in check_metric_models(questions, config.scoring).values():
         print(f"warning: {problem} These tasks are reported as unscored.", file=sys.stderr)
-    return dataset, questions
 
 
 def _score_into(predictions: Predictions, questions: list[Question],
@@ -332,40 +447,75 @@ def _run_info(dataset: DataSet, questions: list[Question], answered: int, starte
 def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
     """Run a whole local evaluation; returns the results document that was written.
 
-    `model` is an already built model to use instead of building `config.model`."""
+    `model` is an already built model to use instead of building `config.model`. The model's
+    spec, its weights, the data and the output folder are all checked before anything in the
+    folder changes."""
     started_at, started = _now(), time.perf_counter()
+    if model is None:
+        check_weights_option(resolve_model_class(config.model), config.model, config.weights)
     dataset, questions = _load_data(config.data, config)
-    predictions = prepare_output_dir(config, questions)
-    resumed_rows = len(predictions.by_row)
-    pending = [q for q in questions if q.row not in predictions.by_row]
-    stats = GenerationStats()
-    if pending:
-        load_started = time.perf_counter()
-        if model is None:
-            model = build_model(config.model, config.weights)
-        stats_load = time.perf_counter() - load_started
-        stats = generate_answers(model, pending, predictions, config)
-        stats.load_s = stats_load
+    out = config.resolved_output_dir()
+    make_output_dir(out)
+    with holding_output_dir(out):
+        earlier = finished_run(config, questions)
+        if earlier is not None:
+            print("\n".join(table_lines(earlier)))
+            print(f"note: {out} already holds this model's answers to every question, scored "
+                  f"(finished {earlier.run.finished_at}): its results again, nothing asked. "
+                  "Pass --overwrite to answer anew.")
+            return earlier.model_dump(mode="json")
+        _say_what_cannot_be_scored(questions, config)
+        predictions = prepare_output_dir(config, questions)
+        loading_s = time.perf_counter() - started
+        resumed_rows = len(predictions.by_row)
+        pending = [q for q in questions if q.row not in predictions.by_row]
+        stats = GenerationStats()
+        if pending:
+            load_started = time.perf_counter()
+            if model is None:
+                model = build_model(config.model, config.weights)
+            stats_load = time.perf_counter() - load_started
+            stats = generate_answers(model, pending, predictions, config)
+            stats.load_s = stats_load
 
-    scores, scoring_s = _score_into(predictions, questions, config)
-    report = stats.report
-    timing = Timing(
-        total_s=round(time.perf_counter() - started, 3),
-        model_s=round(stats.load_s + stats.model_s, 3),
-        model_load_s=round(stats.load_s, 3),
-        generation_s=round(stats.model_s, 3),
-        scoring_s=round(scoring_s, 3),
-        engine_load_s=report.engine_load_s if report else None,
-    )
-    run = _run_info(dataset, questions, len(predictions.by_row), started_at, model=config.model,
-                    weights=str(config.weights) if config.weights else None,
-                    model_dir=report.model_dir if report else None,
-                    data=str(config.data), resumed_rows=resumed_rows,
-                    asked_rows=stats.asked_rows,
-                    guard_events=report.guard_events if report else None,
-                    slow_batches=stats.slow_batches)
-    return write_reports(config.resolved_output_dir(), scores, timing, stats.usage, run,
-                         questions, predictions.by_row)
+        scores, scoring_s = _score_into(predictions, questions, config)
+        report = stats.report
+        timing = Timing(
+            total_s=round(time.perf_counter() - started, 3),
+            loading_s=round(loading_s, 3),
+            model_s=round(stats.load_s + stats.model_s, 3),
+            model_load_s=round(stats.load_s, 3),
+            generation_s=round(stats.model_s, 3),
+            scoring_s=round(scoring_s, 3),
+            engine_load_s=report.engine_load_s if report else None,
+        )
+        if not pending:
+            timing = _with_earlier_answering(timing, out)
+        run = _run_info(dataset, questions, len(predictions.by_row), started_at,
+                        model=config.model,
+                        weights=str(config.weights) if config.weights else None,
+                        model_dir=report.model_dir if report else None,
+                        data=str(config.data), resumed_rows=resumed_rows,
+                        asked_rows=stats.asked_rows,
+                        guard_events=report.guard_events if report else None,
+                        slow_batches=stats.slow_batches)
+        return write_reports(out, scores, timing, stats.usage, run, questions,
+                             predictions.by_row)
+
+
+def _with_earlier_answering(timing: Timing, out: Path) -> Timing:
+    """A resumed run that asked nothing keeps the answering times of the run before it."""
+    path = out / RESULTS_FILE
+    if not path.is_file():
+        return timing
+    try:
+        earlier = Results.model_validate(read_json_object(path, "the results")).timing
+    except (ConfigError, ValueError):
+        return timing
+    return timing.model_copy(update={
+        "model_s": earlier.model_s, "model_load_s": earlier.model_load_s,
+        "generation_s": earlier.generation_s, "engine_load_s": earlier.engine_load_s,
+        "answering_from": earlier.answering_from or "the earlier run (this one asked nothing)"})
 
 
 def score_saved(
@@ -377,6 +527,7 @@ def score_saved(
     holds none; scored where they lie, they are read and left as they are."""
     started_at, started = _now(), time.perf_counter()
     dataset, questions = _load_data(data, config)
+    _say_what_cannot_be_scored(questions, config)
     if not predictions.is_file():
         raise OutputDirError(f"{predictions} is not a file: point --predictions at a "
                              f"{PREDICTIONS_FILE} written by local_evaluation.py")
@@ -394,13 +545,14 @@ def score_saved(
     if target.exists() and not in_place:
         raise OutputDirError(f"{output_dir} already holds saved answers ({PREDICTIONS_FILE}): "
                              "score into another --output-dir")
-    if not in_place:
-        make_output_dir(output_dir)
-        saved = saved.copy_to(target)
-    scores, scoring_s = _score_into(saved, questions, config, write_back=not in_place)
-    timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
-                    scoring_s=round(scoring_s, 3))
-    run = _run_info(dataset, questions, len(saved.by_row), started_at, model=None,
-                    predictions=str(predictions),
-                    data=str(data), resumed_rows=len(saved.by_row), asked_rows=0)
-    return write_reports(output_dir, scores, timing, None, run, questions, saved.by_row)
+    make_output_dir(output_dir)
+    with holding_output_dir(output_dir):
+        if not in_place:
+            saved = saved.copy_to(target)
+        scores, scoring_s = _score_into(saved, questions, config, write_back=not in_place)
+        timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
+                        scoring_s=round(scoring_s, 3))
+        run = _run_info(dataset, questions, len(saved.by_row), started_at, model=None,
+                        predictions=str(predictions),
+                        data=str(data), resumed_rows=len(saved.by_row), asked_rows=0)
+        return write_reports(output_dir, scores, timing, None, run, questions, saved.by_row)

@@ -188,6 +188,10 @@ def _truth(type_: Any, wants: str) -> Truth:
 
 
 _TEXT = _truth(StrictStr, "must be a string")
+# A relevance is a small grade (0-3 in the data); 2^relevance must stay exact in 64 bits.
+MAX_RELEVANCE = 30
+_RELEVANCE = Annotated[StrictInt | StrictFloat, Field(ge=0, le=MAX_RELEVANCE,
+                                                      allow_inf_nan=False)]
 _TEXTS = _truth(StrictStr | Annotated[list[StrictStr], Field(min_length=1)],
                 "must be a string or a non-empty list of strings")
 
@@ -209,8 +213,9 @@ METRICS: dict[str, Metric] = {
                          _truth(Annotated[list[StrictInt], Field(min_length=1)],
                                 "must be a non-empty list of integer indices")),
     "ndcg": Metric(per_answer(ndcg),
-                   _truth(Annotated[list[StrictInt | StrictFloat], Field(min_length=1)],
-                          "must be a non-empty list of relevance numbers")),
+                   _truth(Annotated[list[_RELEVANCE], Field(min_length=1)],
+                          f"must be a non-empty list of relevance numbers from 0 to "
+                          f"{MAX_RELEVANCE}")),
     "micro f1": Metric(per_answer(entity_f1),
                        _truth(list[StrictStr], "must be a list of entity strings"),
                        aggregate=micro_f1_of_task),

@@ -11,10 +11,12 @@ data order. Lines of rows outside the run (beyond `--limit`) are kept as they ar
 
 from __future__ import annotations
 
+import fcntl
 import json
 import operator
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,16 +112,29 @@ def write_durably(handle: IO[str], lines: Iterable[str]) -> None:
     os.fsync(handle.fileno())
 
 
-def _read_lines(path: Path) -> list[tuple[int, PredictionLine | dict[str, Any] | None]]:
-    """(line number, the line) for every non-blank line: a `PredictionLine`, a JSON object
-    that is not one (kept as it is, never used as an answer), or None for a line cut short."""
+def _whole_lines(path: Path) -> tuple[str, bool]:
+    """The file's text up to its last complete line, and whether a line cut short (by a kill
+    in the middle of a write) follows it: that fragment is no answer, whatever bytes it holds
+    (it may end inside a character)."""
+    content = path.read_bytes()
+    whole, _, torn = content.rpartition(b"\n") if b"\n" in content else (b"", b"", content)
     try:
-        content = path.read_text(encoding="utf-8")
+        text = whole.decode("utf-8") + ("\n" if whole else "")
     except UnicodeDecodeError as err:
         raise OutputDirError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); a "
                              f"{PREDICTIONS_FILE} is written as UTF-8") from None
+    return text, bool(torn.strip())
+
+
+def _read_lines(path: Path) -> list[tuple[int, PredictionLine | dict[str, Any] | None]]:
+    """(line number, the line) for every non-blank line: a `PredictionLine`, a JSON object
+    that is not one (kept as it is, never used as an answer), or None for a line cut short."""
+    text, torn = _whole_lines(path)
     read: list[tuple[int, PredictionLine | dict[str, Any] | None]] = []
-    for number, value in json_lines(content):
+    for number, value in json_lines(text):
+        if isinstance(value, ValueError) and not isinstance(value, json.JSONDecodeError):
+            raise OutputDirError(f"{path}:{number}: not a saved answer ({value}): fix or "
+                                 "delete that line")
         if not isinstance(value, dict):
             read.append((number, None))
             continue
@@ -130,6 +145,8 @@ def _read_lines(path: Path) -> list[tuple[int, PredictionLine | dict[str, Any] |
                 raise OutputDirError(f"{path}:{number}: not a saved answer ({one_line(err)}): "
                                      "fix or delete that line") from None
             read.append((number, value))
+    if torn:
+        read.append((text.count("\n") + 1, None))
     return read
 
 
@@ -155,13 +172,46 @@ def _as_text(line: PredictionLine | dict[str, Any]) -> str:
 
 
 def _write_atomically(path: Path, lines: list[PredictionLine | dict[str, Any]]) -> None:
-    tmp = path.with_suffix(".tmp")
+    """Replace `path` with `lines` at once: a temporary file of its own beside it, then a
+    rename; a failed write leaves the file as it was."""
+    with _writing(path):
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
-        with _writing(path), tmp.open("w", encoding="utf-8") as handle:
-            write_durably(handle, (_as_text(line) for line in lines))
+        with _writing(path), os.fdopen(handle, "w", encoding="utf-8") as out:
+            write_durably(out, (_as_text(line) for line in lines))
             os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)  # only left when the write failed
+
+
+LOCK_FILE = ".lock"
+
+
+@contextmanager
+def holding_output_dir(out: Path) -> Iterator[None]:
+    """The output folder for this process alone while the block runs: a second run (or a
+    rescoring) into the same folder is refused at once, never interleaved. An advisory lock
+    (flock) on a file in the folder; the system releases it when the process ends, however
+    it ends."""
+    path = out / LOCK_FILE
+    with _writing(path):
+        handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise OutputDirError(f"{out} is in use by another run ({holder}): wait for it to "
+                                 "end, or choose another --output-dir") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 @dataclass
@@ -172,13 +222,19 @@ class Predictions:
     by_row: dict[int, PredictionLine] = field(default_factory=dict)
     # Lines of rows outside this run, and objects that are no answer line, kept as they are.
     other_lines: list[PredictionLine | dict[str, Any]] = field(default_factory=list)
+    # The file's earlier content is replaced by the first batch written, not before: a run that
+    # stops before it has answered anything leaves the saved answers as they were.
+    replaces_file: bool = False
 
     @classmethod
     def empty(cls, path: Path) -> Predictions:
-        """A fresh file (any earlier content discarded: the caller was told to)."""
-        with _writing(path):
-            path.write_text("", encoding="utf-8")
-        return cls(path)
+        """No saved answers: a new file, or one replaced (the caller was told to) when the
+        first batch is written."""
+        if not path.exists():
+            with _writing(path):
+                path.write_text("", encoding="utf-8")
+            return cls(path)
+        return cls(path, replaces_file=True)
 
     @classmethod
     def read(cls, path: Path, questions: list[Question], by: AnsweredBy | None = None,
@@ -192,6 +248,7 @@ class Predictions:
         if not path.is_file():
             return saved
         by_question = {q.row: q for q in questions}
+        line_of_row: dict[int, int] = {}
         for number, line in _read_lines(path):
             if not isinstance(line, PredictionLine):
                 print(f"note: {path}:{number} is incomplete; that row is asked again",
@@ -214,6 +271,11 @@ class Predictions:
                     f"{path}:{number}: the saved answers were written by {other.describe()}, "
                     f"not by {by.describe()}: pass --overwrite to start afresh, or choose "
                     "another --output-dir")
+            if line.row in line_of_row:
+                raise OutputDirError(
+                    f"{path}: lines {line_of_row[line.row]} and {number} both answer row "
+                    f"{line.row}: delete one of them (a file this runtime wrote never has two)")
+            line_of_row[line.row] = number
             saved.by_row[line.row] = line
         return saved
 
@@ -257,19 +319,25 @@ class Predictions:
         """The file again from what was read, without the lines cut short."""
         _write_atomically(self.path, self.lines())
 
-    def end_cut_line(self) -> None:
-        """End a line cut short by an interruption, so that the next answers start a line of
-        their own; the cut line stays (it is skipped when read) until the file is finalised.
-        Nothing is rewritten, so resuming needs no room for a second copy."""
-        with self.path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() == 0:
-                return
-            handle.seek(-1, os.SEEK_END)
-            ends_a_line = handle.read(1) == b"\n"
-        if not ends_a_line:
-            with _writing(self.path), self.path.open("a", encoding="utf-8") as handle:
-                handle.write("\n")
+    def drop_cut_line(self) -> None:
+        """Cut off a line that an interruption left unfinished (it holds no answer), so that
+        the next answers start a line of their own. Every complete line stays as it is and
+        nothing is rewritten, so resuming needs no room for a second copy."""
+        with _writing(self.path), self.path.open("r+b") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            keep = end
+            while keep > 0:  # back to the last newline, reading only the unfinished tail
+                start = max(keep - 65536, 0)
+                handle.seek(start)
+                chunk = handle.read(keep - start)
+                if b"\n" in chunk:
+                    keep = start + chunk.rfind(b"\n") + 1
+                    break
+                keep = start
+            if keep < end:
+                handle.truncate(keep)
+                handle.flush()
+                os.fsync(handle.fileno())
 
     def copy_to(self, path: Path) -> Predictions:
         """This run's lines written to `path` (others left out), as the file from now on."""
@@ -278,9 +346,14 @@ class Predictions:
         return copy
 
     def append_batch(self, lines: list[PredictionLine]) -> None:
-        """Add one answered batch to the file, on disk before returning."""
-        with _writing(self.path), self.path.open("a", encoding="utf-8") as handle:
-            write_durably(handle, (_as_text(line) for line in lines))
+        """Add one answered batch to the file, on disk before returning (the first batch of a
+        run that replaces the file's answers replaces them, at once)."""
+        if self.replaces_file:
+            _write_atomically(self.path, list(lines))
+            self.replaces_file = False
+        else:
+            with _writing(self.path), self.path.open("a", encoding="utf-8") as handle:
+                write_durably(handle, (_as_text(line) for line in lines))
         for line in lines:
             self.by_row[line.row] = line
 

@@ -25,6 +25,7 @@ from runtime.grading.scoring import Scores, as_utf8
 SCHEMA_VERSION = 4  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
 # batches; 4: `usage` counts repairs (`repairs`, `repairs_by_kind`), not "fallbacks"
 CHART_FILE = "scores.png"
+REPORT_FILE = "report.md"
 RESULTS_FILE = "results.json"
 
 
@@ -65,14 +66,22 @@ class TasksMeanEntry(BaseModel):
 class Timing(BaseModel):
     """Seconds, wall clock; null where the run had no such phase (re-scoring has no model)."""
 
-    total_s: float = Field(description="The whole command.")
-    model_s: float = Field(description="Building the model and answering.")
-    model_load_s: float | None = Field(default=None, description="Building the model.")
+    total_s: float = Field(description="The whole command: loading, the model, scoring, and "
+                           "writing the reports.")
+    loading_s: float | None = Field(default=None, description="Loading the data and reading "
+                                    "the output folder's saved answers.")
+    model_s: float = Field(description="Building the model and answering: model_load_s plus "
+                           "generation_s.")
+    model_load_s: float | None = Field(default=None, description="Building the model, the "
+                                       "engine's start (engine_load_s) included.")
     generation_s: float | None = Field(default=None, description="The model's batch_predict "
                                        "calls.")
     scoring_s: float = Field(description="Parsing and scoring, embedding models included.")
-    engine_load_s: float | None = Field(default=None, description="The engine's start, as the "
-                                        "model reports it.")
+    engine_load_s: float | None = Field(default=None, description="Of model_load_s, the "
+                                        "engine's start, as the model reports it.")
+    answering_from: str | None = Field(default=None, description="Set when the answering "
+                                       "times are those of an earlier run (a resume that "
+                                       "asked nothing).")
 
 
 class SlowBatch(BaseModel):
@@ -146,24 +155,24 @@ def results_document(scores: Scores, timing: Timing, usage: Usage | None,
     )
 
 
-def table_lines(scores: Scores) -> list[str]:
+def table_lines(results: Results) -> list[str]:
     """The per-task and per-track tables as Markdown lines (also printed to the console)."""
     lines = [
         "| task | type | metric | track | n | score | parse failures |",
         "|---|---|---|---|---:|---:|---:|",
     ]
-    for t in scores.tasks:
+    for t in results.tasks:
         lines.append(
             f"| {t.task_name} | {t.task_type} | {t.metric} | {TRACKS.get(t.track, t.track)} "
             f"| {t.num_samples} | {_fmt(t.score)} | {t.parse_failures} |"
         )
     lines += ["", "| track | tasks | score |", "|---|---:|---:|"]
-    for track, result in scores.tracks.items():
-        unscored = f" ({len(result.unscored_tasks)} unscored)" if result.unscored_tasks else ""
-        lines.append(f"| {TRACKS[track]} | {result.num_tasks}{unscored} | {_fmt(result.score)} |")
-    lines.append(f"| **Track 5 (mean of tracks)** | | **{_fmt(scores.track5)}** |")
-    lines.append(f"| Mean over tasks (organisers' script) | {len(scores.tasks)} "
-                 f"| {_fmt(scores.tasks_mean)} |")
+    for entry in results.tracks.values():
+        unscored = f" ({len(entry.unscored_tasks)} unscored)" if entry.unscored_tasks else ""
+        lines.append(f"| {entry.name} | {entry.num_tasks}{unscored} | {_fmt(entry.score)} |")
+    lines.append(f"| **Track 5 (mean of tracks)** | | **{_fmt(results.track5.score)}** |")
+    lines.append(f"| Mean over tasks (organisers' script) | {len(results.tasks)} "
+                 f"| {_fmt(results.tasks_mean.score)} |")
     return lines
 
 
@@ -231,7 +240,7 @@ def report_markdown(results: Results, scores: Scores,
         "",
         *([f"**{partial_line(run)}**", ""] if run.partial else []),
         *([f"**{slow_line(run)}**", ""] if run.slow_batches else []),
-        *table_lines(scores),
+        *table_lines(results),
         "",
         f"![scores by track and task]({CHART_FILE})",
         "",
@@ -276,14 +285,20 @@ _METRIC_LABELS = {"accuracy": "acc", "hit rate@3": "hit@3", "ndcg": "ndcg", "mic
 
 def write_chart(path: Path, scores: Scores, title: str) -> None:
     """Scores by track (left) and by task (right, coloured by track, labelled with the metric),
-    every bar labelled with its value; a score of 0 shows as a mark on the axis, an unscored
-    task as a hatched bar."""
+    every bar labelled with its value, every task with its metric and question count; a score
+    of 0 shows as a mark on the axis, an unscored task as the word alone."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
+    # Names are text: a task called "$x$" is not a formula.
+    with plt.rc_context({"text.parse_math": False}):
+        _draw_chart(plt, Patch, path, scores, title)
+
+
+def _draw_chart(plt: Any, patch: Any, path: Path, scores: Scores, title: str) -> None:
     tracks = list(scores.tracks.values())
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [1, 2.6]}
@@ -294,14 +309,15 @@ def write_chart(path: Path, scores: Scores, title: str) -> None:
     values = [t.score for t in tracks] + [scores.track5]
     _bars(left, labels, values, [colour_of[t.track] for t in tracks] + ["black"], 8)
     left.set_title("Score by track (track 5: their mean)", fontsize=10)
-    names = [f"{t.task_name} ({_METRIC_LABELS.get(t.metric, t.metric)})" for t in scores.tasks]
+    names = [f"{t.task_name} ({_METRIC_LABELS.get(t.metric, t.metric)}, n={t.num_samples})"
+             for t in scores.tasks]
     _bars(right, names, [t.score for t in scores.tasks],
           [colour_of.get(t.track, "grey") for t in scores.tasks], 6)
-    right.set_title("Score by task (metric in brackets)", fontsize=10)
+    right.set_title("Score by task (metric and questions in brackets)", fontsize=10)
     right.tick_params(axis="x", rotation=60, labelsize=7)
     for label in right.get_xticklabels():
         label.set_horizontalalignment("right")
-    right.legend(handles=[Patch(color=colour_of[t.track], label=TRACKS[t.track])
+    right.legend(handles=[patch(color=colour_of[t.track], label=TRACKS[t.track])
                           for t in tracks], fontsize=7, loc="upper center", ncol=4)
     right.set_ylim(0, 1.2)  # room for the legend above the highest bar
     fig.tight_layout()
@@ -311,17 +327,16 @@ def write_chart(path: Path, scores: Scores, title: str) -> None:
 
 def _bars(ax: Any, labels: list[str], values: list[float | None], colours: list[str],
           fontsize: int) -> None:
-    """Bars with their values written above; 0 as a short mark on the axis, None hatched."""
-    heights = [1.0 if v is None else v for v in values]
+    """Bars with their values written above; 0 as a short mark on the axis; an unscored task
+    as no bar at all, the word "unscored" standing on the axis (a bar of any height would
+    read as a score)."""
+    heights = [0.0 if v is None else v for v in values]
     bars = ax.bar(labels, heights, color=colours)
     for bar, value in zip(bars, values, strict=True):
         x = bar.get_x() + bar.get_width() / 2
         if value is None:
-            bar.set_facecolor("none")
-            bar.set_hatch("//")
-            bar.set_edgecolor("grey")
-            ax.text(x, 0.5, "unscored", rotation=90, ha="center", va="center",
-                    fontsize=fontsize)
+            ax.text(x, 0.02, "unscored", rotation=90, ha="center", va="bottom",
+                    fontsize=fontsize, color="grey")
             continue
         if value == 0:
             ax.plot([bar.get_x(), bar.get_x() + bar.get_width()], [0.004, 0.004],
@@ -340,15 +355,15 @@ def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None
     (out / RESULTS_FILE).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
     analysis = answer_analysis_lines(scores, questions, saved)
-    (out / "report.md").write_text(report_markdown(results, scores, analysis),
+    (out / REPORT_FILE).write_text(report_markdown(results, scores, analysis),
                                    encoding="utf-8")
     write_chart(out / CHART_FILE, scores, chart_title(run))
-    print("\n".join(table_lines(scores)))
+    print("\n".join(table_lines(results)))
     for note in scores.notes:
         print(f"note: {note}")
     if run.partial:
         print(f"note: {partial_line(run)}")
     if run.slow_batches:
         print(f"note: {slow_line(run)}")
-    print(f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, report.md, {CHART_FILE}")
+    print(f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, {REPORT_FILE}, {CHART_FILE}")
     return document

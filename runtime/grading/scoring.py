@@ -91,14 +91,11 @@ def missing_metric_models(questions: list[Question], config: ScoringConfig) -> d
 
 
 def check_metric_models(questions: list[Question], config: ScoringConfig) -> dict[str, str]:
-    """Say which metrics cannot be scored; with `strict`, raise instead."""
+    """Say which metrics cannot be scored, from the configured folders' files alone (the
+    models load when scoring needs them, once); with `strict`, raise instead."""
     problems = missing_metric_models(questions, config)
     if problems and config.strict:
         raise MissingMetricModel("\n".join(problems.values()))
-    needed = {EMBEDDING_MODEL_FOR_METRIC[q.metric] for q in questions
-              if q.metric in EMBEDDING_MODEL_FOR_METRIC and q.metric not in problems}
-    for model in sorted(needed):
-        load_metric_model(model, config)
     return problems
 
 

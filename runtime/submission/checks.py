@@ -22,6 +22,7 @@ from runtime.submission.repository import check_aicrowd, check_gpu_flag, check_r
 from runtime.submission.smoke import check_smoke_run
 from runtime.submission.user_model import check_requirements, check_user_model
 from runtime.submission.weights import (
+    check_custom_code,
     check_not_embedded,
     check_quantization,
     check_runs_the_checked_weights,
@@ -78,6 +79,7 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
             checks.append(model)
         elif model is not None:
             engine = engine or EngineConfig(model=weights)  # the engine's defaults
+            checks.append(check_custom_code(weights, model, engine.trust_remote_code))
             tp = target.count if target.gpu is not None else 1
             checks += check_quantization(model, target, tp)
             checks.append(check_dtype(engine, target))
@@ -89,5 +91,6 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         if all(c.passed or not c.fatal for c in checks):
             checks.append(check_smoke_run(repo, sample, weights if uses_vllm else None))
         else:
-            checks.append(Check("smoke run", False, "skipped: fix the problems above first"))
+            checks.append(Check("smoke run", False, "not run: fix the problems above first",
+                                skipped=True))
     return checks

@@ -4,6 +4,7 @@ subprocess, from REPO, so that the submission's own imports are the ones tried).
 
 from __future__ import annotations
 
+import _socket
 import json
 import socket
 import sys
@@ -19,11 +20,24 @@ class _NoSocket(socket.socket):
         _refuse()
 
 
+class _NoRawSocket(_socket.socket):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _refuse()
+
+
+# Name lookups of both modules: the high-level one and the C module it wraps.
+_LOOKUPS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo")
+
+
 def refuse_sockets() -> None:
-    """Every new socket, connection or name lookup of this process fails."""
+    """Every new socket, connection or name lookup of this process fails, through `socket`
+    and through the C module `_socket` under it."""
     socket.socket = _NoSocket  # type: ignore[misc]
     socket.create_connection = _refuse  # type: ignore[assignment]
-    socket.getaddrinfo = _refuse  # type: ignore[assignment]
+    _socket.socket = _NoRawSocket  # type: ignore[misc]
+    for module in (socket, _socket):
+        for name in _LOOKUPS:
+            setattr(module, name, _refuse)
 
 
 def inspect_user_model(repo: str) -> dict[str, Any]:

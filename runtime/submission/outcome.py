@@ -16,6 +16,7 @@ class Check:
     passed: bool
     message: str
     fatal: bool = True
+    skipped: bool = False  # not run (what it needs failed first): neither passed nor a problem
 
 
 @dataclass
@@ -48,9 +49,9 @@ def target_line(target: Target) -> str:
 def report_lines(checks: list[Check], target: Target) -> list[str]:
     lines = [target_line(target)]
     for c in checks:
-        mark = "ok  " if c.passed else ("FAIL" if c.fatal else "warn")
+        mark = "skip" if c.skipped else "ok  " if c.passed else "FAIL" if c.fatal else "warn"
         lines.append(f"[{mark}] {c.name}: {c.message}")
-    failed = [c for c in checks if not c.passed and c.fatal]
+    failed = [c for c in checks if not c.passed and c.fatal and not c.skipped]
     lines.append(f"{len(failed)} problem(s) would make the submission fail" if failed
                  else "no problem found that would make the submission fail")
     return lines
@@ -61,4 +62,4 @@ def as_json(checks: list[Check], target: Target) -> str:
 
 
 def exit_status(checks: list[Check]) -> int:
-    return 1 if any(not c.passed and c.fatal for c in checks) else 0
+    return 1 if any(not c.passed and c.fatal and not c.skipped for c in checks) else 0

@@ -22,7 +22,8 @@ def check_smoke_run(repo: Path, data: Path, weights: Path | None) -> Check:
     env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
     try:
         result = subprocess.run(args, cwd=repo, capture_output=True, text=True,
-                                timeout=SMOKE_RUN_TIMEOUT_S, env=env)
+                                timeout=SMOKE_RUN_TIMEOUT_S, env=env,
+                                stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return Check("smoke run", False, f"the UserModel did not answer the sample set within "
                      f"{SMOKE_RUN_TIMEOUT_S} s: run local_evaluation.py --limit 10 to see where "

@@ -18,7 +18,7 @@ MARLIN_GROUP_SIZES = (-1, 32, 64, 128)
 def check_not_embedded(weights: Path, embedded_dirs: tuple[Path, ...], target: Target) -> Check:
     """The embedded development model is git-ignored: a submission never carries it."""
     if weights.resolve() not in {d.resolve() for d in embedded_dirs}:
-        return Check("own weights", True, f"the UserModel runs {weights}")
+        return Check("own weights", True, f"{weights} is not the embedded development model")
     message = (f"the UserModel runs the embedded development model ({weights}), which is "
                "git-ignored and never submitted: put your weights in models/weights/ "
                "(or set engine.model in models/vllm_config.json)")
@@ -59,6 +59,47 @@ def _starts_with(path: Path, prefix: bytes) -> bool:
         return handle.read(len(prefix)) == prefix
 
 
+def check_no_links_out(repo: Path, weights: Path, files: list[Path]) -> Check:
+    """git commits a symbolic link as a link: weights behind one that leaves the repository are
+    not submitted."""
+    root = repo.resolve()
+    links = [p for p in [weights, *files] if p.is_symlink()
+             and not p.resolve().is_relative_to(root)]
+    if links:
+        return Check("symlinks", False, f"{', '.join(str(p) for p in links[:3])} "
+                     f"{'is a link' if len(links) == 1 else 'are links'} to outside the "
+                     "repository: git would commit the link, not the weights; copy the files "
+                     "into the repository instead")
+    return Check("symlinks", True, "no weight file is a link to outside the repository")
+
+
+def check_custom_code(weights: Path, model: dict[str, Any], trust_remote_code: bool) -> Check:
+    """A checkpoint that names code of its own (`auto_map`) runs only with trust_remote_code,
+    which the runtime leaves off; the checker never runs that code either."""
+    tokenizer_config = weights / "tokenizer_config.json"
+    named = [name for name, config in (("config.json", model), (tokenizer_config.name,
+                                                                 _json_object(tokenizer_config)))
+             if "auto_map" in config]
+    if named and not trust_remote_code:
+        return Check("custom code", False, f"{' and '.join(named)} in {weights} name the "
+                     "checkpoint's own Python code (auto_map), which runs only with "
+                     "engine.trust_remote_code: use a checkpoint of an architecture vLLM and "
+                     "transformers know (Qwen2, Llama), or turn trust_remote_code on knowingly")
+    if named:
+        return Check("custom code", False, f"{' and '.join(named)} name the checkpoint's own "
+                     "code and trust_remote_code is on: it will run in the container",
+                     fatal=False)
+    return Check("custom code", True, "the checkpoint needs no code of its own")
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def check_weight_files(repo: Path, weights: Path, submitted: bool = True) -> list[Check]:
     checks: list[Check] = []
     if not (weights / "config.json").is_file():
@@ -87,6 +128,7 @@ def check_weight_files(repo: Path, weights: Path, submitted: bool = True) -> lis
                         "tokenizer beside the weights"))
     if not submitted:
         return checks  # git-ignored, so git-lfs has nothing to say about it
+    checks.append(check_no_links_out(repo, weights, files))
     try:
         relative_dir = weights.resolve().relative_to(repo.resolve())
     except ValueError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,10 @@ def load_gguf(path: Path) -> tuple[Any, Any]:
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
         model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
-    except (ValueError, KeyError, NotImplementedError) as err:
+    # A truncated or garbled file fails inside the GGUF reader in many ways (struct.error,
+    # IndexError, OverflowError, a numpy error): each means this file is no readable GGUF.
+    except (ValueError, KeyError, NotImplementedError, struct.error, IndexError, OverflowError,
+            EOFError, MemoryError, TypeError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise GGUFImportError(f"{path}: transformers cannot read this GGUF checkpoint "
                               f"({reason}); convert it from a supported architecture "

@@ -60,11 +60,13 @@ def test_a_line_cut_short_is_asked_again_and_other_rows_are_kept(tmp_path, capsy
     saved = Predictions.read(path, questions)
     assert list(saved.by_row) == [0] and saved.other_lines == [beyond]
     assert "predictions.jsonl:3 is incomplete" in capsys.readouterr().err
-    # Resuming only ends the cut line: nothing saved is rewritten, no second copy is needed.
+    # Resuming only cuts off the unfinished line: every saved line stays as it is, nothing is
+    # rewritten, no second copy is needed.
     before, inode = path.read_bytes(), path.stat().st_ino
-    saved.end_cut_line()
-    saved.end_cut_line()
-    assert path.read_bytes() == before + b"\n" and path.stat().st_ino == inode
+    saved.drop_cut_line()
+    saved.drop_cut_line()
+    assert path.read_bytes() == before[: before.rfind(b"\n") + 1]
+    assert path.stat().st_ino == inode
     saved.append_batch([second])
     assert Predictions.read(path, questions).by_row == {0: first, 1: second}
     saved.finalise({0: ([1], 1.0), 1: ([1], 0.0)})
@@ -87,14 +89,20 @@ def test_one_run_reads_the_file_once(tmp_path, monkeypatch):
                 "model": "tests.runtime.grading.test_predictions:SeparatorModel"}
     evaluate(load_config(None, **settings))
     reads: list[Path] = []
-    real_read_text = Path.read_text
+    real_read_text, real_read_bytes = Path.read_text, Path.read_bytes
 
     def counting_read_text(self, *args, **kwargs):
         if self.name == "predictions.jsonl":
             reads.append(self)
         return real_read_text(self, *args, **kwargs)
 
+    def counting_read_bytes(self):
+        if self.name == "predictions.jsonl":
+            reads.append(self)
+        return real_read_bytes(self)
+
     monkeypatch.setattr(Path, "read_text", counting_read_text)
+    monkeypatch.setattr(Path, "read_bytes", counting_read_bytes)
     evaluate(load_config(None, resume=True, **settings))
     assert len(reads) == 1
 
@@ -118,4 +126,28 @@ def test_a_line_whose_row_is_not_an_integer_is_one_error(tmp_path, row):
     path = tmp_path / "predictions.jsonl"
     path.write_text(f'{{"row": {row}, "input_field": "x", "model_output_str": "1"}}\n')
     with pytest.raises(OutputDirError, match="predictions.jsonl:1: not a saved answer .*row"):
+        Predictions.read(path, questions)
+
+
+def test_a_line_torn_inside_a_character_is_dropped_whatever_bytes_it_holds(tmp_path, capsys):
+    questions = load_questions(REPO_ROOT / "data" / "sample.jsonl").questions
+    path = tmp_path / "predictions.jsonl"
+    first, second = (prediction_line(q, "日本語の答え", None) for q in questions[:2])
+    torn = json.dumps(second.written(), ensure_ascii=False).encode("utf-8")
+    cut = torn.index("答".encode()) + 1  # inside the character's three bytes
+    path.write_bytes(json.dumps(first.written(), ensure_ascii=False).encode() + b"\n"
+                     + torn[:cut])
+    saved = Predictions.read(path, questions)
+    assert list(saved.by_row) == [0] and "predictions.jsonl:2 is incomplete" in \
+        capsys.readouterr().err
+    saved.drop_cut_line()
+    assert Predictions.read(path, questions).by_row == {0: first}
+
+
+def test_two_lines_for_one_row_are_refused_with_both_line_numbers(tmp_path):
+    questions = load_questions(REPO_ROOT / "data" / "sample.jsonl").questions
+    path = tmp_path / "predictions.jsonl"
+    line = json.dumps(prediction_line(questions[0], "1", None).written())
+    path.write_text(line + "\n" + line.replace('"1"', '"2"') + "\n")
+    with pytest.raises(OutputDirError, match="lines 1 and 2 both answer row 0"):
         Predictions.read(path, questions)
