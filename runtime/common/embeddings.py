@@ -38,6 +38,9 @@ class EmbeddingModelMissing(RuntimeError):
 @lru_cache(maxsize=4)
 def _load(path: str, device: str) -> Encoder:
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # the caller says what loads, in one line
 
     # SentenceTransformer.encode is heavily overloaded; it does satisfy Encoder.
     return cast(Encoder, SentenceTransformer(path, device=device, local_files_only=True))

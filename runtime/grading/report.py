@@ -17,6 +17,7 @@ from runtime.common.competition import (
     MetricName,
     TaskType,
 )
+from runtime.common.prompt_lines import choice_options
 from runtime.common.records import Usage
 from runtime.grading.data import Question
 from runtime.grading.predictions import PREDICTIONS_FILE, PredictionLine
@@ -224,7 +225,7 @@ def answer_analysis_lines(scores: Scores, questions: list[Question],
                 f"{table_cell(record.raw_output if record else '-', 60)} | "
                 f"{table_cell(row.parsed, 40)} | "
                 f"{(record.repair if record else None) or '-'} | "
-                f"{table_cell(q.input_field, 90)} |")
+                f"{prompt_excerpt(q, line.model_output_str)} |")
         lines.append("")
     return lines
 
@@ -249,12 +250,39 @@ def report_markdown(results: Results, scores: Scores,
         *[f"- {name}: {value}" for name, value in results.timing if value is not None],
     ]
     if results.usage is not None:
-        parts += ["", "## Usage", "", *[f"- {name}: {value}" for name, value in results.usage]]
+        parts += ["", "## Usage", "", *[f"- {name}: {_plain(value)}"
+                                        for name, value in results.usage]]
     if scores.notes:
         parts += ["", "## Notes", "", *[f"- {note}" for note in scores.notes]]
     if analysis:
         parts += ["", *analysis]
     return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def _plain(value: Any) -> str:
+    """A figure as a reader writes it: a count by kind as "fallback 5, completed 2"."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {count}" for key, count in value.items()) or "none"
+    return str(value)
+
+
+def prompt_excerpt(q: Question, answer: str, width: int = 90) -> str:
+    """The prompt for a table cell; for a choice, its question's end and every option, the
+    chosen one marked, since the options are what the answer picked among."""
+    if not q.is_multiple_choice:
+        return table_cell(q.input_field, width)
+    found = choice_options(q.input_field)
+    if not found.texts:
+        return table_cell(q.input_field, width)
+    chosen = answer.strip()[:1]
+    options = "; ".join(f"{'**' if str(a) == chosen else ''}{o}. {table_cell(text, 30)}"
+                        f"{'**' if str(a) == chosen else ''}"
+                        for o, a, text in zip(found.options, found.answers or found.options,
+                                              found.texts, strict=True))
+    question = table_cell(found.question, 60)
+    if len(question) >= 60:
+        question = "…" + table_cell(found.question[-58:], 60)
+    return f"{question} — {options}"
 
 
 def partial_line(run: RunInfo) -> str:

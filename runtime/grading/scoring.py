@@ -9,6 +9,7 @@ left out of every average, visibly.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,7 @@ def load_metric_model(model: str, config: ScoringConfig) -> Encoder:
     """Load a metric's embedding model (once per process), or say in one line why it cannot
     be: done before any answer is generated, so a wrong folder costs no generation."""
     path = config.embedding_models[model]
+    print(f"loading the embedding model {model} for its metric...", file=sys.stderr)
     try:
         return load_encoder(path, config.device)
     # The loader's failures are many kinds (torch, transformers, JSON); each means this folder.
