@@ -294,6 +294,73 @@ def _attribute_and_source(prompt: str, instruction: str) -> tuple[str, str] | No
     return None
 
 
+# The short texts an attribute's values are found in, as `Label:` fields (a review or a passage
+# asks for a copied span instead: generation's extraction kind).
+_SHORT_SOURCES = ("query", "search query", "product title", "title", "product name",
+                  "product", "item", "keywords")
+# The attribute named by the words around the values asked for: "the values of the brand",
+# "phrases that describe the colour", "the size values", "the material mentioned".
+_VALUES_OF = re.compile(
+    r"\b(?:values?|phrases?|words?|terms?|mentions?|spans?|parts?)\s+(?:of|for|about|that\s+"
+    r"(?:describes?|indicates?|corresponds?\s+to|refers?\s+to|express(?:es)?|denotes?|"
+    r"specif(?:y|ies)|names?|tells?)|describing|indicating|expressing|denoting|naming)\s+"
+    r"(?:the\s+|a\s+|an\s+|its\s+|their\s+)?(?:product's\s+|item's\s+)?"
+    r"([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)", re.I)
+_THAT_NAME = re.compile(
+    r"\bthat\s+(?:describes?|indicates?|corresponds?\s+to|refers?\s+to|express(?:es)?|"
+    r"denotes?|specif(?:y|ies)|names?|tells?)\s+(?:the\s+|a\s+|an\s+|its\s+|their\s+)?"
+    r"(?:product's\s+|item's\s+)?([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)", re.I)
+_NAMED_VALUES = re.compile(
+    r"\bthe\s+(?:product's\s+|item's\s+)?([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)\s+"
+    r"(?:values?|attributes?\b(?!\s+of)|"
+    r"(?:that\s+(?:is|are)\s+)?mentioned)\b", re.I)
+# An attribute named with the text it is in: "the brand of the product in the query", "which
+# colour is in this title", "the size given in the product title".
+_ATTRIBUTE_IN_TEXT = re.compile(
+    r"\b(?:the|which|what|any|all)\s+([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)\s+(?:(?:of|for)\s+"
+    r"(?:the|this|that)\s+(?:product|item)\s+)?(?:is\s+|are\s+)?(?:in|from|within|mentioned\s+in|"
+    r"given\s+in|appearing\s+in|contained\s+in)\s+(?:the|this|that|a)\s+(?:following\s+|given\s+)?"
+    r"(?:search\s+|product\s+|customer(?:'s)?\s+)?(?:query|title|name)\b", re.I)
+# Words that end an attribute's name ("material in the query": the attribute is "material").
+_LINKING_WORDS = {"in", "is", "are", "of", "that", "from", "for", "mentioned", "the", "within",
+                  "which", "given", "to", "and", "or", "on", "with", "as"}
+# Words that name where or how to answer, never an attribute.
+_NOT_ATTRIBUTES = {"query", "title", "product", "text", "following", "given", "search",
+                   "product title", "answer", "output", "same", "one", "only", "all", "any"}
+
+
+def _named_attribute(instruction: str) -> str:
+    """The attribute an instruction asks the values of, quoted or named by the words around
+    the values ("the 'brand' ...", "the phrases that describe the colour")."""
+    quoted = [_inside(instruction, span) for span in quoted_spans(instruction)]
+    for name in quoted:
+        if 1 <= len(name.split()) <= 4 and len(name) <= 40:
+            return name
+    for pattern in (_VALUES_OF, _THAT_NAME, _NAMED_VALUES, _ATTRIBUTE_IN_TEXT):
+        for match in pattern.finditer(instruction):
+            words = match.group(1).split()
+            cut = next((i for i, w in enumerate(words) if w.lower() in _LINKING_WORDS),
+                       len(words))
+            name = " ".join(words[:cut])
+            if name and name.lower() not in _NOT_ATTRIBUTES:
+                return name
+    return ""
+
+
+def _attribute_in_field(instruction: str, fields: dict[str, str]) -> tuple[str, str] | None:
+    """(attribute, source text) of an entity question worded without "entity", its text a
+    short `Label:` field: a verb that finds, the attribute it finds the values of, and a query
+    or product title to find them in ("Extract the colour values from the product title.\n
+    Title: ...")."""
+    if _TRANSLATE_CUE.search(instruction) or not _FIND_CUE.search(instruction):
+        return None
+    source = next((fields[label] for label in _SHORT_SOURCES if fields.get(label)), "")
+    if not source or fields.get("review") or fields.get("aspect"):
+        return None
+    attribute = _named_attribute(instruction)
+    return (attribute, source) if attribute else None
+
+
 def _quoted_title(prompt: str) -> str:
     """The quoted text after "titled", "named" or "title", else the longest quoted text."""
     cue = _TITLE_CUE.search(prompt)
@@ -356,7 +423,8 @@ def route(prompt: str, is_multiple_choice: bool) -> Route:
     if blocks:
         _, candidates = max(blocks, key=lambda block: len(block[1]))
         return route_list_task(prompt, candidates, instruction)
-    attribute = _attribute_and_source(prompt, instruction)
+    attribute = _attribute_and_source(prompt, instruction) or _attribute_in_field(instruction,
+                                                                                fields)
     if attribute:
         return Route(task_type="named_entity_recognition", entity_type=attribute[0],
                      source_text=attribute[1])

@@ -137,6 +137,31 @@ UNSEEN = [
     ("List these items from the most to the least relevant for 'desk lamp'.\n"
      + "\n".join(f"{i}. lamp {i}" for i in range(1, 6)) + "\nOutput:",
      False, "ranking", {"num_candidates": 5}),
+    # Attribute values asked for without the word "entity": the attribute named, the text a
+    # query or a product title.
+    ("Extract the colour values from the product title below. Separate several with commas."
+     "\nProduct title: Red and navy cotton T-shirt, size M\nOutput:", False,
+     "named_entity_recognition", {"entity_type": "colour",
+                                  "source_text": "Red and navy cotton T-shirt, size M"}),
+    ("Identify the phrases that describe the material in the following query.\n"
+     "Query: oak wood bookshelf with steel frame\nAnswer:", False, "named_entity_recognition",
+     {"entity_type": "material"}),
+    ("What is the brand of the product in the query? Output only the brand.\n"
+     "Query: nike air max 90 white\nAnswer:", False, "named_entity_recognition",
+     {"entity_type": "brand", "source_text": "nike air max 90 white"}),
+    ("Which style is mentioned in the product title? List every one.\n"
+     "Product title: Vintage boho maxi dress floral", False, "named_entity_recognition",
+     {"entity_type": "style"}),
+    ("List the words of the query that name the product type.\n"
+     "Query: cheap wireless earbuds for running", False, "named_entity_recognition",
+     {"entity_type": "product type"}),
+    ("Detect the product's colour values in the title.\nTitle: Blue denim jacket", False,
+     "named_entity_recognition", {"entity_type": "colour"}),
+    # ... and what asks about a product title without asking for an attribute's values.
+    ("Which category does the product belong to?\nProduct title: Ninja Blender 1000W", False,
+     "generation", {}),
+    ("What is the product in the query used for?\nQuery: carabiner clip", False,
+     "generation", {"generation_kind": "description"}),
     ("Arrange the candidates and select the top 3 for the query 'desk lamp'.\n"
      + "\n".join(f"{i}. lamp {i}" for i in range(1, 11)) + "\nOutput:",
      False, "retrieval", {"num_candidates": 10, "pick": 3}),
