@@ -26,10 +26,9 @@ from runtime.grading.evaluation import (
     Interrupted,
     ModelReplyError,
     evaluate,
-    make_output_dir,
     score_saved,
 )
-from runtime.grading.predictions import OutputDirError
+from runtime.grading.predictions import OutputDirError, make_output_dir
 from runtime.grading.scoring import MissingMetricModel
 from runtime.logs import LOG_FILE, logs_to
 from runtime.tools.model_files import ModelDirError
@@ -419,21 +418,15 @@ def _profile_command(args: argparse.Namespace) -> int:
 
 
 def _compare_command(args: argparse.Namespace) -> int:
-    from runtime.grading.compare import (
-        as_json,
-        compare_runs,
-        comparison_markdown,
-        open_for_results,
-        refuse_a_runs_own_file,
-    )
+    from runtime.grading import compare
 
     output = args.output or args.run_b / f"compare-{args.run_a.resolve().name}.md"
-    refuse_a_runs_own_file(output, (args.run_a, args.run_b))
-    comparison = compare_runs(args.run_a, args.run_b, top=args.top)
-    text = comparison_markdown(comparison)
-    with open_for_results(output) as handle:
+    compare.refuse_a_runs_own_file(output, (args.run_a, args.run_b))
+    comparison = compare.compare_runs(args.run_a, args.run_b, top=args.top)
+    text = compare.comparison_markdown(comparison)
+    with compare.open_for_results(output) as handle:
         handle.write(text)
-    print(as_json(comparison) if args.json else text, end="" if not args.json else "\n")
+    print(compare.as_json(comparison) if args.json else text, end="" if not args.json else "\n")
     print(f"written to {output}", file=sys.stderr)
     return 0
 

@@ -27,8 +27,9 @@ from runtime.grading.predictions import (
     read_saved_lines,
 )
 from runtime.grading.report import CHART_FILE, REPORT_FILE, RESULTS_FILE, Results, table_cell
-from runtime.logs import LOG_FILE
 
+# What every run folder holds (and may not yet, while a run is starting).
+RUN_FILES = {PREDICTIONS_FILE, RESULTS_FILE, REPORT_FILE, CHART_FILE, LOCK_FILE}
 # Scores this close are the same score: float sums in another order differ by about 1e-16.
 SAME_SCORE = 1e-6
 
@@ -76,10 +77,13 @@ class Comparison:
 
 
 def refuse_a_runs_own_file(output: Path, runs: tuple[Path, ...]) -> None:
-    """`output` must not be one of the files a run consists of."""
-    own = {PREDICTIONS_FILE, RESULTS_FILE, REPORT_FILE, CHART_FILE, LOCK_FILE, LOG_FILE}
+    """`output` must not be one of the files a run consists of: in a run's folder, only a new
+    file or an earlier comparison (compare-*.md) may be written."""
     for run in runs:
-        if output.resolve().parent == run.resolve() and output.name in own:
+        inside = output.resolve().parent == run.resolve()
+        own = output.name in RUN_FILES or (output.exists() and not (
+            output.name.startswith("compare-") and output.suffix == ".md"))
+        if inside and own:
             raise ConfigError(f"--output {output} is one of the run's own files: write the "
                               "comparison elsewhere (default: RUN_B/compare-<RUN_A>.md)")
 

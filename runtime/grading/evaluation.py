@@ -14,7 +14,6 @@ import difflib
 import importlib
 import inspect
 import logging
-import os
 import sys
 import threading
 import time
@@ -33,7 +32,7 @@ from runtime.common.competition import (
     TaskType,
 )
 from runtime.common.records import RunReport, Usage, batch_records, reporting
-from runtime.common.settings import ConfigError, read_json_object
+from runtime.common.settings import ConfigError
 from runtime.grading.config import EvaluationConfig
 from runtime.grading.data import DataSet, Question, load_questions, select_questions
 from runtime.grading.predictions import (
@@ -45,11 +44,11 @@ from runtime.grading.predictions import (
     prediction_line,
 )
 from runtime.grading.report import (
-    RESULTS_FILE,
     Results,
     RunInfo,
     SlowBatch,
     Timing,
+    read_results,
     table_lines,
     write_reports,
 )
@@ -341,61 +340,35 @@ def answered_by(config: EvaluationConfig) -> AnsweredBy:
     return AnsweredBy(MODEL_ALIASES.get(config.model, config.model), weights)
 
 
-def prepare_output_dir(config: EvaluationConfig, questions: list[Question]) -> Predictions:
+def prepare_output_dir(config: EvaluationConfig, questions: list[Question], by: AnsweredBy,
+                       earlier: Results | None) -> Predictions | Results:
     """The run's saved answers to reuse (resume), or none (a new file, or with --overwrite one
-    that the first answered batch replaces). The folder exists and this process holds it."""
+    that the first answered batch replaces); or, when the folder holds a finished run of this
+    model on these questions and neither was asked, that run's results. The saved answers are
+    read once; the folder exists and this process holds it."""
     out = config.resolved_output_dir()
     path = out / PREDICTIONS_FILE
-    has_saved = path.is_file() and path.stat().st_size > 0
-    if has_saved and not (config.resume or config.overwrite):
+    if config.overwrite or not (path.is_file() and path.stat().st_size > 0):
+        return Predictions.empty(path)
+    try:
+        saved: Predictions | None = Predictions.read(path, questions, by,
+                                                     same_model=same_model_family)
+    except OutputDirError:
+        if config.resume:
+            raise
+        saved = None  # another model's, or other data: not this run's answers
+    if not config.resume:
+        if (saved is not None and earlier is not None and not earlier.run.partial
+                and earlier.run.num_questions == len(questions)
+                and saved.answers_all(questions)):
+            return earlier
         raise OutputDirError(
             f"{out} already holds saved answers ({path.name}). Pass --resume to reuse them and "
             "answer only the rest, --overwrite to discard them, or choose another --output-dir."
         )
-    if config.overwrite or not has_saved:
-        return Predictions.empty(path)
-    saved = Predictions.read(path, questions, answered_by(config),
-                             same_model=same_model_family)
+    assert saved is not None
     saved.drop_cut_line()
     return saved
-
-
-def finished_run(config: EvaluationConfig, questions: list[Question]) -> Results | None:
-    """The results of a run in the output folder that answered every one of `questions` with
-    this model and weights, and was scored; None when there is none."""
-    out = config.resolved_output_dir()
-    path, results = out / PREDICTIONS_FILE, out / RESULTS_FILE
-    if config.resume or config.overwrite or not (path.is_file() and results.is_file()):
-        return None
-    try:
-        saved = Predictions.read(path, questions, answered_by(config),
-                                 same_model=same_model_family)
-    except OutputDirError:  # another model's, or other data: not this run
-        return None
-    if len(saved.by_row) < len(questions) or any(
-            line.model is None for line in saved.by_row.values()):
-        return None
-    try:
-        earlier = Results.model_validate(read_json_object(results, "the results"))
-    except (ConfigError, ValueError):
-        return None
-    if earlier.run.num_questions != len(questions) or earlier.run.partial:
-        return None
-    return earlier
-
-
-def make_output_dir(out: Path) -> None:
-    """Create the output folder, or say in one line why it cannot be."""
-    if out.exists() and not out.is_dir():
-        raise OutputDirError(f"{out} is a file, not a folder: choose another --output-dir")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputDirError(f"cannot write to {out}: {err.strerror or err}: choose another "
-                             "--output-dir") from err
-    if not os.access(out, os.W_OK):
-        raise OutputDirError(f"cannot write to {out}: permission denied: choose another "
-                             "--output-dir")
 
 
 def _now() -> str:
@@ -451,21 +424,21 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
     spec, its weights, the data and the output folder are all checked before anything in the
     folder changes."""
     started_at, started = _now(), time.perf_counter()
+    by = answered_by(config)
     if model is None:
         check_weights_option(resolve_model_class(config.model), config.model, config.weights)
     dataset, questions = _load_data(config.data, config)
     out = config.resolved_output_dir()
-    make_output_dir(out)
     with holding_output_dir(out):
-        earlier = finished_run(config, questions)
-        if earlier is not None:
-            print("\n".join(table_lines(earlier)))
-            print(f"note: {out} already holds this model's answers to every question, scored "
-                  f"(finished {earlier.run.finished_at}): its results again, nothing asked. "
-                  "Pass --overwrite to answer anew.")
-            return earlier.model_dump(mode="json")
+        earlier = read_results(out)
         _say_what_cannot_be_scored(questions, config)
-        predictions = prepare_output_dir(config, questions)
+        predictions = prepare_output_dir(config, questions, by, earlier)
+        if isinstance(predictions, Results):
+            print("\n".join(table_lines(predictions)))
+            print(f"note: {out} already holds this model's answers to every question, scored "
+                  f"(finished {predictions.run.finished_at}): its results again, nothing "
+                  "asked. Pass --overwrite to answer anew.")
+            return predictions.model_dump(mode="json")
         loading_s = time.perf_counter() - started
         resumed_rows = len(predictions.by_row)
         pending = [q for q in questions if q.row not in predictions.by_row]
@@ -489,8 +462,8 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
             scoring_s=round(scoring_s, 3),
             engine_load_s=report.engine_load_s if report else None,
         )
-        if not pending:
-            timing = _with_earlier_answering(timing, out)
+        if not pending and earlier is not None:
+            timing = timing.with_answering_of(earlier.timing)
         run = _run_info(dataset, questions, len(predictions.by_row), started_at,
                         model=config.model,
                         weights=str(config.weights) if config.weights else None,
@@ -501,21 +474,6 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
                         slow_batches=stats.slow_batches)
         return write_reports(out, scores, timing, stats.usage, run, questions,
                              predictions.by_row)
-
-
-def _with_earlier_answering(timing: Timing, out: Path) -> Timing:
-    """A resumed run that asked nothing keeps the answering times of the run before it."""
-    path = out / RESULTS_FILE
-    if not path.is_file():
-        return timing
-    try:
-        earlier = Results.model_validate(read_json_object(path, "the results")).timing
-    except (ConfigError, ValueError):
-        return timing
-    return timing.model_copy(update={
-        "model_s": earlier.model_s, "model_load_s": earlier.model_load_s,
-        "generation_s": earlier.generation_s, "engine_load_s": earlier.engine_load_s,
-        "answering_from": earlier.answering_from or "the earlier run (this one asked nothing)"})
 
 
 def score_saved(
@@ -545,7 +503,6 @@ def score_saved(
     if target.exists() and not in_place:
         raise OutputDirError(f"{output_dir} already holds saved answers ({PREDICTIONS_FILE}): "
                              "score into another --output-dir")
-    make_output_dir(output_dir)
     with holding_output_dir(output_dir):
         if not in_place:
             saved = saved.copy_to(target)

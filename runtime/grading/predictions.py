@@ -188,12 +188,27 @@ def _write_atomically(path: Path, lines: list[PredictionLine | dict[str, Any]]) 
 LOCK_FILE = ".lock"
 
 
+def make_output_dir(out: Path) -> None:
+    """Create the output folder, or say in one line why it cannot be."""
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(f"{out} is a file, not a folder: choose another --output-dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputDirError(f"cannot write to {out}: {err.strerror or err}: choose another "
+                             "--output-dir") from err
+    if not os.access(out, os.W_OK):
+        raise OutputDirError(f"cannot write to {out}: permission denied: choose another "
+                             "--output-dir")
+
+
 @contextmanager
 def holding_output_dir(out: Path) -> Iterator[None]:
-    """The output folder for this process alone while the block runs: a second run (or a
-    rescoring) into the same folder is refused at once, never interleaved. An advisory lock
-    (flock) on a file in the folder; the system releases it when the process ends, however
-    it ends."""
+    """The output folder, created where it is missing, for this process alone while the
+    block runs: a second run (or a rescoring) into the same folder is refused at once, never
+    interleaved. An advisory lock (flock) on a file in the folder; the system releases it
+    when the process ends, however it ends."""
+    make_output_dir(out)
     path = out / LOCK_FILE
     with _writing(path):
         handle = path.open("a+", encoding="utf-8")
@@ -356,6 +371,11 @@ class Predictions:
                 write_durably(handle, (_as_text(line) for line in lines))
         for line in lines:
             self.by_row[line.row] = line
+
+    def answers_all(self, questions: list[Question]) -> bool:
+        """Whether every one of `questions` has a saved answer whose line names its model."""
+        return all(q.row in self.by_row and self.by_row[q.row].model is not None
+                   for q in questions)
 
     def answers(self) -> dict[int, str]:
         return {row: line.model_output_str for row, line in self.by_row.items()}

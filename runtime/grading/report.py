@@ -84,6 +84,15 @@ class Timing(BaseModel):
                                        "times are those of an earlier run (a resume that "
                                        "asked nothing).")
 
+    def with_answering_of(self, earlier: Timing) -> Timing:
+        """These times with the answering times of the run before (a resume that asked
+        nothing keeps them)."""
+        return self.model_copy(update={
+            "model_s": earlier.model_s, "model_load_s": earlier.model_load_s,
+            "generation_s": earlier.generation_s, "engine_load_s": earlier.engine_load_s,
+            "answering_from": earlier.answering_from
+            or "the earlier run (this one asked nothing)"})
+
 
 class SlowBatch(BaseModel):
     """A batch that took longer than the grader allows (the grader would stop the run)."""
@@ -133,6 +142,14 @@ class Results(BaseModel):
     usage: Usage | None = Field(description="Tokens and repairs summed from the model's "
                                 "per-answer records; null when it reports none.")
     run: RunInfo
+
+
+def read_results(out: Path) -> Results | None:
+    """The results.json of a run folder, where it holds one that this version reads."""
+    try:
+        return Results.model_validate_json((out / RESULTS_FILE).read_bytes())
+    except (OSError, ValueError):  # none, unreadable, or another shape (ValidationError)
+        return None
 
 
 def results_document(scores: Scores, timing: Timing, usage: Usage | None,
