@@ -118,12 +118,16 @@ def _whole_lines(path: Path) -> tuple[str, bool]:
     (it may end inside a character)."""
     content = path.read_bytes()
     whole, _, torn = content.rpartition(b"\n") if b"\n" in content else (b"", b"", content)
+    return _utf8(path, whole) + ("\n" if whole else ""), bool(torn.strip())
+
+
+def _utf8(path: Path, content: bytes) -> str:
+    """A predictions file's bytes as text, or one line saying it is not UTF-8."""
     try:
-        text = whole.decode("utf-8") + ("\n" if whole else "")
+        return content.decode("utf-8")
     except UnicodeDecodeError as err:
         raise OutputDirError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); a "
                              f"{PREDICTIONS_FILE} is written as UTF-8") from None
-    return text, bool(torn.strip())
 
 
 def _read_lines(path: Path) -> list[tuple[int, PredictionLine | dict[str, Any] | None]]:
@@ -299,12 +303,7 @@ class Predictions:
         """Saved answers as `read` takes them, or, where the first line has no row index (the
         organisers' kit writes the data rows plus `model_output_str`, in data order), matched to
         `questions` by position, each line's prompt checked against its question's."""
-        try:
-            content = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise OutputDirError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); a "
-                                 f"{PREDICTIONS_FILE} is written as UTF-8") from None
-        lines = list(json_lines(content))
+        lines = list(json_lines(_utf8(path, path.read_bytes())))
         first = lines[0][1] if lines else None
         if not isinstance(first, dict) or "row" in first:
             return cls.read(path, questions)
