@@ -6,7 +6,7 @@ fitted cost model, then measures the whole of both and each track (called as the
 prefix cache emptied first). Profile and measurement run back to back in each of --rounds
 rounds; prints the medians and each round's whole-run figures. Target: within 15 %.
 
-    .venv/bin/python benchmarks/profile_accuracy.py [--fraction 0.25] [--rounds 5]
+    .venv/bin/python benchmarks/profile_accuracy.py [--fraction 0.25] [--rounds 5] [--data F ...]
 """
 
 from __future__ import annotations
@@ -41,8 +41,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fraction", type=float, default=0.25)
     parser.add_argument("--rounds", type=int, default=5, help="profile-then-measure rounds")
+    parser.add_argument("--data", type=Path, nargs="+", default=[DEVELOPMENT, SAMPLE_DATA],
+                        help="data files profiled and measured together")
     args = parser.parse_args()
-    questions = [*load_questions(DEVELOPMENT).questions, *load_questions(SAMPLE_DATA).questions]
+    questions = [q for path in args.data for q in load_questions(path).questions]
+    # Rows are keyed by position: renumber so that the files' rows stay distinct.
+    questions = [q.model_copy(update={"row": row}) for row, q in enumerate(questions)]
     engine = Engine(EngineConfig(model=write_tiny_model(Path(tempfile.mkdtemp()) / "tiny"),
                                  max_model_len=3072))
     model = VLLMShopModel(config=ShopModelConfig(engine=engine.config), engine=engine)

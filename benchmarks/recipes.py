@@ -14,7 +14,9 @@ copies by default), each form in its own process with one engine. Printed: track
 score per task type, parse failures, generated tokens, decode steps (a batch decodes until its
 longest answer ends: the sum over batches of the longest answer), and generation time (engine
 start and one untimed warm-up question per task type excluded; median of --repeats passes,
-the spread beside it). Written: the same as JSON.
+the spread beside it), and each row's track-5 difference from the runtime on the first weights
+form with its paired 95% bootstrap interval (`runtime.grading.intervals`). Written: the same
+as JSON.
 
     .venv/bin/python benchmarks/recipes.py [--data PATH ...] [--weights DIR ...] [--repeats N]
 """
@@ -32,12 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from models.vllm_config import embedded_model_dirs
+from runtime.answering.engine import runs_4bit_kernels
 from runtime.common.paths import REPO_ROOT
 from runtime.common.records import reporting
 from runtime.grading.config import ScoringConfig
 from runtime.grading.data import Question, load_questions
 from runtime.grading.evaluation import batches_as_grader, check_reply
-from runtime.grading.scoring import score_answers
+from runtime.grading.intervals import TaskUnits, excludes_zero, interval, resample_runs
+from runtime.grading.scoring import score_answers, task_units
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_DATA = [SHARED / "development.json", SHARED / "tuning.jsonl"]
@@ -298,6 +302,37 @@ def _child(weights: Path, data: list[Path], repeats: int, recipes: list[str],
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def _units(questions: list[Question], answers: dict[str, str]) -> list[TaskUnits]:
+    by_row = {int(row): answer for row, answer in answers.items()}
+    scores = score_answers(questions, by_row, ScoringConfig())
+    return task_units([q for q in questions if q.row in by_row], scores.rows, scores.tasks)
+
+
+def paired_differences(questions: list[Question], results: dict[str, Any]) -> None:
+    """Each row's track-5 difference from the shipped configuration (the runtime on the first
+    weights form) with its paired 95% interval, the questions resampled alike for both."""
+    config = ScoringConfig()
+    reference = results["runs"][0]["recipes"]["runtime"]
+    base = _units(questions, reference["answers"])
+    for run in results["runs"]:
+        for r in run["recipes"].values():
+            first, second = resample_runs([base, _units(questions, r["answers"])],
+                                          config.bootstrap_resamples, config.bootstrap_seed)
+            bounds = interval(second.track5 - first.track5, config.confidence)
+            r["track5_vs_runtime"] = {"delta": r["track5"] - reference["track5"],
+                                      "paired_interval": bounds,
+                                      "excludes_zero": excludes_zero(bounds)}
+
+
+def _paired_cell(r: dict[str, Any]) -> str:
+    paired = r.get("track5_vs_runtime")
+    if paired is None:
+        return "-"
+    low, high = paired["paired_interval"]
+    star = " *" if paired["excludes_zero"] else ""
+    return f"{paired['delta']:+.3f} ({low:+.3f} to {high:+.3f}){star}"
+
+
 def _cell(value: Any, digits: int = 3) -> str:
     if value is None:
         return "-"
@@ -308,13 +343,14 @@ def table(results: dict[str, Any]) -> list[str]:
     types = sorted({t for run in results["runs"] for r in run["recipes"].values()
                     for t in r["task_types"]})
     short = {"multiple-choice": "choice", "named_entity_recognition": "entities"}
-    header = ["weights", "recipe", "track 5", *[short.get(t, t) for t in types],
+    header = ["weights", "recipe", "track 5", "vs runtime (paired 95%)",
+              *[short.get(t, t) for t in types],
               "parse fail", "gen tokens", "decode steps", "gen time s (passes)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in results["runs"]:
         for name, r in run["recipes"].items():
             passes = ", ".join(f"{s:.1f}" for s in r["generation_s_passes"])
-            cells = [run["label"], name, _cell(r["track5"]),
+            cells = [run["label"], name, _cell(r["track5"]), _paired_cell(r),
                      *[_cell(r["task_types"].get(t)) for t in types], str(r["parse_failures"]),
                      _cell(r["generated_tokens"]), _cell(r["decode_steps"]),
                      f"{r['generation_s']:.1f} ({passes})"]
@@ -346,6 +382,10 @@ def main() -> None:
     _, awq_dir, float_dir = embedded_model_dirs()
     forms = [(p.name, p) for p in args.weights] if args.weights else [("4-bit", awq_dir),
                                                                       ("float", float_dir)]
+    if not args.weights and not runs_4bit_kernels():
+        print("note: this machine has no 4-bit kernel (no GPU, no AVX-512): the 4-bit form is "
+              "left out", file=sys.stderr)
+        forms = forms[1:]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     runs = []
     for label, weights in forms:
@@ -355,8 +395,11 @@ def main() -> None:
     started = time.perf_counter()
     runs.append({"label": "no LLM", "engine": None, "recipes": run_reference_models(args.data)})
     print(f"reference models answered in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    results = {"data": [str(p) for p in args.data], "questions": len(load_all(args.data)),
+    questions = load_all(args.data)
+    results = {"data": [str(p) for p in args.data], "questions": len(questions),
                "repeats": args.repeats, "runs": runs}
+    if runs[0]["recipes"].get("runtime"):
+        paired_differences(questions, results)
     args.output.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     for run in runs:
         if run["engine"]:
@@ -365,6 +408,8 @@ def main() -> None:
     print(f"{results['questions']} questions from {', '.join(p.name for p in args.data)}; "
           "batches of 16 grouped by task type, as the grader calls")
     print("\n".join(table(results)))
+    print("vs runtime: the row's track 5 minus the runtime's on the first weights form, with "
+          "the paired 95% bootstrap interval over questions; * where it excludes 0")
     print(f"written to {args.output}")
 
 

@@ -211,6 +211,25 @@ CHOICE = first_choice_row()
 RANKING = next(row for row in SAMPLE_ROWS if row["task_type"] == "ranking")
 
 
+def _raising_chat_template(path: Path) -> None:
+    """The tiny model whose chat template raises, as a checkpoint's broken jinja2 would."""
+    from runtime.tools.tiny_model import write_tiny_model
+
+    write_tiny_model(path)
+    settings = path / "tokenizer_config.json"
+    config = json.loads(settings.read_text(encoding="utf-8"))
+    config["chat_template"] = "{{ raise_exception('roles must alternate') }}"
+    settings.write_text(json.dumps(config), encoding="utf-8")
+
+
+def _four_bit_without_a_kernel(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """The tiny 4-bit model on a machine with no 4-bit kernel (as a CPU without AVX-512)."""
+    from runtime.tools.tiny_model import write_tiny_model
+
+    write_tiny_model(path, awq=True)
+    monkeypatch.setattr("runtime.answering.engine.runs_4bit_kernels", lambda: False)
+
+
 def _truncated_gguf(path: Path) -> None:
     """The first 64 kB of the embedded model's GGUF file: a download cut short."""
     from runtime.tools.gguf_import import embedded_gguf
@@ -496,6 +515,14 @@ CASES = [
          ["no *.safetensors", "safetensors only", "pytorch_model.bin"],
          files={"w/config.json": '{"architectures": ["LlamaForCausalLM"]}',
                 "w/pytorch_model.bin": b"\x80\x04 not run"}),
+    Case("weights-chat-template-raises", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                          "--output-dir", "{tmp}/o"], 2,
+         ["chat template", "roles must alternate", "tokenizer_config.json"],
+         fault=lambda monkeypatch, tmp: _raising_chat_template(tmp / "w")),
+    Case("weights-4bit-without-a-kernel", ["evaluate", "--model", "vllm", "--weights",
+                                           "{tmp}/w", "--output-dir", "{tmp}/o"], 2,
+         ["4-bit (awq)", "avx-512", "float checkpoint"],
+         fault=lambda monkeypatch, tmp: _four_bit_without_a_kernel(monkeypatch, tmp / "w")),
     Case("compare-run-missing", ["compare", "{tmp}/nope", "{saved}"], 2,
          ["nope", "no results.json"]),
     Case("compare-results-not-json", ["compare", "{tmp}/r", "{saved}"], 2,

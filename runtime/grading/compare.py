@@ -20,6 +20,15 @@ from pydantic import ValidationError
 
 from runtime.common.competition import track_name
 from runtime.common.settings import ConfigError, one_line, read_json_object
+from runtime.grading.config import ScoringConfig
+from runtime.grading.intervals import (
+    TaskUnits,
+    excludes_zero,
+    interval,
+    resample_runs,
+    units_of_task,
+)
+from runtime.grading.metrics import METRICS
 from runtime.grading.predictions import (
     LOCK_FILE,
     PREDICTIONS_FILE,
@@ -41,12 +50,19 @@ class Change:
     name: str
     before: float | None
     after: float | None
+    # The paired bootstrap interval of after - before over the questions both runs scored.
+    interval: tuple[float, float] | None = None
 
     @property
     def delta(self) -> float | None:
         if self.before is None or self.after is None:
             return None
         return self.after - self.before
+
+    @property
+    def significant(self) -> bool:
+        """Whether the paired interval of the difference excludes 0."""
+        return self.interval is not None and excludes_zero(self.interval)
 
     @property
     def changed(self) -> bool:
@@ -116,8 +132,49 @@ def _scored_lines(run: Path) -> dict[int, PredictionLine]:
     return {line.row: line for line in read_saved_lines(path) if line.score is not None}
 
 
-def compare_runs(before: Path, after: Path, top: int = 10) -> Comparison:
-    """What changed from run `before` to run `after`."""
+@dataclass(frozen=True)
+class PairedIntervals:
+    tasks: dict[str, tuple[float, float]]
+    tracks: dict[str, tuple[float, float]]
+    track5: tuple[float, float] | None
+
+
+def _units(lines: dict[int, PredictionLine], rows: list[int], name: str) -> TaskUnits:
+    first = lines[rows[0]]
+    return units_of_task(name, str(first.metric), str(first.track),
+                         [lines[row].parsed for row in rows],
+                         [lines[row].output_field for row in rows],
+                         [lines[row].score or 0.0 for row in rows])
+
+
+def paired_intervals(lines_a: dict[int, PredictionLine], lines_b: dict[int, PredictionLine],
+                     matched: list[int], config: ScoringConfig) -> PairedIntervals:
+    """Intervals of B - A for every task, track and track 5, both runs resampled on the same
+    questions (those both scored with the same prompt, labelled alike)."""
+    by_task: dict[str, list[int]] = {}
+    for row in matched:
+        a, b = lines_a[row], lines_b[row]
+        if a.task_name and a.metric in METRICS and (a.task_name, a.metric, a.track) == (
+                b.task_name, b.metric, b.track):
+            by_task.setdefault(a.task_name, []).append(row)
+    if not by_task or config.bootstrap_resamples == 0:
+        return PairedIntervals({}, {}, None)
+    runs = [[_units(lines, rows, name) for name, rows in by_task.items()]
+            for lines in (lines_a, lines_b)]
+    first, second = resample_runs(runs, config.bootstrap_resamples, config.bootstrap_seed)
+    return PairedIntervals(
+        tasks={name: interval(second.tasks[name] - first.tasks[name], config.confidence)
+               for name in by_task},
+        tracks={track: interval(second.tracks[track] - first.tracks[track], config.confidence)
+                for track in second.tracks},
+        track5=None if first.track5 is None or second.track5 is None
+        else interval(second.track5 - first.track5, config.confidence))
+
+
+def compare_runs(before: Path, after: Path, top: int = 10,
+                 config: ScoringConfig | None = None) -> Comparison:
+    """What changed from run `before` to run `after`, each difference with its paired
+    interval."""
     first, second = _results(before), _results(after)
     tasks_a = {t.task_name: t.score for t in first.tasks}
     tasks_b = {t.task_name: t.score for t in second.tasks}
@@ -133,13 +190,15 @@ def compare_runs(before: Path, after: Path, top: int = 10) -> Comparison:
     ) for row in matched]
     questions = [q for q in questions if q.change.changed]
     questions.sort(key=lambda q: (-abs(q.change.delta or 0.0), q.row))
+    paired = paired_intervals(lines_a, lines_b, matched, config or ScoringConfig())
     return Comparison(
         before=before, after=after,
-        tasks=[Change(name, tasks_a.get(name), tasks_b.get(name))
+        tasks=[Change(name, tasks_a.get(name), tasks_b.get(name), paired.tasks.get(name))
                for name in [*tasks_a, *(n for n in tasks_b if n not in tasks_a)]],
-        tracks=[Change(track, tracks_a.get(track), tracks_b.get(track))
+        tracks=[Change(track, tracks_a.get(track), tracks_b.get(track),
+                       paired.tracks.get(track))
                 for track in [*tracks_a, *(t for t in tracks_b if t not in tracks_a)]],
-        track5=Change("track 5", first.track5.score, second.track5.score),
+        track5=Change("track 5", first.track5.score, second.track5.score, paired.track5),
         questions=questions[:top],
         matched_questions=len(matched),
         notes=_differences(first, second, len(lines_a), len(lines_b), len(matched)),
@@ -174,19 +233,31 @@ def _delta(change: Change) -> str:
     return "-" if change.delta is None else f"{change.delta:+.4f}"
 
 
+def _paired(change: Change) -> str:
+    """The paired interval of B - A, starred where it excludes 0."""
+    if change.interval is None:
+        return "-"
+    low, high = change.interval
+    return f"{low:+.4f} to {high:+.4f}{' *' if change.significant else ''}"
+
+
 def comparison_markdown(comparison: Comparison) -> str:
     c = comparison
     lines = [f"# {c.after.name} against {c.before.name}", "",
              f"A: {c.before}  ", f"B: {c.after}", "",
-             "| track | A | B | B - A |", "|---|---:|---:|---:|"]
+             "| track | A | B | B - A | paired 95% interval |", "|---|---:|---:|---:|---:|"]
     for change in [*c.tracks, c.track5]:
         name = "**Track 5**" if change is c.track5 else track_name(change.name)
         lines.append(f"| {name} | {_score(change.before)} | {_score(change.after)} | "
-                     f"{_delta(change)} |")
+                     f"{_delta(change)} | {_paired(change)} |")
     lines += [f"**Note: {note}.**" for note in c.notes]
-    lines += ["", "| task | A | B | B - A |", "|---|---:|---:|---:|"]
-    lines += [f"| {t.name} | {_score(t.before)} | {_score(t.after)} | {_delta(t)} |"
-              for t in c.tasks]
+    lines += ["", "| task | A | B | B - A | paired 95% interval |",
+              "|---|---:|---:|---:|---:|"]
+    lines += [f"| {t.name} | {_score(t.before)} | {_score(t.after)} | {_delta(t)} | "
+              f"{_paired(t)} |" for t in c.tasks]
+    lines += ["", "Paired interval: of B - A, both runs resampled on the same questions (those "
+              "both scored with the same prompt; tasks fixed). * marks an interval that "
+              "excludes 0: a difference beyond the noise of which questions were asked."]
     lines += ["", f"Questions whose score changed most ({len(c.questions)} shown; "
               f"{c.matched_questions} questions scored in both runs with the same prompt):", ""]
     if c.questions:
@@ -203,7 +274,8 @@ def comparison_markdown(comparison: Comparison) -> str:
 
 def as_json(comparison: Comparison) -> str:
     def change(c: Change) -> dict[str, Any]:
-        return {"name": c.name, "a": c.before, "b": c.after, "delta": c.delta}
+        return {"name": c.name, "a": c.before, "b": c.after, "delta": c.delta,
+                "paired_interval": c.interval, "excludes_zero": c.significant}
 
     return json.dumps({
         "tracks": [change(c) for c in comparison.tracks],

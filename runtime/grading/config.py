@@ -60,6 +60,14 @@ class ScoringConfig(BaseModel):
         ),
     )
     device: str = Field(default="cpu", description="Torch device for the embedding models.")
+    bootstrap_resamples: StrictInt = Field(
+        default=1000, ge=0, le=100_000,
+        description="Resamples of the questions (within each task) behind every score's "
+        "interval; 0 leaves the intervals out.")
+    bootstrap_seed: StrictInt = Field(default=0, description="Seed of the resampling, so that "
+                                      "a run's intervals are the same every time.")
+    confidence: StrictFloat = Field(default=0.95, gt=0, lt=1,
+                                    description="Coverage of every interval.")
 
     @field_validator("embedding_models")
     @classmethod

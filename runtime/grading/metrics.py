@@ -130,18 +130,17 @@ def sentence_similarity(
     predictions: Sequence[str],
     truths: Sequence[str | list[str]],
     encoder: Encoder | None,
-    batch_size: int = 64,
 ) -> list[float]:
     """Cosine of answer and truth embeddings, clipped at 0; a list of truths is averaged first.
 
-    Every distinct text of the batch is embedded once, in batches of `batch_size`.
+    Every distinct text of the batch is embedded once, in a few batched calls.
     """
     if encoder is None:
         raise ValueError("sentence similarity needs an embedding model")
     texts: dict[str, int] = {}
     for text in [*predictions, *(t for truth in truths for t in _as_list(truth))]:
         texts.setdefault(text, len(texts))
-    vectors = encode(encoder, list(texts), batch_size=batch_size)
+    vectors = encode(encoder, list(texts))
     scores = []
     for prediction, truth in zip(predictions, truths, strict=True):
         answer = vectors[texts[prediction]]
@@ -196,14 +195,49 @@ _TEXTS = _truth(StrictStr | Annotated[list[StrictStr], Field(min_length=1)],
                 "must be a string or a non-empty list of strings")
 
 
+def answer_scores(predictions: Sequence[Any], truths: Sequence[Any],
+                  scores: Sequence[float]) -> np.ndarray:
+    """One column: the answers' own scores (a task's mean is their sum over the count)."""
+    return np.asarray(scores, dtype=float).reshape(-1, 1)
+
+
+def mean_of_sums(sums: np.ndarray, count: int) -> np.ndarray:
+    return sums[:, 0] / count
+
+
+def answer_entity_counts(predictions: Sequence[Any], truths: Sequence[Any],
+                         scores: Sequence[float]) -> np.ndarray:
+    """Three columns: each answer's true positives, false positives and false negatives."""
+    return np.array([entity_counts(p, t) for p, t in zip(predictions, truths, strict=True)],
+                    dtype=float).reshape(-1, 3)
+
+
+def micro_f1_of_sums(sums: np.ndarray, count: int) -> np.ndarray:
+    """`micro_f1` of summed counts, one row of sums each (0 where it is undefined)."""
+    tp, fp, fn = sums[:, 0], sums[:, 1], sums[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = 2 * tp / (2 * tp + fp + fn)
+    return np.where((tp + fp == 0) | (tp + fn == 0) | (tp == 0), 0.0, f1)
+
+
+Units = Callable[[Sequence[Any], Sequence[Any], Sequence[float]], np.ndarray]
+OfSums = Callable[[np.ndarray, int], np.ndarray]
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A metric: its per-answer score, its task-level aggregation and the truth it takes."""
+    """A metric: its per-answer score, its task-level aggregation and the truth it takes.
+
+    `units` and `of_sums` are the aggregation again, for resampling: a task's score is a
+    function of column sums of one row per answer (`units`), so a resample of the answers is a
+    weighted sum of rows and `of_sums` turns many such sums into task scores at once."""
 
     score: BatchMetric
     truth: Truth
     aggregate: Aggregation = mean_of_answers
     embedding_model: str | None = None  # the sentence-embedding model `score` needs
+    units: Units = answer_scores
+    of_sums: OfSums = mean_of_sums
 
 
 METRICS: dict[str, Metric] = {
@@ -218,7 +252,8 @@ METRICS: dict[str, Metric] = {
                           f"{MAX_RELEVANCE}")),
     "micro f1": Metric(per_answer(entity_f1),
                        _truth(list[StrictStr], "must be a list of entity strings"),
-                       aggregate=micro_f1_of_task),
+                       aggregate=micro_f1_of_task, units=answer_entity_counts,
+                       of_sums=micro_f1_of_sums),
     "rougel": Metric(per_answer(rouge_l), _TEXT),
     "bleu": Metric(per_answer(bleu), _TEXT),
     "jp-bleu": Metric(per_answer(jp_bleu), _TEXT),

@@ -23,8 +23,9 @@ from runtime.grading.data import Question
 from runtime.grading.predictions import PREDICTIONS_FILE, PredictionLine
 from runtime.grading.scoring import Scores, as_utf8
 
-SCHEMA_VERSION = 4  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
-# batches; 4: `usage` counts repairs (`repairs`, `repairs_by_kind`), not "fallbacks"
+SCHEMA_VERSION = 5  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
+# batches; 4: `usage` counts repairs (`repairs`, `repairs_by_kind`), not "fallbacks";
+# 5: every score has its bootstrap `interval`
 CHART_FILE = "scores.png"
 REPORT_FILE = "report.md"
 RESULTS_FILE = "results.json"
@@ -32,6 +33,18 @@ RESULTS_FILE = "results.json"
 
 def _fmt(value: float | None) -> str:
     return "unscored" if value is None else f"{value:.4f}"
+
+
+def _fmt_with(value: float | None, bounds: tuple[float, float] | None) -> str:
+    if value is None or bounds is None:
+        return _fmt(value)
+    return f"{value:.4f} ({bounds[0]:.3f}–{bounds[1]:.3f})"
+
+
+Interval = tuple[float, float] | None
+INTERVAL_DOC = ("The score's bootstrap interval over questions (tasks fixed, questions "
+                "resampled within their task), at the scoring configuration's confidence "
+                "(95% unless set); null when unscored or turned off.")
 
 
 class TaskEntry(BaseModel):
@@ -43,6 +56,7 @@ class TaskEntry(BaseModel):
     score: float | None = Field(description="The task's score; null when unscored.")
     parse_failures: int = Field(description="Answers the official parser could not read.")
     unscored_reason: str | None = Field(description="Why the task has no score.")
+    interval: Interval = Field(default=None, description=INTERVAL_DOC)
 
 
 class TrackEntry(BaseModel):
@@ -50,6 +64,7 @@ class TrackEntry(BaseModel):
     score: float | None = Field(description="Mean of its scored tasks.")
     num_tasks: int
     unscored_tasks: list[str]
+    interval: Interval = Field(default=None, description=INTERVAL_DOC)
 
 
 class Track5Entry(BaseModel):
@@ -57,11 +72,13 @@ class Track5Entry(BaseModel):
     score: float | None
     definition: str
     tracks_included: list[str] = Field(description="The tracks whose mean track 5 is.")
+    interval: Interval = Field(default=None, description=INTERVAL_DOC)
 
 
 class TasksMeanEntry(BaseModel):
     score: float | None
     definition: str
+    interval: Interval = Field(default=None, description=INTERVAL_DOC)
 
 
 class Timing(BaseModel):
@@ -158,14 +175,17 @@ def results_document(scores: Scores, timing: Timing, usage: Usage | None,
         tasks=[TaskEntry(**asdict(t)) for t in scores.tasks],
         tracks={track: TrackEntry(name=TRACKS[track], score=result.score,
                                   num_tasks=result.num_tasks,
-                                  unscored_tasks=result.unscored_tasks)
+                                  unscored_tasks=result.unscored_tasks,
+                                  interval=result.interval)
                 for track, result in scores.tracks.items()},
         track5=Track5Entry(track=TRACK5, score=scores.track5,
                            definition="mean of the track scores (leaderboard track 5)",
-                           tracks_included=scores.tracks_in_track5),
+                           tracks_included=scores.tracks_in_track5,
+                           interval=scores.track5_interval),
         tasks_mean=TasksMeanEntry(
             score=scores.tasks_mean,
-            definition="mean over tasks (what the organisers' local script printed)"),
+            definition="mean over tasks (what the organisers' local script printed)",
+            interval=scores.tasks_mean_interval),
         notes=scores.notes,
         timing=timing,
         usage=usage,
@@ -176,21 +196,27 @@ def results_document(scores: Scores, timing: Timing, usage: Usage | None,
 def table_lines(results: Results) -> list[str]:
     """The per-task and per-track tables as Markdown lines (also printed to the console)."""
     lines = [
-        "| task | type | metric | track | n | score | parse failures |",
+        "| task | type | metric | track | n | score (interval) | parse failures |",
         "|---|---|---|---|---:|---:|---:|",
     ]
     for t in results.tasks:
         lines.append(
             f"| {t.task_name} | {t.task_type} | {t.metric} | {TRACKS.get(t.track, t.track)} "
-            f"| {t.num_samples} | {_fmt(t.score)} | {t.parse_failures} |"
+            f"| {t.num_samples} | {_fmt_with(t.score, t.interval)} | {t.parse_failures} |"
         )
-    lines += ["", "| track | tasks | score |", "|---|---:|---:|"]
+    lines += ["", "| track | tasks | score (interval) |", "|---|---:|---:|"]
     for entry in results.tracks.values():
         unscored = f" ({len(entry.unscored_tasks)} unscored)" if entry.unscored_tasks else ""
-        lines.append(f"| {entry.name} | {entry.num_tasks}{unscored} | {_fmt(entry.score)} |")
-    lines.append(f"| **Track 5 (mean of tracks)** | | **{_fmt(results.track5.score)}** |")
+        lines.append(f"| {entry.name} | {entry.num_tasks}{unscored} "
+                     f"| {_fmt_with(entry.score, entry.interval)} |")
+    track5 = results.track5
+    lines.append(f"| **Track 5 (mean of tracks)** | | "
+                 f"**{_fmt_with(track5.score, track5.interval)}** |")
     lines.append(f"| Mean over tasks (organisers' script) | {len(results.tasks)} "
-                 f"| {_fmt(results.tasks_mean.score)} |")
+                 f"| {_fmt_with(results.tasks_mean.score, results.tasks_mean.interval)} |")
+    if any(t.interval for t in results.tasks):
+        lines += ["", "In brackets: the 95% bootstrap interval over questions (or the "
+                  "configured confidence)."]
     return lines
 
 

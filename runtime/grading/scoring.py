@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from runtime.common.competition import TRACKS, MetricName, TaskType
 from runtime.common.embeddings import Encoder, load_encoder
 from runtime.grading.config import ScoringConfig
 from runtime.grading.data import Question
+from runtime.grading.intervals import Resampled, TaskUnits, interval, resample_runs, units_of_task
 from runtime.grading.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS
 from runtime.grading.parsers import is_parse_failure, parse_answer
 
@@ -47,6 +49,7 @@ class TaskResult:
     score: float | None
     parse_failures: int
     unscored_reason: str | None = None
+    interval: tuple[float, float] | None = None
 
 
 @dataclass
@@ -55,6 +58,7 @@ class TrackResult:
     score: float | None
     num_tasks: int
     unscored_tasks: list[str] = field(default_factory=list)
+    interval: tuple[float, float] | None = None
 
 
 @dataclass
@@ -66,6 +70,8 @@ class Scores:
     tracks_in_track5: list[str]
     tasks_mean: float | None
     notes: list[str]
+    track5_interval: tuple[float, float] | None = None
+    tasks_mean_interval: tuple[float, float] | None = None
 
 
 def missing_metric_models(questions: list[Question], config: ScoringConfig) -> dict[str, str]:
@@ -127,6 +133,17 @@ def load_metric_model(model: str, config: ScoringConfig) -> Encoder:
                                  ) from err
 
 
+def _start_loading(models: list[str], config: ScoringConfig) -> dict[str, Future[Encoder]]:
+    """Load `models` on a background thread (importing sentence-transformers and torch takes
+    seconds that the other metrics can use); each future raises what the load raised."""
+    if not models:
+        return {}
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding-load")
+    loading = {model: pool.submit(load_metric_model, model, config) for model in models}
+    pool.shutdown(wait=False)  # the submitted loads still run; the thread ends after them
+    return loading
+
+
 def _natural(name: str) -> tuple[str, int]:
     digits = "".join(c for c in name if c.isdigit())
     return (name.rstrip("0123456789"), int(digits) if digits else -1)
@@ -150,23 +167,28 @@ def score_answers(
     missing = missing_metric_models(questions, config)
     encoders = dict(encoders or {})
     answered = [q for q in questions if q.row in answers]
+    by_metric: dict[MetricName, list[Question]] = defaultdict(list)
+    for q in answered:
+        by_metric[q.labels.metric].append(q)
+    needed = {EMBEDDING_MODEL_FOR_METRIC[m] for m in by_metric
+              if m in EMBEDDING_MODEL_FOR_METRIC and m not in missing}
+    loading = _start_loading(sorted(needed - set(encoders)), config)
+
+    # Parsing and the other metrics come first: they run while the embedding models load.
     rows: dict[int, RowScore] = {}
     for q in answered:
         task_type = q.labels.task_type
         parsed = parsed_answer(answers[q.row], task_type)
         rows[q.row] = RowScore(q.row, parsed, is_parse_failure(parsed, task_type), None)
-
-    by_metric: dict[MetricName, list[Question]] = defaultdict(list)
-    for q in answered:
-        by_metric[q.labels.metric].append(q)
-    for metric, group in by_metric.items():
+    for metric in sorted(by_metric, key=lambda m: m in EMBEDDING_MODEL_FOR_METRIC):
+        group = by_metric[metric]
         if metric in missing:
             continue
         encoder = None
         model = EMBEDDING_MODEL_FOR_METRIC.get(metric)
         if model is not None:
             if model not in encoders:
-                encoders[model] = load_metric_model(model, config)
+                encoders[model] = loading[model].result()
             encoder = encoders[model]
         predictions = [rows[q.row].parsed for q in group]
         truths = [q.output_field for q in group]
@@ -179,6 +201,7 @@ def score_answers(
     scored_tracks = [t for t in tracks.values() if t.score is not None]
     track5 = _mean([t.score for t in scored_tracks if t.score is not None])
     tasks_mean = _mean([t.score for t in tasks if t.score is not None])
+    resampled = _resampled(answered, rows, tasks, config)
     notes = list(missing.values())
     unscored = [t.task_name for t in tasks if t.score is None]
     if unscored:
@@ -186,6 +209,13 @@ def score_answers(
     absent = [TRACKS[t] for t in TRACKS if t not in tracks or tracks[t].score is None]
     if absent and scored_tracks:
         notes.append(f"Track 5 is the mean of the tracks present; missing: {', '.join(absent)}.")
+    if resampled is not None:
+        for task in tasks:
+            if task.task_name in resampled.tasks:
+                task.interval = interval(resampled.tasks[task.task_name], config.confidence)
+        for name, track in tracks.items():
+            if name in resampled.tracks:
+                track.interval = interval(resampled.tracks[name], config.confidence)
     return Scores(
         rows=rows,
         tasks=tasks,
@@ -194,7 +224,34 @@ def score_answers(
         tracks_in_track5=[t.track for t in scored_tracks],
         tasks_mean=tasks_mean,
         notes=notes,
+        track5_interval=_interval_of(resampled and resampled.track5, config),
+        tasks_mean_interval=_interval_of(resampled and resampled.tasks_mean, config),
     )
+
+
+def task_units(answered: list[Question], rows: dict[int, RowScore],
+               tasks: list[TaskResult]) -> list[TaskUnits]:
+    """The scored tasks' answers as the bootstrap resamples them, in row order."""
+    by_task: dict[str, list[Question]] = defaultdict(list)
+    for q in answered:
+        by_task[q.labels.task_name].append(q)
+    return [units_of_task(task.task_name, task.metric, task.track,
+                          [rows[q.row].parsed for q in by_task[task.task_name]],
+                          [q.output_field for q in by_task[task.task_name]],
+                          [rows[q.row].score or 0.0 for q in by_task[task.task_name]])
+            for task in tasks if task.score is not None]
+
+
+def _resampled(answered: list[Question], rows: dict[int, RowScore], tasks: list[TaskResult],
+               config: ScoringConfig) -> Resampled | None:
+    units = task_units(answered, rows, tasks)
+    if not units or config.bootstrap_resamples == 0:
+        return None
+    return resample_runs([units], config.bootstrap_resamples, config.bootstrap_seed)[0]
+
+
+def _interval_of(values: np.ndarray | None, config: ScoringConfig) -> tuple[float, float] | None:
+    return None if values is None else interval(values, config.confidence)
 
 
 def _task_results(

@@ -9,6 +9,7 @@ from runtime.budget.profiler import (
     Cost,
     Profile,
     counts_of,
+    expected_longest,
     fit_costs,
     load_counts,
     project_tracks,
@@ -92,8 +93,19 @@ def test_a_track_is_projected_with_the_decode_steps_of_its_own_answers():
                            decode_steps=50)] * 3
     cost = Cost(0.1, 0.001, 0.01, 0.0)
     projections = project_tracks(records, {"generation": cost}, {T2: {"generation": 4}}, 4)
-    assert projections[T2].projected_s == pytest.approx(0.1 + 0.001 * 400 + 0.01 * 5)
-    assert projections[TRACK5].projected_s == pytest.approx(0.1 + 0.001 * 400 + 0.01 * 50)
+    # A batch of 4 of track 2's answers (lengths 5 and 3, equally often) decodes 5 steps
+    # unless all four are 3s: 5 - 2 / 2^4.
+    assert projections[T2].projected_s == pytest.approx(0.1 + 0.001 * 400 + 0.01 * 4.875)
+    # Track 5 draws its 4 from 3, 5, 40 and 50: P(longest <= k-th) = (k/4)^4.
+    steps = (3 * 1 + 5 * (16 - 1) + 40 * (81 - 16) + 50 * (256 - 81)) / 256
+    assert projections[TRACK5].projected_s == pytest.approx(0.1 + 0.001 * 400 + 0.01 * steps)
+
+
+def test_a_batch_decodes_the_expected_longest_of_its_answers():
+    assert expected_longest([1, 2, 3], 1) == pytest.approx(2.0)  # one answer: the mean
+    assert expected_longest([1, 2, 3], 2) == pytest.approx((1 * 1 + 2 * 3 + 3 * 5) / 9)
+    assert expected_longest([7, 7], 16) == pytest.approx(7.0)
+    assert 2.99 < expected_longest([1, 2, 3], 64) <= 3.0  # a large batch: nearly the longest
 
 
 def test_verdicts_and_worst_batch():

@@ -55,3 +55,26 @@ def test_compare_two_saved_runs(tmp_path, capsys):
 def test_compare_needs_finished_runs(tmp_path, capsys):
     assert runtime_main(["compare", str(tmp_path / "nope"), str(tmp_path)]) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_each_difference_has_its_paired_interval(tmp_path, capsys):
+    # x: A right on both, B on one (per question B - A: -1, 0); y the other way round.
+    before = scored_run(tmp_path, "a", ["0", "0", "1", "0"])
+    after = scored_run(tmp_path, "b", ["1", "0", "0", "0"])
+    comparison = compare_runs(before, after)
+    x, y = comparison.tasks
+    assert -1.0 <= x.interval[0] <= x.interval[1] <= 0.0 and not x.significant
+    assert 0.0 <= y.interval[0] <= y.interval[1] <= 1.0 and not y.significant
+    low, high = comparison.track5.interval
+    assert -0.5 <= low <= 0.0 <= high <= 0.5 and not comparison.track5.significant
+
+    # All wrong, then all right: every question gains 1, on every resample.
+    worse = scored_run(tmp_path, "c", ["1", "1", "1", "1"])
+    better = scored_run(tmp_path, "d", ["0", "0", "0", "0"])
+    comparison = compare_runs(worse, better)
+    assert comparison.track5.interval == (1.0, 1.0) and comparison.track5.significant
+    capsys.readouterr()
+    assert runtime_main(["compare", str(worse), str(better), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["track5"]["paired_interval"] == [1.0, 1.0]
+    assert printed["track5"]["excludes_zero"] is True

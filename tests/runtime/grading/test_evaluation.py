@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from runtime.grading.config import load_config
+from runtime.grading.config import ScoringConfig, load_config
 from runtime.grading.evaluation import ModelReplyError, OutputDirError, evaluate
 from runtime.grading.report import SCHEMA_VERSION, Results
 from tests.conftest import REPO_ROOT
@@ -176,7 +176,20 @@ def test_outputs_are_written(tmp_path):
     assert all({"model_output_str", "parsed", "score"} <= set(line) for line in lines)
     unscored = [t for t in results["tasks"] if t["metric"] == "multilingual-sent-transformer"]
     assert unscored and all(t["score"] is None for t in unscored)
+    assert all(t["interval"] is None for t in unscored)
     assert "unscored" in (tmp_path / "report.md").read_text()
+    for entry in [*[t for t in results["tasks"] if t["score"] is not None],
+                  *results["tracks"].values(), results["track5"], results["tasks_mean"]]:
+        low, high = entry["interval"]
+        assert low <= entry["score"] <= high, entry
+
+
+def test_intervals_can_be_turned_off(tmp_path):
+    settings = config(tmp_path, "PromptHashModel").model_copy(
+        update={"scoring": ScoringConfig(bootstrap_resamples=0)})
+    results = evaluate(settings)
+    assert results["track5"]["interval"] is None
+    assert all(t["interval"] is None for t in results["tasks"])
 
 
 NO_NETWORK = """
