@@ -40,6 +40,24 @@ class EmbeddedModelConfig(BaseModel):
                             "kernel (AVX-512).")
 
 
+class FewShotConfig(BaseModel):
+    """Few-shot exemplars from a pool of labelled questions (runtime/answering/fewshot.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pool: Path | None = Field(default=None, description="Data file of labelled questions in "
+                              "the development format (relative to the config file); none: "
+                              "no exemplars.")
+    k: int = Field(default=0, ge=0, le=16, description="Exemplars per prompt (0: none).")
+    embedding_model: Path | None = Field(
+        default=None, description="Sentence-transformers folder that chooses the exemplars by "
+        "similarity (default: the all-MiniLM-L6-v2 the project carries).")
+
+    @property
+    def active(self) -> bool:
+        return self.pool is not None and self.k > 0
+
+
 class ShopModelConfig(BaseModel):
     """Everything `VLLMShopModel` reads: its batch size, the engine and the decoding budgets."""
 
@@ -54,6 +72,7 @@ class ShopModelConfig(BaseModel):
     prompts_dir: Path = Field(default=PROMPTS_DIR, description="Folder of the task templates "
                               "(one per task type) and the system prompt; a relative path is "
                               "relative to the configuration file.")
+    fewshot: FewShotConfig = Field(default_factory=FewShotConfig)
 
 
 def embedded_model_dirs(
@@ -75,7 +94,7 @@ def _embedded_dirs(path: Path, data: dict) -> tuple[EmbeddedModelConfig, Path, P
 
 def _read_model_config(path: Path) -> dict:
     data = read_json_object(path, "the model configuration")
-    for section in ("engine", "decoding", "guard", "embedded"):
+    for section in ("engine", "decoding", "guard", "embedded", "fewshot"):
         if not isinstance(data.get(section, {}), dict):
             raise ConfigError(f"{path}: '{section}' must be a JSON object of settings, not "
                               f"{json_kind(data[section])}")
@@ -126,6 +145,10 @@ def load_shop_model_config(
     if not config.prompts_dir.is_absolute():
         config = config.model_copy(
             update={"prompts_dir": (path.parent / config.prompts_dir).resolve()})
+    pool = config.fewshot.pool
+    if pool is not None and not pool.is_absolute():
+        config = config.model_copy(update={"fewshot": config.fewshot.model_copy(
+            update={"pool": (path.parent / pool).resolve()})})
     beside = Path(engine["model"]) / ENGINE_CONFIG_FILE
     if not beside.is_file():
         return config

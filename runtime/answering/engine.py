@@ -247,9 +247,10 @@ def _four_bit_method(model: Path) -> str | None:
     return str(quantization.get("quant_method", "4-bit")) if bits == 4 else None
 
 
-def _check_4bit_kernels(config: EngineConfig) -> None:
-    """4-bit weights need a kernel this machine may lack: refused before the engine starts,
-    in one line, rather than failing inside the first batch."""
+def check_4bit_kernels(config: EngineConfig) -> None:
+    """4-bit weights need a kernel this machine may lack to generate (loading needs none): a
+    model that will answer refuses them before the engine starts, in one line, rather than
+    failing inside the first batch."""
     method = _four_bit_method(Path(config.model))
     if method is not None and config.quantization != "none" and not runs_4bit_kernels():
         raise ConfigError(f"{config.model} holds 4-bit ({method}) weights, and this machine "
@@ -299,7 +300,6 @@ class Engine:
                 f"no *.safetensors in {config.model}: the runtime loads weights from "
                 "safetensors only (never pickle files such as pytorch_model.bin); convert the "
                 "checkpoint with transformers' save_pretrained(safe_serialization=True)")
-        _check_4bit_kernels(config)
         in_process = config.in_process
         if in_process is None:
             in_process = config.tensor_parallel_size == 1

@@ -4,9 +4,10 @@ The grader kills a run whose batch takes more than its per-question limit (PER_Q
 in runtime/common/competition.py) per question, or whose track passes its total limit. The
 guard gives each batch a deadline (that limit x batch size x a safety factor) that the
 engine stops at, and, when told the track's budget and question count, measures throughput as
-it goes: when the projected finish passes the budget it lowers generation budgets step by step
-(free text first, never the 1-token or fully constrained answers), and restores them when the
-run catches up. Every change of level is recorded.
+it goes: when the projected finish passes the budget it first drops few-shot exemplars (where
+configured), then lowers generation budgets step by step (free text first, never the 1-token or
+fully constrained answers), and restores them when the run catches up. Every change of level
+is recorded.
 """
 
 from __future__ import annotations
@@ -44,14 +45,22 @@ class GuardConfig(BaseModel):
 
 class DeadlineGuard:
     def __init__(
-        self, config: GuardConfig, clock: Callable[[], float] = time.perf_counter
+        self, config: GuardConfig, clock: Callable[[], float] = time.perf_counter,
+        exemplars: bool = False,
     ) -> None:
         self.config = config
         self.clock = clock
+        # With few-shot exemplars the first level drops them and shortens nothing: exemplars
+        # cost prompt tokens only, budgets cost answers.
+        self.exemplar_levels = 1 if exemplars else 0
         self.level = 0
         self.answered = 0
         self.spent_s = 0.0
         self.events: list[dict[str, float | int | str]] = []
+
+    def exemplars(self, k: int) -> int:
+        """How many few-shot exemplars a prompt gets at the current level."""
+        return k if self.level == 0 else 0
 
     def batch_deadline_s(self, batch_size: int) -> float:
         return self.config.per_question_limit_s * batch_size * self.config.safety_factor
@@ -59,7 +68,8 @@ class DeadlineGuard:
     def _multiplier(self, guard_class: GuardClass) -> float:
         """Free text shortens from level 1, short text (entity lists, spans) one level later."""
         levels = self.config.levels
-        step = {"free text": self.level, "short text": self.level - 1}.get(guard_class, 0)
+        level = self.level - self.exemplar_levels
+        step = {"free text": level, "short text": level - 1}.get(guard_class, 0)
         return levels[min(step, len(levels) - 1)] if step > 0 else 1.0
 
     def adjust(self, plan: DecodingPlan, guard_class: GuardClass) -> DecodingPlan:
@@ -88,7 +98,8 @@ class DeadlineGuard:
         if projected is None or self.config.track_budget_s is None:
             return
         target = self.config.track_budget_s * self.config.safety_factor
-        if projected > target and self.level < len(self.config.levels) - 1:
+        if projected > target and self.level < len(self.config.levels) - 1 + \
+                self.exemplar_levels:
             self.level += 1
             self.events.append({"event": "degrade", "level": self.level,
                                 "answered": self.answered, "projected_s": round(projected, 3)})

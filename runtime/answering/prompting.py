@@ -8,10 +8,11 @@ model's own tokenizer turns the messages into the engine's input.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from runtime.answering.fewshot import Exemplar
 from runtime.answering.router import Route
 from runtime.answering.shapes import shape_of
 
@@ -39,17 +40,23 @@ def task_instruction(decision: Route, directory: Path) -> str:
     return read_template(f"{decision.task_type}.txt", directory).format(**values)
 
 
-def messages_for(prompt: str, decision: Route, directory: Path) -> list[dict]:
-    """System turn: the shared system prompt and the task instruction; user turn: the question
-    as written.
+def messages_for(prompt: str, decision: Route, directory: Path,
+                 exemplars: Sequence[Exemplar] = ()) -> list[dict]:
+    """System turn: the shared system prompt and the task instruction; then each few-shot
+    exemplar as a user turn (its question) and an assistant turn (its answer); last, the user
+    turn: the question as written.
 
     The shipped templates use no per-question values, so every question of a task type (the
     grader batches by type) starts with the same tokens and the engine's prefix cache prefills
     them once; the constraint in runtime/answering/decoding.py enforces the per-question details
     (options present, how many to pick, list length)."""
     system = read_template("system.txt", directory) + "\n\n" + task_instruction(decision, directory)
+    shots = [turn for exemplar in exemplars for turn in (
+        {"role": "user", "content": exemplar.prompt.strip()},
+        {"role": "assistant", "content": exemplar.answer})]
     return [
         {"role": "system", "content": system},
+        *shots,
         {"role": "user", "content": prompt.strip()},
     ]
 

@@ -35,6 +35,7 @@ class AnswerRecord:
     choice_logprobs: dict[str, float] | None = None  # options' log-probs, where read
     calibrated: bool = False  # the answer is the calibrated choice, not the most likely one
     finish_reason: str | None = None  # the engine's: stop, length (budget), repetition, abort
+    exemplars: int = 0  # few-shot exemplars in the prompt
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

