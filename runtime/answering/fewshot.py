@@ -149,7 +149,10 @@ class ExemplarPool:
                               "form, routed as labelled)")
         self.prompts = [q.input_field for q, _, _ in kept]
         self.answers = [answer for _, _, answer in kept]
-        self.keys = [shape_key(decision) for _, decision, _ in kept]
+        members: dict[tuple[str, str], list[int]] = {}
+        for index, (_, decision, _) in enumerate(kept):
+            members.setdefault(shape_key(decision), []).append(index)
+        self.by_shape = {key: np.array(indices) for key, indices in members.items()}
         self.vectors = pool_embeddings(pool, self.prompts, self.encoder, embedding_model)
 
     def __len__(self) -> int:
@@ -165,9 +168,14 @@ class ExemplarPool:
         similarity = asked @ self.vectors.T
         chosen: list[list[Exemplar]] = []
         for i, (prompt, decision) in enumerate(zip(prompts, decisions, strict=True)):
-            key, text = shape_key(decision), prompt.strip()
-            candidates = [j for j in range(len(self.prompts)) if self.keys[j] == key
-                          and self.prompts[j].strip() != text]
-            best = sorted(candidates, key=lambda j: (-similarity[i, j], j))[:k]
+            shape = self.by_shape.get(shape_key(decision), np.array([], dtype=int))
+            order = np.argsort(-similarity[i, shape], kind="stable")
+            text = prompt.strip()
+            best: list[int] = []
+            for j in shape[order]:
+                if len(best) == k:
+                    break
+                if self.prompts[j].strip() != text:
+                    best.append(int(j))
             chosen.append([Exemplar(self.prompts[j], self.answers[j]) for j in reversed(best)])
         return chosen
