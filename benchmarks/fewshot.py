@@ -105,7 +105,7 @@ def main() -> None:
                                         if x.task_type == t and x.score is not None)
                      for t in types}
         cells = [str(k), f"{scores.track5:.3f}"]
-        if k:
+        if k and first.track5 is not None and second.track5 is not None:
             cells[1] += " " + _difference(scores.track5 - runs[0]["scores"].track5, interval(
                 second.track5 - first.track5, scoring.confidence))
         a, b = _type_means(first.tasks, type_of), _type_means(second.tasks, type_of)

@@ -318,6 +318,8 @@ def paired_differences(questions: list[Question], results: dict[str, Any]) -> No
         for r in run["recipes"].values():
             first, second = resample_runs([base, _units(questions, r["answers"])],
                                           config.bootstrap_resamples, config.bootstrap_seed)
+            if first.track5 is None or second.track5 is None:
+                continue
             bounds = interval(second.track5 - first.track5, config.confidence)
             r["track5_vs_runtime"] = {"delta": r["track5"] - reference["track5"],
                                       "paired_interval": bounds,

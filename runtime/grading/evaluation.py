@@ -300,8 +300,14 @@ def generate_answers(
             if record is not None:
                 stats.usage = stats.usage or Usage()
                 stats.usage.add(record)
-        predictions.append_batch([prediction_line(q, answer, record, by) for q, answer, record
-                                  in zip(batch.questions, answers, records, strict=True)])
+        try:
+            predictions.append_batch([prediction_line(q, answer, record, by) for q, answer,
+                                      record in zip(batch.questions, answers, records,
+                                                    strict=True)])
+        # A Ctrl-C while a batch is written: the lines before it are whole, a torn one is
+        # dropped on resume.
+        except KeyboardInterrupt as err:
+            raise Interrupted(len(predictions.by_row), _where(batch)) from err
         slow = _slow_batch(batch, seconds)
         if slow is not None:
             stats.slow_batches.append(slow)

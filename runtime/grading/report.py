@@ -215,8 +215,8 @@ def table_lines(results: Results) -> list[str]:
     lines.append(f"| Mean over tasks (organisers' script) | {len(results.tasks)} "
                  f"| {_fmt_with(results.tasks_mean.score, results.tasks_mean.interval)} |")
     if any(t.interval for t in results.tasks):
-        lines += ["", "In brackets: the 95% bootstrap interval over questions (or the "
-                  "configured confidence)."]
+        lines += ["", "note: in brackets, each score's 95% bootstrap interval over questions "
+                  "(or the configured confidence)."]
     return lines
 
 

@@ -224,8 +224,8 @@ def score_answers(
         tracks_in_track5=[t.track for t in scored_tracks],
         tasks_mean=tasks_mean,
         notes=notes,
-        track5_interval=_interval_of(resampled and resampled.track5, config),
-        tasks_mean_interval=_interval_of(resampled and resampled.tasks_mean, config),
+        track5_interval=_interval_of(resampled.track5 if resampled else None, config),
+        tasks_mean_interval=_interval_of(resampled.tasks_mean if resampled else None, config),
     )
 
 

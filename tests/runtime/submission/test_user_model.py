@@ -7,12 +7,12 @@ from tests.runtime.submission.repos import check, failed
 
 
 @pytest.mark.parametrize(("source", "package"), [
-    ("from models.baseline_model import BaselineModel\n\nUserModel = BaselineModel\n",
-     "sentence-transformers"),
+    ("from models.baseline_model import BaselineModel\nimport sacrebleu\n\n"
+     "UserModel = BaselineModel\n", "sacrebleu"),
     ("def make():\n    import rouge_score\n\n\nclass UserModel:\n"
      "    def get_batch_size(self):\n        return 1\n\n"
      "    def batch_predict(self, batch, is_mc):\n        return []\n", "rouge-score"),
-], ids=["baseline-imports-sentence-transformers", "import-inside-a-function"])
+], ids=["imports-sacrebleu", "import-inside-a-function"])
 def test_imports_the_container_does_not_install_fail_by_name(repo, capsys, source, package):
     (repo / "models" / "user_config.py").write_text(source)
     code, results = check(repo, capsys, "--no-smoke", "--target", "cpu")
