@@ -14,40 +14,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.recipes import load_all
+from benchmarks.recipes import load_all, run_recipe
 from models.vllm_config import load_shop_model_config
 from models.vllm_model import VLLMShopModel
 from runtime.answering.engine import Engine
 from runtime.grading.config import ScoringConfig
-from runtime.grading.data import Question
-from runtime.grading.evaluation import batches_as_grader, check_reply
 from runtime.grading.intervals import excludes_zero, interval, resample_runs
 from runtime.grading.scoring import score_answers, task_units
-
-
-def answer_all(model: VLLMShopModel, questions: list[Question]) -> dict[str, Any]:
-    answers: dict[int, str] = {}
-    prompt_tokens = steps = exemplars = 0
-    seconds = 0.0
-    for batch in batches_as_grader(questions, model):
-        started = time.perf_counter()
-        reply = model.batch_predict({"prompt": [q.input_field for q in batch.questions]},
-                                    batch.is_multiple_choice)
-        seconds += time.perf_counter() - started
-        for q, answer in zip(batch.questions, check_reply(reply, batch), strict=True):
-            answers[q.row] = answer
-        records = model.last_batch_records
-        prompt_tokens += sum(r.prompt_tokens for r in records)
-        steps += max((r.generated_tokens for r in records), default=0)
-        exemplars += sum(r.exemplars for r in records)
-    return {"answers": answers, "prompt_tokens": prompt_tokens, "decode_steps": steps,
-            "exemplars": exemplars, "seconds": seconds}
 
 
 def _type_means(tasks: dict[str, np.ndarray], type_of: dict[str, str]) -> dict[str, np.ndarray]:
@@ -81,7 +59,7 @@ def main() -> None:
         model = VLLMShopModel(config=base.model_copy(update={"fewshot": fewshot}),
                               engine=engine)
         engine.reset_prefix_cache()
-        run = answer_all(model, questions)
+        run = run_recipe(model, questions)
         run["scores"] = score_answers(questions, run["answers"], scoring)
         run["units"] = task_units(questions, run["scores"].rows, run["scores"].tasks)
         runs[k] = run

@@ -193,10 +193,12 @@ def _generated_tokens(model: Any) -> list[int]:
 
 
 def run_recipe(model: Any, questions: list[Question]) -> dict[str, Any]:
-    """One pass as the grader calls: answers by row, generated tokens, decode steps, time."""
+    """One pass as the grader calls: answers by row, generated tokens, decode steps, time, and
+    prompt tokens and few-shot exemplars where the model reports per-answer records."""
     answers: dict[int, str] = {}
-    generated = steps = 0
+    generated = steps = prompt_tokens = exemplars = 0
     seconds = 0.0
+    reporter = reporting(model)
     for batch in batches_as_grader(questions, model):
         started = time.perf_counter()
         reply = model.batch_predict({"prompt": [q.input_field for q in batch.questions]},
@@ -207,8 +209,11 @@ def run_recipe(model: Any, questions: list[Question]) -> dict[str, Any]:
         tokens = _generated_tokens(model)
         generated += sum(tokens)
         steps += max(tokens, default=0)
+        if reporter is not None:
+            prompt_tokens += sum(r.prompt_tokens for r in reporter.last_batch_records)
+            exemplars += sum(r.exemplars for r in reporter.last_batch_records)
     return {"answers": answers, "generated_tokens": generated, "decode_steps": steps,
-            "seconds": seconds}
+            "prompt_tokens": prompt_tokens, "exemplars": exemplars, "seconds": seconds}
 
 
 def figures(questions: list[Question], passes: list[dict[str, Any]],
