@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,9 +63,16 @@ def one_call_per_text(encoder, answer: str, truth: str | list[str]) -> float:
     return score if score > 0 else 0.0
 
 
+def organisers_encoder(path: Path) -> Any:
+    """The embedding model as the organisers' scorer loads it: sentence-transformers itself
+    (the runtime runs the same model through a lighter forward pass of its own)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+
 def score_one_at_a_time(data: Path, predictions: Path) -> float:
     """Track 5 of the saved answers, scored row by row; runs in its own process."""
-    from runtime.common.embeddings import load_encoder
     from runtime.grading.config import ScoringConfig
     from runtime.grading.data import load_questions
     from runtime.grading.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS
@@ -74,7 +82,7 @@ def score_one_at_a_time(data: Path, predictions: Path) -> float:
     questions = load_questions(data).questions
     answers = Predictions.read_any(predictions, questions).answers()
     config = ScoringConfig()
-    encoders = {}
+    encoders: dict[str, Any] = {}
     by_task: dict[str, list[float]] = defaultdict(list)
     track_of: dict[str, str] = {}
     for q in questions:
@@ -85,7 +93,7 @@ def score_one_at_a_time(data: Path, predictions: Path) -> float:
         model = EMBEDDING_MODEL_FOR_METRIC.get(labels.metric)
         if model is not None:
             if model not in encoders:
-                encoders[model] = load_encoder(config.embedding_models[model], config.device)
+                encoders[model] = organisers_encoder(config.embedding_models[model])
             value = one_call_per_text(encoders[model], parsed, q.output_field)
         else:
             value = METRICS[labels.metric].score([parsed], [q.output_field], None)[0]

@@ -134,7 +134,7 @@ def load_metric_model(model: str, config: ScoringConfig) -> Encoder:
 
 
 def _start_loading(models: list[str], config: ScoringConfig) -> dict[str, Future[Encoder]]:
-    """Load `models` on a background thread (importing sentence-transformers and torch takes
+    """Load `models` on a background thread (importing torch and reading the weights takes
     seconds that the other metrics can use); each future raises what the load raised."""
     if not models:
         return {}
