@@ -316,6 +316,21 @@ def _import_gguf_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quantize_command(args: argparse.Namespace) -> int:
+    from runtime.tools.quantize import quantize
+
+    made = quantize(args.model_dir, args.out_dir, args.method, args.calibration, args.samples,
+                    args.group_size, args.target)
+    calibration = made["calibration"]
+    source = (f", calibrated on {calibration['samples']} prompts of {calibration['file']}"
+              if calibration else "")
+    cost = (f" in {made['seconds']:.0f} s, peak memory {made['peak_rss_mb']} MB"
+            if "seconds" in made else "")
+    print(f"wrote {args.method} 4-bit weights of {args.model_dir} (group size "
+          f"{made['group_size']}{source}){cost} to {args.out_dir}")
+    return 0
+
+
 def _embedded_model_command(args: argparse.Namespace) -> int:
     from models.vllm_config import embedded_model_dirs
     from runtime.tools.gguf_import import embedded_gguf, write_embedded_model
@@ -590,6 +605,26 @@ def _model_tool_parsers(commands: Any) -> None:
                       help="AWQ group size (default: the largest of 128, 64, 32 that divides "
                       "every linear layer's input features)")
     gguf.set_defaults(handler=_import_gguf_command)
+
+    quantize = _command(commands, "quantize", help="write 4-bit weights of a float checkpoint: "
+                        "awq or gptq (llm-compressor, in its own environment made on first "
+                        "use) or rtn (round-to-nearest)")
+    quantize.add_argument("model_dir", type=Path, help="the float checkpoint (safetensors)")
+    quantize.add_argument("out_dir", type=Path, help="a new (or empty) directory to write")
+    quantize.add_argument("--method", choices=["awq", "gptq", "rtn"], default="awq",
+                          help="how the 4-bit weights are found")
+    quantize.add_argument("--calibration", type=Path, default=SAMPLE_DATA,
+                          help="questions in the development format whose rendered prompts "
+                          "and answers calibrate awq and gptq (default: data/sample.jsonl)")
+    quantize.add_argument("--samples", type=_positive(int), default=128,
+                          help="calibration prompts, spread over the tasks")
+    quantize.add_argument("--group-size", type=int, metavar="G",
+                          help="inputs per scale and zero point (default: the largest of "
+                          "128, 64, 32 that the target's kernels and shards take)")
+    quantize.add_argument("--target", default="cpu",
+                          help=f"cpu, or NxGPU with GPU one of {', '.join(GPUS)}: the group "
+                          "size must divide every shard's input features")
+    quantize.set_defaults(handler=_quantize_command)
 
     embedded = _command(commands,
         "embedded-model", help="write the embedded development model (4-bit and float) where "

@@ -222,6 +222,12 @@ def _raising_chat_template(path: Path) -> None:
     settings.write_text(json.dumps(config), encoding="utf-8")
 
 
+def _tiny(path: Path, awq: bool = False) -> None:
+    from runtime.tools.tiny_model import write_tiny_model
+
+    write_tiny_model(path, awq=awq)
+
+
 def _four_bit_without_a_kernel(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     """The tiny 4-bit model on a machine with no 4-bit kernel (as a CPU without AVX-512)."""
     from runtime.tools.tiny_model import write_tiny_model
@@ -523,6 +529,45 @@ CASES = [
                                            "{tmp}/w", "--output-dir", "{tmp}/o"], 2,
          ["4-bit (awq)", "avx-512", "float checkpoint"],
          fault=lambda monkeypatch, tmp: _four_bit_without_a_kernel(monkeypatch, tmp / "w")),
+    # quantize
+    Case("quantize-not-a-causal-lm", ["quantize", "{tmp}/w", "{tmp}/out", "--method", "rtn"],
+         2, ["not a causal language model", "BertModel"],
+         files={"w/config.json": '{"architectures": ["BertModel"]}',
+                "w/model.safetensors": "{}"}),
+    Case("quantize-pickle-only", ["quantize", "{tmp}/w", "{tmp}/out"], 2,
+         ["no *.safetensors", "pytorch_model.bin", "safe_serialization"],
+         files={"w/config.json": '{"architectures": ["LlamaForCausalLM"]}',
+                "w/pytorch_model.bin": b"\x80\x04 not run"}),
+    Case("quantize-no-config", ["quantize", "{tmp}/nope", "{tmp}/out"], 2,
+         ["nope", "no config.json"]),
+    Case("quantize-quantized-already", ["quantize", "{tmp}/w", "{tmp}/out", "--method", "rtn"],
+         2, ["quantized already", "float checkpoint"],
+         fault=lambda monkeypatch, tmp: _tiny(tmp / "w", awq=True)),
+    Case("quantize-group-size-the-kernels-refuse", ["quantize", "{tmp}/w", "{tmp}/out",
+                                                    "--method", "rtn", "--group-size", "100"],
+         2, ["group size 100", "sizes that work: 128, 64, 32"],
+         fault=lambda monkeypatch, tmp: _tiny(tmp / "w")),
+    Case("quantize-group-size-the-shards-refuse", ["quantize", "{tmp}/w", "{tmp}/out",
+                                                   "--method", "rtn", "--group-size", "128",
+                                                   "--target", "4xT4"],
+         2, ["group size 128", "4xT4", "attention output per gpu 32", "sizes that work: 32"],
+         fault=lambda monkeypatch, tmp: _tiny(tmp / "w")),
+    Case("quantize-out-dir-not-empty", ["quantize", "{tmp}/w", "{tmp}/out", "--method", "rtn"],
+         2, ["out", "already holds files"], files={"out/keep.txt": "mine"},
+         fault=lambda monkeypatch, tmp: _tiny(tmp / "w")),
+    Case("quantize-calibration-missing", ["quantize", "{tmp}/w", "{tmp}/out", "--calibration",
+                                          "{tmp}/nope.jsonl"], 2, ["nope.jsonl", "no such file"],
+         fault=lambda monkeypatch, tmp: _tiny(tmp / "w")),
+    Case("quantize-calibration-empty-prompts", ["quantize", "{tmp}/w", "{tmp}/out",
+                                                "--calibration", "{tmp}/c.jsonl"], 2,
+         ["c.jsonl", "no usable calibration rows"],
+         files={"c.jsonl": '{"input_field": " ", "is_multiple_choice": false}\n'},
+         fault=lambda monkeypatch, tmp: _tiny(tmp / "w")),
+    Case("quantize-calibration-no-valid-rows", ["quantize", "{tmp}/w", "{tmp}/out",
+                                                "--calibration", "{tmp}/c.jsonl"], 2,
+         ["calibration data", "no valid questions", "development format"],
+         files={"c.jsonl": '{"prompt": "x"}\n[1, 2]\n'},
+         fault=lambda monkeypatch, tmp: _tiny(tmp / "w")),
     Case("compare-run-missing", ["compare", "{tmp}/nope", "{saved}"], 2,
          ["nope", "no results.json"]),
     Case("compare-results-not-json", ["compare", "{tmp}/r", "{saved}"], 2,

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.answering.decoding import DecodingPlan
+from runtime.common.checkpoint import quantization_scheme
 from runtime.common.settings import ConfigError
 
 ENGINE_CONFIG_FILE = "engine.json"
@@ -239,12 +240,8 @@ def _four_bit_method(model: Path) -> str | None:
     quantization = settings.get("quantization_config") if isinstance(settings, dict) else None
     if not isinstance(quantization, dict):
         return None
-    bits = quantization.get("bits", quantization.get("w_bit"))
-    groups = quantization.get("config_groups")
-    if bits is None and isinstance(groups, dict):  # compressed-tensors: bits per scheme
-        weights = [g.get("weights") for g in groups.values() if isinstance(g, dict)]
-        bits = next((w.get("num_bits") for w in weights if isinstance(w, dict)), None)
-    return str(quantization.get("quant_method", "4-bit")) if bits == 4 else None
+    scheme = quantization_scheme(quantization)
+    return (scheme.method or "4-bit") if scheme.bits == 4 else None
 
 
 def check_4bit_kernels(config: EngineConfig) -> None:

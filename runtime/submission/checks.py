@@ -16,7 +16,13 @@ from runtime.answering.engine import EngineConfig
 from runtime.answering.shapes import DecodingConfig, largest_new_tokens
 from runtime.common.competition import MAX_BATCH_SIZE
 from runtime.common.paths import SAMPLE_DATA
-from runtime.submission.fit import check_context, check_dtype, check_memory, check_trust_remote_code
+from runtime.submission.fit import (
+    check_context,
+    check_dtype,
+    check_memory,
+    check_tensor_parallel,
+    check_trust_remote_code,
+)
 from runtime.submission.outcome import Check, Target
 from runtime.submission.repository import check_aicrowd, check_gpu_flag, check_repo_size
 from runtime.submission.smoke import check_smoke_run
@@ -115,10 +121,12 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         elif model is not None:
             engine = engine or EngineConfig(model=weights)  # the engine's defaults
             checks.append(check_custom_code(weights, model, engine.trust_remote_code))
-            tp = target.count if target.gpu is not None else 1
+            tp_check, tp = check_tensor_parallel(engine, target)
+            if tp_check is not None:
+                checks.append(tp_check)
             checks += check_quantization(model, target, tp)
             checks.append(check_dtype(engine, target))
-            checks.append(check_memory(weights, model, engine, target, batch_size))
+            checks.append(check_memory(weights, model, engine, target, batch_size, tp))
             checks.append(check_context(weights, engine, data, largest_budget))
             checks.append(check_trust_remote_code(engine))
     checks.append(check_repo_size(repo, embedded))

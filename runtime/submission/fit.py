@@ -18,8 +18,27 @@ def check_dtype(engine: EngineConfig, target: Target) -> Check:
     return Check("dtype", True, f"dtype {dtype}")
 
 
+def check_tensor_parallel(engine: EngineConfig, target: Target) -> tuple[Check | None, int]:
+    """The GPUs the engine will shard over (its tensor_parallel_size), against the target's:
+    the shard and memory checks use what the submission would run. None on a CPU target."""
+    tp = engine.tensor_parallel_size
+    if target.gpu is None:
+        return None, 1
+    if tp > target.count:
+        return Check("tensor_parallel_size", False, f"engine.tensor_parallel_size is {tp}, "
+                     f"but {target.name} has {target.count} GPU(s): set it to at most "
+                     f"{target.count} in models/vllm_config.json"), target.count
+    if tp < target.count:
+        return Check("tensor_parallel_size", False, f"engine.tensor_parallel_size is {tp}: "
+                     f"the submission would use {tp} GPU(s) of {target.count} on "
+                     f"{target.name} (the checks below are for {tp}); set it to "
+                     f"{target.count} in models/vllm_config.json to use them all",
+                     fatal=False), tp
+    return Check("tensor_parallel_size", True, f"{tp}: every GPU of {target.name}"), tp
+
+
 def check_memory(weights: Path, model: dict[str, Any], engine: EngineConfig, target: Target,
-                 batch_size: int) -> Check:
+                 batch_size: int, gpus: int) -> Check:
     if target.gpu is None:
         return Check("memory", True, "CPU target: no GPU memory to check", fatal=False)
     weight_bytes = sum(p.stat().st_size for p in weights.rglob("*.safetensors"))
@@ -30,11 +49,11 @@ def check_memory(weights: Path, model: dict[str, Any], engine: EngineConfig, tar
     max_len, fraction = engine.max_model_len, engine.gpu_memory_utilization
     kv_per_token = 2 * layers * kv_heads * head_dim * 2  # keys and values, float16
     kv_bytes = kv_per_token * max_len * batch_size
-    per_gpu = (weight_bytes + kv_bytes) / target.count
+    per_gpu = (weight_bytes + kv_bytes) / gpus
     budget = target.gpu.memory_gb * 1e9 * fraction
     arithmetic = (f"weights {weight_bytes / 1e9:.2f} GB + KV cache 2 x {layers} layers x "
                   f"{kv_heads} kv heads x {head_dim} x 2 bytes x {max_len} tokens x "
-                  f"{batch_size} sequences = {kv_bytes / 1e9:.2f} GB; / {target.count} GPUs = "
+                  f"{batch_size} sequences = {kv_bytes / 1e9:.2f} GB; / {gpus} GPU(s) = "
                   f"{per_gpu / 1e9:.2f} GB per GPU against {fraction:g} x "
                   f"{target.gpu.memory_gb:g} GB = {budget / 1e9:.2f} GB")
     if per_gpu > budget:

@@ -58,8 +58,8 @@ def check_gpu_flag(config: AicrowdConfig, uses_vllm: bool, target: Target) -> Ch
 
 
 def check_repo_size(repo: Path, unsubmitted: tuple[Path, ...] = ()) -> Check:
-    skip = {".git", ".venv", "outputs", "__pycache__", ".pytest_cache", ".ruff_cache",
-            ".mypy_cache"}
+    skip = {".git", ".venv", ".venv-quantize", "outputs", "__pycache__", ".pytest_cache",
+            ".ruff_cache", ".mypy_cache"}
     left_out = {p.resolve() for p in unsubmitted}
     total = 0
     for root, dirs, files in os.walk(repo):

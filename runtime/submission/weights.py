@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from runtime.common.checkpoint import quantization_scheme
 from runtime.submission.outcome import Check, Target
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -152,26 +153,51 @@ def check_weight_files(repo: Path, weights: Path, submitted: bool = True) -> lis
     return checks
 
 
+def check_provenance(model: dict[str, Any], target: Target) -> Check | None:
+    """How the weights were made, as `runtime quantize` records it; a warning when weights for
+    a GPU are round-to-nearest (a calibrated method loses less)."""
+    made = model.get("quantized_by")
+    quant = model.get("quantization_config") or {}
+    rtn = (isinstance(made, dict) and made.get("method") == "rtn") or (
+        "round-to-nearest" in str(quant.get("note", "")))
+    if isinstance(made, dict):
+        calibration = made.get("calibration")
+        source = (f", calibrated on {calibration.get('samples')} prompts of "
+                  f"{calibration.get('file')} (sha256 {str(calibration.get('sha256'))[:12]})"
+                  if isinstance(calibration, dict) else ", no calibration")
+        line = f"{made.get('method')} by {made.get('tool')}, group size " \
+               f"{made.get('group_size')}{source}"
+    elif rtn:
+        line = "round-to-nearest (its config says so)"
+    else:
+        return None
+    if rtn and target.gpu is not None:
+        return Check("quantized by", False, f"{line}: round-to-nearest weights lose more than "
+                     "calibrated ones; for a submission use `python -m runtime quantize "
+                     "--method awq`", fatal=False)
+    return Check("quantized by", True, line)
+
+
 def check_quantization(model: dict[str, Any], target: Target, tp: int) -> list[Check]:
     quant = model.get("quantization_config")
     checks: list[Check] = []
     if quant:
-        method = str(quant.get("quant_method", "")).lower()
-        bits = quant.get("bits", quant.get("w_bit"))
-        group = quant.get("group_size", quant.get("q_group_size", -1))
-        zero = quant.get("zero_point", not quant.get("sym", True))
-        fmt = str(quant.get("version", quant.get("format", ""))).lower()
+        method, bits, group, zero, fmt = quantization_scheme(quant)
         known = method in ("awq", "gptq", "compressed-tensors") and bits in (4, 8, None)
         description = f"{method} {bits}-bit, group size {group}, zero point {zero}, {fmt or '-'}"
         if not known:
             checks.append(Check("quantization", False, f"unrecognised quantization "
-                                f"({description}): use 4-bit AWQ (GEMM) or GPTQ"))
+                                f"({description}): use 4-bit AWQ (GEMM), GPTQ or "
+                                "compressed-tensors W4A16 (`python -m runtime quantize`)"))
             return checks
         if group not in MARLIN_GROUP_SIZES:
             checks.append(Check("quantization", False, f"{description}: group size {group} "
                                 "is not one the T4's Marlin kernels take (-1, 32, 64, 128)"))
         else:
             checks.append(Check("quantization", True, description))
+        provenance = check_provenance(model, target)
+        if provenance is not None:
+            checks.append(provenance)
         checks.append(_shard_check(model, tp, group))
     else:
         checks.append(Check("quantization", True, "not quantized"))

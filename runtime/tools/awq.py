@@ -25,6 +25,25 @@ def pack_int4(values: np.ndarray) -> np.ndarray:
     return packed.view(np.int32)
 
 
+def unpack_int4(packed: np.ndarray) -> np.ndarray:
+    """The 4-bit integers of `pack_int4`'s output, in their original order."""
+    words = packed.view(np.uint32)
+    rows, columns = words.shape
+    values = np.zeros((rows, columns, 8), dtype=np.uint32)
+    for slot, source in enumerate(PACK_ORDER):
+        values[:, :, source] = (words >> np.uint32(4 * slot)) & np.uint32(0xF)
+    return values.reshape(rows, columns * 8)
+
+
+def dequantize(qweight: np.ndarray, qzeros: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """The (out, in) float32 weight that AWQ GEMM tensors stand for: (q - zero) x scale."""
+    q = unpack_int4(qweight).astype(np.float32)  # (in, out)
+    zeros = unpack_int4(qzeros).astype(np.float32)  # (in / group, out)
+    group = q.shape[0] // zeros.shape[0]
+    scale = scales.astype(np.float32)
+    return ((q - np.repeat(zeros, group, axis=0)) * np.repeat(scale, group, axis=0)).T
+
+
 def _float16_at_least(values: np.ndarray) -> np.ndarray:
     """The smallest float16 values not below `values` (as float32): a scale stored in float16
     that rounded down would stretch the range past 15 steps, and the top value would be

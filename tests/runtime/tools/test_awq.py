@@ -63,3 +63,15 @@ def test_only_projection_weights_are_quantized():
                         "model.layers.0.self_attn.q_proj.scales", "model.embed_tokens.weight"}
     with pytest.raises(ValueError, match="do not divide by the group size 48"):
         quantize_linear_layers(weights, 48)
+
+
+def test_the_runtimes_dequantize_reads_the_packing_back():
+    from runtime.tools.awq import dequantize as runtime_dequantize
+    from runtime.tools.awq import unpack_int4 as runtime_unpack
+
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 16, size=(4, 64), dtype=np.uint32)
+    assert (runtime_unpack(pack_int4(values)) == values).all()
+    weight = rng.normal(size=(64, 256)).astype(np.float32)
+    packed = quantize(weight, 64)
+    assert np.array_equal(runtime_dequantize(**packed), dequantize(packed, 64))
