@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -44,24 +43,25 @@ FILES = {"tuning": SHARED / "tuning.jsonl", "development": SHARED / "development
 
 def quantize_in_child(source: Path, out: Path, method: str, calibration: Path, samples: int,
                       group: int, skip: int) -> dict[str, Any]:
-    """Run `quantize` in a child process; its wall time and peak memory (the largest resident
-    set of it and its own children, the driver included)."""
+    """Run `quantize` in a child process; its wall time and peak memory: the larger of the
+    child's own (VmHWM) and the llm-compressor driver's."""
     if (out / "config.json").is_file():
         return json.loads((out / "bench.json").read_text())
     code = ("import json,sys; from pathlib import Path; from runtime.tools.quantize import "
-            "quantize; a=json.loads(sys.argv[1]); print(json.dumps(quantize(Path(a[0]), "
-            "Path(a[1]), a[2], Path(a[3]), a[4], a[5], skip=a[6])))")
+            "quantize; from runtime.tools.quantize_driver import peak_memory_mb; "
+            "a=json.loads(sys.argv[1]); made=quantize(Path(a[0]), Path(a[1]), a[2], "
+            "Path(a[3]), a[4], a[5], skip=a[6]); print(json.dumps({**made, "
+            "'own_peak_mb': peak_memory_mb()}))")
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code, json.dumps(
         [str(source), str(out), method, str(calibration), samples, group, skip])],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     stdout = child.stdout.read() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
-    if status != 0:
+    if child.wait() != 0:
         raise SystemExit(f"quantize {method} failed: see {out}.quantize.log")
     summary = json.loads(stdout.strip().splitlines()[-1])
     figures = {"seconds": round(time.perf_counter() - started, 1),
-               "peak_rss_mb": round(usage.ru_maxrss / 1024),
+               "peak_rss_mb": max(summary["own_peak_mb"], summary.get("peak_rss_mb") or 0),
                "driver_peak_rss_mb": summary.get("peak_rss_mb"),
                "calibration_tokens": summary.get("tokens")}
     (out / "bench.json").write_text(json.dumps(figures))

@@ -50,6 +50,15 @@ def _allow_cpu_only() -> None:
         IntermediatesCache.pin_memory = lambda self, *args, **kwargs: None  # type: ignore
 
 
+def peak_memory_mb() -> int:
+    """This process's own peak resident memory (VmHWM: ru_maxrss would also count the parent's
+    memory that a forked child starts with)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
     from datasets import Dataset
     from llmcompressor import oneshot
@@ -75,7 +84,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     model.save_pretrained(job["out"], save_compressed=True)
     tokenizer.save_pretrained(job["out"])
     return {"seconds": round(time.perf_counter() - started, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "peak_rss_mb": peak_memory_mb(),
             "tokens": sum(len(e["input_ids"]) for e in encoded)}
 
 
