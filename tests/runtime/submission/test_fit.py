@@ -1,5 +1,5 @@
-"""The fit checks: dtype, memory per GPU, the longest prompt against max_model_len,
-trust_remote_code."""
+"""The fit checks: dtype, the configured GPUs against the target, memory per GPU, the longest
+prompt against max_model_len, trust_remote_code."""
 
 from tests.runtime.submission.repos import check, failed, set_engine
 
@@ -34,3 +34,10 @@ def test_trust_remote_code_is_flagged(tiny_repo, capsys):
     code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "cpu")
     assert code == 0  # a warning: on purpose is allowed
     failed(results, "trust_remote_code", "trust_remote_code is on")
+
+
+def test_more_gpus_configured_than_the_target_has(tiny_repo, capsys):
+    set_engine(tiny_repo, tensor_parallel_size=8)
+    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "4xT4")
+    assert code == 1
+    failed(results, "tensor_parallel_size", "has 4 GPU(s)")

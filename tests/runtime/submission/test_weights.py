@@ -165,13 +165,6 @@ def test_one_gpu_of_four_is_said_and_checked_for_what_runs(tiny_repo, capsys):
     assert "/ 1 GPU(s)" in results["memory"]["message"]
 
 
-def test_more_gpus_configured_than_the_target_has(tiny_repo, capsys):
-    set_engine(tiny_repo, tensor_parallel_size=8)
-    code, results = check(tiny_repo, capsys, "--no-smoke", "--target", "4xT4")
-    assert code == 1
-    failed(results, "tensor_parallel_size", "has 4 GPU(s)")
-
-
 def test_how_the_weights_were_made_is_printed_and_rtn_warned_on_a_gpu(tiny_repo, capsys):
     made = {"tool": "runtime quantize", "method": "awq", "group_size": 128,
             "calibration": {"file": "tuning.jsonl", "sha256": "ab" * 32, "samples": 64}}
