@@ -260,10 +260,9 @@ def write_rtn(model_dir: Path, config: dict[str, Any], out: Path, group_size: in
 
 @contextmanager
 def _written_in_place(out: Path) -> Iterator[Path]:
-    """A folder beside `out` to write into, renamed to `out` when the block completes and
-    removed when it does not (Ctrl-C included)."""
-    fresh_model_dir(out)  # refuses a non-empty OUT_DIR before any slow step
-    out.rmdir()
+    """A folder beside `out` (new or empty) to write into, renamed to `out` when the block
+    completes and removed when it does not (Ctrl-C included)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -272,6 +271,8 @@ def _written_in_place(out: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    if out.is_dir():
+        out.rmdir()  # empty: a folder with files was refused before anything was written
     partial.rename(out)
 
 
@@ -290,7 +291,7 @@ def quantize(model_dir: Path, out: Path, method: Method, calibration: Path, samp
     config = read_source(model_dir)
     group = choose_group_size(config, parsed.count, group_size, parsed.name)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        fresh_model_dir(out)  # raises its one error line
+        fresh_model_dir(out)  # raises its one error line, before any slow step
     texts: list[str] = []
     if method != "rtn":
         if not calibration.is_file():
