@@ -3,8 +3,9 @@
 Every recipe is called as the grader calls a model (grouped by task type, batches of 16) on the
 same questions (default: ../shared/data/development.json plus ../shared/data/tuning.jsonl):
 - runtime: `VLLMShopModel` (router, task templates, budgets, constraints, post-processing);
-- organisers: their zero-shot recipe (a system sentence prepended as plain text, greedy,
-  100 new tokens, 1 for multiple choice, no constraints, no post-processing);
+- organisers: their zero-shot recipe, which is Shopping MMLU's protocol (a system sentence
+  prepended as plain text, greedy, 100 new tokens, 1 for multiple choice, no constraints, no
+  post-processing): `models/shopping_mmlu_reference.py`;
 - winner: the winning team's recipe as ../shared/FACTS.md describes it (their task-type guess,
   ChatML system line naming it, logit biases, budgets 1/8/9/15/50, generations cut after the
   sentence that passes 15 words);
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from models.shopping_mmlu_reference import ShoppingMMLUReference
 from models.vllm_config import embedded_model_dirs
 from runtime.answering.engine import runs_4bit_kernels
 from runtime.common.paths import REPO_ROOT
@@ -46,10 +48,6 @@ from runtime.grading.scoring import score_answers, task_units
 SHARED = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_DATA = [SHARED / "development.json", SHARED / "tuning.jsonl"]
 LM_RECIPES = ("runtime", "winner", "organisers")
-ORGANISERS_SYSTEM = (
-    "You are a helpful online shopping assistant. Please answer the following question about "
-    "online shopping and follow the given instructions.\n\n"
-)
 
 
 # The ablation: each technique of the runtime set the other way alone (decoding overrides of
@@ -74,26 +72,6 @@ def load_all(paths: list[Path]) -> list[Question]:
         for q in load_questions(path).questions:
             questions.append(q.model_copy(update={"row": len(questions)}))
     return questions
-
-
-class OrganisersRecipe:
-    """The system sentence prepended to the raw prompt; 100 tokens, 1 for a choice."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.last_batch_tokens: list[int] = []
-
-    def get_batch_size(self) -> int:
-        return 16
-
-    def batch_predict(self, batch: dict, is_multiple_choice: bool) -> list[str]:
-        from runtime.answering.decoding import DecodingPlan
-
-        plan = DecodingPlan(max_tokens=1 if is_multiple_choice else 100)
-        prompts = [ORGANISERS_SYSTEM + p for p in batch["prompt"]]
-        results = self.engine.generate(prompts, [plan] * len(prompts))
-        self.last_batch_tokens = [r.generated_tokens for r in results]
-        return [r.text for r in results]
 
 
 _NUMBERED = re.compile(r"(?m)^\s*\d+\s*[.)]")
@@ -267,7 +245,7 @@ def run_language_model_recipes(weights: Path, data: list[Path], repeats: int,
     engine = Engine(EngineConfig(model=weights, max_model_len=3072))
     models = {"runtime": VLLMShopModel(config=load_shop_model_config(None, weights),
                                        engine=engine),
-              "winner": WinnerRecipe(engine), "organisers": OrganisersRecipe(engine)}
+              "winner": WinnerRecipe(engine), "organisers": ShoppingMMLUReference(engine=engine)}
     passes: dict[str, list[dict[str, Any]]] = {name: [] for name in recipes}
     # One untimed question of each task type per recipe first: the first calls of a fresh
     # engine pay one-time costs (kernels, grammar compilers) that would fall on one recipe.

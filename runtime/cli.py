@@ -20,6 +20,7 @@ from runtime.common.competition import MAX_BATCH_SIZE, PER_QUESTION_LIMIT_S, TAS
 from runtime.common.embeddings import EmbeddingModelMissing
 from runtime.common.paths import ESTIMATED_COUNTS, OUTPUTS_DIR, REPO_ROOT, SAMPLE_DATA
 from runtime.common.settings import ConfigError
+from runtime.common.shopping_mmlu import SEMANTICS
 from runtime.grading.config import EvaluationConfig, load_config
 from runtime.grading.data import DataError
 from runtime.grading.evaluation import (
@@ -148,6 +149,10 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
         "--embedding-model", type=_embedding_model, action="append", metavar="NAME=PATH",
         help="local directory of a sentence-embedding model used by a metric (repeatable)",
     )
+    parser.add_argument("--scoring", choices=SEMANTICS, help="whose semantics score the "
+                        "answers: shopbench (the KDD Cup grader's parsers and metrics) or "
+                        "shopping-mmlu (Shopping MMLU's own metrics); default: shopping-mmlu "
+                        "for Shopping MMLU's files, shopbench otherwise")
     parser.add_argument("--strict", action="store_true", default=None,
                         help="fail if a metric's embedding model is missing")
     parser.add_argument("--skip-invalid", action="store_true", default=None,
@@ -163,9 +168,12 @@ def evaluation_parser() -> argparse.ArgumentParser:
         "../shared/data/development.json --track 2 --limit 20\n  python local_evaluation.py "
         "--model vllm --weights models/weights --resume",
     )
-    parser.add_argument("--data", type=Path, help="data file (default: data/sample.jsonl)")
-    parser.add_argument("--model", help="module:Class or dummy, baseline, vllm "
-                        "(default: UserModel from models/user_config.py)")
+    parser.add_argument("--data", type=Path, nargs="+", help="data files or a folder: KDD Cup "
+                        "data files, or Shopping MMLU's skill files, task-wise files or data "
+                        "folder (default: data/sample.jsonl)")
+    parser.add_argument("--model", help="module:Class or dummy, baseline, vllm, "
+                        "shopping-mmlu-reference (default: UserModel from "
+                        "models/user_config.py)")
     parser.add_argument("--weights", type=Path, help="model directory for models that take one")
     parser.add_argument("--output-dir", type=Path,
                         help="where results go (default: outputs/<model>_<data name>, "
@@ -194,6 +202,7 @@ def _config_from(args: argparse.Namespace, **fields: object) -> EvaluationConfig
         **fields,
         skip_invalid=args.skip_invalid,
         scoring_strict=args.strict,
+        scoring_semantics=args.scoring,
         scoring_embedding_models=dict(args.embedding_model) if args.embedding_model else None,
     )
 
@@ -489,8 +498,9 @@ def _check_command(args: argparse.Namespace) -> int:
 
 def _score_parser(commands: Any) -> None:
     score = _command(commands, "score", help="re-score saved answers without a model")
-    score.add_argument("--data", type=Path, required=True,
-                       help="the data the answers were given for")
+    score.add_argument("--data", type=Path, nargs="+", required=True,
+                       help="the data the answers were given for (as local_evaluation.py "
+                       "takes it)")
     score.add_argument("--predictions", type=Path, required=True,
                        help="a predictions.jsonl written by local_evaluation.py")
     score.add_argument("--output-dir", type=Path, required=True,

@@ -115,7 +115,7 @@ def test_the_vllm_model_runs_on_weights_named_on_the_command_line(tiny_model_dir
     )
     assert result.returncode == 0, result.stderr[-3000:]
     # stdout is the results alone; the engine's log is in the run's log file.
-    assert all(line == "" or line.startswith(("|", "note: ", "written to "))
+    assert all(line == "" or line.startswith(("|", "note: ", "written to ", "scoring: "))
                for line in result.stdout.split("\n")), result.stdout
     log = (tmp_path / "run.log").read_text(encoding="utf-8")
     assert " vllm." in log and "INFO" in log
@@ -143,3 +143,31 @@ def test_the_main_job_answers_through_vllm_on_the_embedded_model(tmp_path):
     assert document["timing"]["engine_load_s"] > 0
     assert sum(t["parse_failures"] for t in document["tasks"]) == 0
     assert "stopped by the deadline." in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+SHOPPING_MMLU = REPO_ROOT / "tests" / "fixtures" / "shopping_mmlu" / "data"
+
+
+def test_a_shopping_mmlu_folder_scores_its_own_way_and_rescores_both_ways(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert evaluation_main(["--data", str(SHOPPING_MMLU), "--model", "baseline",
+                            "--output-dir", str(run), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("scoring: shopping-mmlu (")
+    assert "Shopping MMLU leaderboard" in out and "| User Behavior Alignment |" in out
+    evaluated = json.loads((run / "results.json").read_text())
+    assert evaluated["scoring"] == "shopping-mmlu"
+
+    runs = {}
+    for semantics in ("shopping-mmlu", "shopbench"):
+        runs[semantics] = tmp_path / semantics
+        assert runtime_main(["score", "--data", str(SHOPPING_MMLU), "--predictions",
+                             str(run / "predictions.jsonl"), "--output-dir",
+                             str(runs[semantics]), "--scoring", semantics]) == 0
+    again = json.loads((runs["shopping-mmlu"] / "results.json").read_text())
+    assert again["tasks"] == evaluated["tasks"]
+    assert again["tracks"] == evaluated["tracks"]
+    assert json.loads((runs["shopbench"] / "results.json").read_text())["scoring"] == "shopbench"
+    capsys.readouterr()
+    assert runtime_main(["compare", str(runs["shopping-mmlu"]), str(runs["shopbench"])]) == 0
+    assert "scored by different semantics" in capsys.readouterr().out

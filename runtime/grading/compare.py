@@ -207,8 +207,13 @@ def compare_runs(before: Path, after: Path, top: int = 10,
 
 def _differences(first: Results, second: Results, scored_a: int, scored_b: int,
                  matched: int) -> list[str]:
-    """What besides the answers sets the two runs apart: other data, or unanswered questions."""
+    """What besides the answers sets the two runs apart: other data, unanswered questions, or
+    another benchmark's scoring."""
     notes = []
+    if first.scoring != second.scoring:
+        notes.append(f"the runs were scored by different semantics (A: {first.scoring}, B: "
+                     f"{second.scoring}): a difference of the same answers is the two "
+                     "benchmarks' metrics")
     if Path(first.run.data).name != Path(second.run.data).name or (
             first.run.num_questions != second.run.num_questions):
         notes.append(f"the runs answered different data (A: {first.run.data}, "

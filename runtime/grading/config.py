@@ -32,6 +32,7 @@ from runtime.common.embeddings import (
 )
 from runtime.common.paths import OUTPUTS_DIR, SAMPLE_DATA
 from runtime.common.settings import ConfigError, json_kind, one_line, read_json_object
+from runtime.common.shopping_mmlu import Semantics
 
 
 def _default_embedding_models() -> dict[str, Path]:
@@ -40,7 +41,8 @@ def _default_embedding_models() -> dict[str, Path]:
 
 
 class ScoringConfig(BaseModel):
-    """How answers are scored. The metric semantics themselves are fixed (the leaderboard's)."""
+    """How answers are scored: whose semantics (each reproduced exactly, never tuned), the
+    embedding models, the intervals."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -60,6 +62,11 @@ class ScoringConfig(BaseModel):
         ),
     )
     device: str = Field(default="cpu", description="Torch device for the embedding models.")
+    semantics: Semantics | None = Field(
+        default=None,
+        description="Whose answer readings and metrics score the answers: 'shopbench' (the KDD "
+        "Cup grader's parsers) or 'shopping-mmlu' (Shopping MMLU's own metrics). None: by the "
+        "data, shopping-mmlu for Shopping MMLU's files, shopbench otherwise.")
     bootstrap_resamples: StrictInt = Field(
         default=1000, ge=0, le=100_000,
         description="Resamples of the questions (within each task) behind every score's "
@@ -87,10 +94,14 @@ class EvaluationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: Path = Field(default=SAMPLE_DATA, description="Data file (JSON lines or a JSON array).")
+    data: list[Path] = Field(
+        default_factory=lambda: [SAMPLE_DATA],
+        description="Data files (JSON lines or a JSON array; Shopping MMLU's skill and "
+        "task-wise files) or folders in Shopping MMLU's layout; one path or several.")
     model: str = Field(
         default="UserModel",
-        description="`module:Class`, or a short name: UserModel, dummy, baseline, vllm.",
+        description="`module:Class`, or a short name: UserModel, dummy, baseline, vllm, "
+        "shopping-mmlu-reference.",
     )
     output_dir: Path | None = Field(
         default=None,
@@ -122,6 +133,11 @@ class EvaluationConfig(BaseModel):
     )
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
 
+    @field_validator("data", mode="before")
+    @classmethod
+    def _one_or_several(cls, value: object) -> object:
+        return [value] if isinstance(value, (str, Path)) else value
+
     @field_validator("tracks")
     @classmethod
     def _track_ids(cls, value: list[str]) -> list[str]:
@@ -149,7 +165,8 @@ class EvaluationConfig(BaseModel):
         parts = [self.model.replace(":", "_").replace(".", "_")]
         if self.weights is not None:
             parts.append(Path(self.weights).resolve().name)  # two weights, two folders
-        return OUTPUTS_DIR / "_".join([*parts, self.data.stem])
+        more = [f"and{len(self.data) - 1}more"] if len(self.data) > 1 else []
+        return OUTPUTS_DIR / "_".join([*parts, self.data[0].stem, *more])
 
 
 def load_config(path: Path | None = None, **overrides: object) -> EvaluationConfig:

@@ -8,7 +8,7 @@ error names the file, the line (or array item) and the field.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,6 +33,7 @@ from runtime.common.competition import (
     TaskType,
 )
 from runtime.common.prompt_lines import choice_options
+from runtime.common.shopping_mmlu import NO_SKILL, Semantics
 from runtime.grading.metrics import METRICS
 
 LABEL_FIELDS = ("output_field", "task_name", "task_type", "metric", "track")
@@ -40,7 +41,7 @@ LABEL_FIELDS = ("output_field", "task_name", "task_type", "metric", "track")
 _VOCABULARY: dict[str, tuple[str, tuple[str, ...]]] = {
     "task_type": ("task type", TASK_TYPES),
     "metric": ("metric", METRIC_NAMES),
-    "track": ("track", tuple(TRACKS)),
+    "track": ("track", (*TRACKS, NO_SKILL)),
 }
 
 
@@ -170,6 +171,8 @@ class DataSet:
     path: Path
     questions: list[Question]
     skipped: list[InvalidRow]
+    benchmark: Semantics = "shopbench"  # whose files: the KDD Cup's, or Shopping MMLU's
+    notes: tuple[str, ...] = ()  # what loading chose that the user should hear of
 
 
 # pydantic's wording of a type error, in the words of the data format.
@@ -217,7 +220,7 @@ def json_lines(text: str) -> Iterator[tuple[int, Any | ValueError]]:
             yield number, ValueError("nested too deeply")
 
 
-def _decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError]]:
+def decoded_rows(path: Path, text: str) -> Iterator[tuple[int, Any | ValueError]]:
     """Yield (line, decoded row or the decoding error) for JSON lines or one JSON array."""
     if text.lstrip().startswith("["):
         try:
@@ -265,19 +268,34 @@ def load_questions(
     dropped and listed in `DataSet.skipped` instead. JSON arrays report the item number as line.
     """
     path = Path(path)
+    text = read_data_text(path)
+    where = "item" if text.lstrip().startswith("[") else "line"
+    return questions_from_rows(path, decoded_rows(path, text), where,
+                               skip_invalid=skip_invalid, require_labels=require_labels)
+
+
+def read_data_text(path: Path) -> str:
+    """A data file's text, or one line saying why it cannot be read."""
     if not path.is_file():
         raise DataError(f"{path}: no such data file")
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not data
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark is not data
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}): save it "
                         "as UTF-8") from None
-    is_array = text.lstrip().startswith("[")
-    where = "item" if is_array else "line"
+
+
+def questions_from_rows(
+    path: Path, rows: Iterable[tuple[int, Any | ValueError]], where: str = "line", *,
+    skip_invalid: bool = False, require_labels: bool = True,
+) -> DataSet:
+    """Validate decoded rows ((line, row or the error that line gave)) of the data file `path`
+    into questions, the way `load_questions` describes; other file formats decode their rows
+    into the development format's fields and come here."""
     questions: list[Question] = []
     skipped: list[InvalidRow] = []
     first_of_task: dict[str, Question] = {}
-    for line, raw in _decoded_rows(path, text):
+    for line, raw in rows:
         try:
             if isinstance(raw, ValueError):
                 raise raw

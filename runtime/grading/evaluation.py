@@ -33,8 +33,10 @@ from runtime.common.competition import (
 )
 from runtime.common.records import RunReport, Usage, batch_records, reporting
 from runtime.common.settings import ConfigError
+from runtime.common.shopping_mmlu import SEMANTICS_WORDS
 from runtime.grading.config import EvaluationConfig
-from runtime.grading.data import DataSet, Question, load_questions, select_questions
+from runtime.grading.data import DataSet, Question, select_questions
+from runtime.grading.datasets import data_label, load_data
 from runtime.grading.predictions import (
     PREDICTIONS_FILE,
     AnsweredBy,
@@ -61,6 +63,7 @@ MODEL_ALIASES: dict[str, str] = {
     "dummy": "models.dummy_model:DummyModel",
     "baseline": "models.baseline_model:BaselineModel",
     "vllm": "models.vllm_model:VLLMShopModel",
+    "shopping-mmlu-reference": "models.shopping_mmlu_reference:ShoppingMMLUReference",
 }
 
 
@@ -366,6 +369,7 @@ def prepare_output_dir(config: EvaluationConfig, questions: list[Question], by: 
     if not config.resume:
         if (saved is not None and earlier is not None and not earlier.run.partial
                 and earlier.run.num_questions == len(questions)
+                and earlier.scoring == config.scoring.semantics
                 and saved.answers_all(questions)):
             return earlier
         raise OutputDirError(
@@ -381,14 +385,22 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _load_data(path: Path, config: EvaluationConfig) -> tuple[DataSet, list[Question]]:
-    """Load the data once and select this run's questions."""
-    dataset = load_questions(path, skip_invalid=config.skip_invalid)
+def _load_data(paths: list[Path], config: EvaluationConfig
+               ) -> tuple[DataSet, list[Question], EvaluationConfig]:
+    """Load the data once and select this run's questions; the configuration with its scoring
+    semantics settled (the data's benchmark's, unless given), said on the first line."""
+    dataset = load_data(paths, skip_invalid=config.skip_invalid)
+    for note in dataset.notes:
+        print(f"note: {note}", file=sys.stderr)
     for invalid in dataset.skipped:
         print(f"skipped invalid row: {invalid.message}", file=sys.stderr)
     questions = select_questions(dataset.questions, tracks=config.tracks, tasks=config.tasks,
                                  task_types=config.task_types, limit=config.limit)
-    return dataset, questions
+    semantics = config.scoring.semantics or dataset.benchmark
+    chosen = "as asked" if config.scoring.semantics else "the default for these files"
+    print(f"scoring: {semantics} ({SEMANTICS_WORDS[semantics]}; {chosen})")
+    scoring = config.scoring.model_copy(update={"semantics": semantics})
+    return dataset, questions, config.model_copy(update={"scoring": scoring})
 
 
 def _say_what_cannot_be_scored(questions: list[Question], config: EvaluationConfig) -> None:
@@ -433,7 +445,7 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
     by = answered_by(config)
     if model is None:
         check_weights_option(resolve_model_class(config.model), config.model, config.weights)
-    dataset, questions = _load_data(config.data, config)
+    dataset, questions, config = _load_data(config.data, config)
     out = config.resolved_output_dir()
     with holding_output_dir(out):
         earlier = read_results(out)
@@ -474,7 +486,7 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
                         model=config.model,
                         weights=str(config.weights) if config.weights else None,
                         model_dir=report.model_dir if report else None,
-                        data=str(config.data), resumed_rows=resumed_rows,
+                        data=data_label(config.data), resumed_rows=resumed_rows,
                         asked_rows=stats.asked_rows,
                         guard_events=report.guard_events if report else None,
                         slow_batches=stats.slow_batches)
@@ -483,14 +495,14 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
 
 
 def score_saved(
-    data: Path, predictions: Path, output_dir: Path, config: EvaluationConfig
+    data: list[Path], predictions: Path, output_dir: Path, config: EvaluationConfig
 ) -> dict[str, Any]:
     """Re-score saved answers without a model and write the same files.
 
     Saved answers are never replaced: the predictions are copied into `output_dir` only where it
     holds none; scored where they lie, they are read and left as they are."""
     started_at, started = _now(), time.perf_counter()
-    dataset, questions = _load_data(data, config)
+    dataset, questions, config = _load_data(data, config)
     _say_what_cannot_be_scored(questions, config)
     if not predictions.is_file():
         raise OutputDirError(f"{predictions} is not a file: point --predictions at a "
@@ -517,5 +529,5 @@ def score_saved(
                         scoring_s=round(scoring_s, 3))
         run = _run_info(dataset, questions, len(saved.by_row), started_at, model=None,
                         predictions=str(predictions),
-                        data=str(data), resumed_rows=len(saved.by_row), asked_rows=0)
+                        data=data_label(data), resumed_rows=len(saved.by_row), asked_rows=0)
         return write_reports(output_dir, scores, timing, None, run, questions, saved.by_row)

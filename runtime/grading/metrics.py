@@ -48,8 +48,9 @@ def ndcg(prediction: list[int], truth: list[float]) -> float:
     ranked = prediction[: len(truth)]
     dcg = 0.0
     for position, item in enumerate(ranked, start=1):
-        # An item 0 reads truth[-1], as the official code does; items past the end score 0.
-        relevance = truth[item - 1] if item - 1 < len(truth) else 0
+        # An item 0 reads truth[-1], as the official code does; items past the end score 0,
+        # and so do negative items past the start (Shopping MMLU reads "-7"; its code raises).
+        relevance = truth[item - 1] if -len(truth) <= item - 1 < len(truth) else 0
         dcg += (np.power(2, relevance) - 1) / np.log2(position + 1)
     idcg = 0.0
     for position, relevance in enumerate(sorted(truth, reverse=True), start=1):

@@ -19,13 +19,14 @@ from runtime.common.competition import (
 )
 from runtime.common.prompt_lines import choice_options
 from runtime.common.records import Usage
+from runtime.common.shopping_mmlu import NO_SKILL, NO_SKILL_NAME, SKILLS, Semantics
 from runtime.grading.data import Question
 from runtime.grading.predictions import PREDICTIONS_FILE, PredictionLine
 from runtime.grading.scoring import Scores, as_utf8
 
-SCHEMA_VERSION = 5  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
+SCHEMA_VERSION = 6  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
 # batches; 4: `usage` counts repairs (`repairs`, `repairs_by_kind`), not "fallbacks";
-# 5: every score has its bootstrap `interval`
+# 5: every score has its bootstrap `interval`; 6: `scoring` (whose semantics scored)
 CHART_FILE = "scores.png"
 REPORT_FILE = "report.md"
 RESULTS_FILE = "results.json"
@@ -150,8 +151,13 @@ class Results(BaseModel):
     """results.json: the scores of one evaluation, with its timing, usage and run."""
 
     schema_version: int = SCHEMA_VERSION
+    scoring: Semantics = Field(default="shopbench", description="Whose answer readings and "
+                               "metrics scored: 'shopbench' (the KDD Cup grader's) or "
+                               "'shopping-mmlu' (Shopping MMLU's own; tracks are then its "
+                               "skills, named its way).")
     tasks: list[TaskEntry]
-    tracks: dict[str, TrackEntry] = Field(description="Tracks 1-4 present, by id.")
+    tracks: dict[str, TrackEntry] = Field(description="Tracks 1-4 present (Shopping MMLU's "
+                                          "skills 1-4), by id.")
     track5: Track5Entry
     tasks_mean: TasksMeanEntry
     notes: list[str]
@@ -169,17 +175,27 @@ def read_results(out: Path) -> Results | None:
         return None
 
 
+def group_name(track: str, semantics: Semantics) -> str:
+    """A track's display name, or its skill's the way Shopping MMLU names it."""
+    if semantics == "shopping-mmlu":
+        return NO_SKILL_NAME if track == NO_SKILL else SKILLS.get(track, track)
+    return TRACKS.get(track, track)
+
+
 def results_document(scores: Scores, timing: Timing, usage: Usage | None,
                      run: RunInfo) -> Results:
+    skills = scores.semantics == "shopping-mmlu"
     return Results(
+        scoring=scores.semantics,
         tasks=[TaskEntry(**asdict(t)) for t in scores.tasks],
-        tracks={track: TrackEntry(name=TRACKS[track], score=result.score,
+        tracks={track: TrackEntry(name=group_name(track, scores.semantics), score=result.score,
                                   num_tasks=result.num_tasks,
                                   unscored_tasks=result.unscored_tasks,
                                   interval=result.interval)
                 for track, result in scores.tracks.items()},
         track5=Track5Entry(track=TRACK5, score=scores.track5,
-                           definition="mean of the track scores (leaderboard track 5)",
+                           definition="mean of the skill scores" if skills
+                           else "mean of the track scores (leaderboard track 5)",
                            tracks_included=scores.tracks_in_track5,
                            interval=scores.track5_interval),
         tasks_mean=TasksMeanEntry(
@@ -194,26 +210,37 @@ def results_document(scores: Scores, timing: Timing, usage: Usage | None,
 
 
 def table_lines(results: Results) -> list[str]:
-    """The per-task and per-track tables as Markdown lines (also printed to the console)."""
+    """The per-task and per-track (per-skill) tables as Markdown lines (also printed to the
+    console); under Shopping MMLU's scoring, also its leaderboard's one row of skills."""
+    skills = results.scoring == "shopping-mmlu"
+    group = "skill" if skills else "track"
     lines = [
-        "| task | type | metric | track | n | score (interval) | parse failures |",
+        f"| task | type | metric | {group} | n | score (interval) | parse failures |",
         "|---|---|---|---|---:|---:|---:|",
     ]
     for t in results.tasks:
         lines.append(
-            f"| {t.task_name} | {t.task_type} | {t.metric} | {TRACKS.get(t.track, t.track)} "
+            f"| {t.task_name} | {t.task_type} | {t.metric} "
+            f"| {group_name(t.track, results.scoring)} "
             f"| {t.num_samples} | {_fmt_with(t.score, t.interval)} | {t.parse_failures} |"
         )
-    lines += ["", "| track | tasks | score (interval) |", "|---|---:|---:|"]
+    lines += ["", f"| {group} | tasks | score (interval) |", "|---|---:|---:|"]
     for entry in results.tracks.values():
         unscored = f" ({len(entry.unscored_tasks)} unscored)" if entry.unscored_tasks else ""
         lines.append(f"| {entry.name} | {entry.num_tasks}{unscored} "
                      f"| {_fmt_with(entry.score, entry.interval)} |")
     track5 = results.track5
-    lines.append(f"| **Track 5 (mean of tracks)** | | "
+    lines.append(f"| **{'Mean of skills' if skills else 'Track 5 (mean of tracks)'}** | | "
                  f"**{_fmt_with(track5.score, track5.interval)}** |")
-    lines.append(f"| Mean over tasks (organisers' script) | {len(results.tasks)} "
+    mean_name = "Mean over tasks" if skills else "Mean over tasks (organisers' script)"
+    lines.append(f"| {mean_name} | {len(results.tasks)} "
                  f"| {_fmt_with(results.tasks_mean.score, results.tasks_mean.interval)} |")
+    if skills:
+        lines += ["", "Shopping MMLU leaderboard (one score per skill: the mean of its "
+                  "tasks' scores):", "", "| " + " | ".join(SKILLS.values()) + " |",
+                  "|" + "---:|" * len(SKILLS),
+                  "| " + " | ".join(_fmt(results.tracks[t].score) if t in results.tracks
+                                    else "–" for t in SKILLS) + " |"]
     if any(t.interval for t in results.tasks):
         lines += ["", "note: in brackets, each score's 95% bootstrap interval over questions "
                   "(or the configured confidence)."]

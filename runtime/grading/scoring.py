@@ -20,11 +20,13 @@ import numpy as np
 
 from runtime.common.competition import TRACKS, MetricName, TaskType
 from runtime.common.embeddings import Encoder, load_encoder
+from runtime.common.shopping_mmlu import SKILLS, Semantics
 from runtime.grading.config import ScoringConfig
 from runtime.grading.data import Question
 from runtime.grading.intervals import Resampled, TaskUnits, interval, resample_runs, units_of_task
 from runtime.grading.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS
 from runtime.grading.parsers import is_parse_failure, parse_answer
+from runtime.grading.shopping_mmlu_parsers import read_answer
 
 
 class MissingMetricModel(RuntimeError):
@@ -72,6 +74,7 @@ class Scores:
     notes: list[str]
     track5_interval: tuple[float, float] | None = None
     tasks_mean_interval: tuple[float, float] | None = None
+    semantics: Semantics = "shopbench"
 
 
 def missing_metric_models(questions: list[Question], config: ScoringConfig) -> dict[str, str]:
@@ -112,9 +115,11 @@ def as_utf8(answer: str) -> str:
     return answer.encode("utf-8", "replace").decode("utf-8")
 
 
-def parsed_answer(answer: str, task_type: str) -> Any:
-    """What the official parser reads of an answer, as UTF-8 text carries it: the one place an
-    answer is parsed."""
+def parsed_answer(answer: str, task_type: str, semantics: Semantics = "shopbench") -> Any:
+    """What the official parser (`semantics`: the KDD Cup grader's, or Shopping MMLU's own
+    reading) reads of an answer, as UTF-8 text carries it: the one place an answer is parsed."""
+    if semantics == "shopping-mmlu":
+        return read_answer(as_utf8(answer), task_type)
     return parse_answer(as_utf8(answer), task_type)
 
 
@@ -165,6 +170,7 @@ def score_answers(
     keyed by model name; the others are loaded from `config.embedding_models`.
     """
     missing = missing_metric_models(questions, config)
+    semantics = config.semantics or "shopbench"
     encoders = dict(encoders or {})
     answered = [q for q in questions if q.row in answers]
     by_metric: dict[MetricName, list[Question]] = defaultdict(list)
@@ -178,7 +184,7 @@ def score_answers(
     rows: dict[int, RowScore] = {}
     for q in answered:
         task_type = q.labels.task_type
-        parsed = parsed_answer(answers[q.row], task_type)
+        parsed = parsed_answer(answers[q.row], task_type, semantics)
         rows[q.row] = RowScore(q.row, parsed, is_parse_failure(parsed, task_type), None)
     for metric in sorted(by_metric, key=lambda m: m in EMBEDDING_MODEL_FOR_METRIC):
         group = by_metric[metric]
@@ -202,13 +208,16 @@ def score_answers(
     track5 = _mean([t.score for t in scored_tracks if t.score is not None])
     tasks_mean = _mean([t.score for t in tasks if t.score is not None])
     resampled = _resampled(answered, rows, tasks, config)
-    notes = list(missing.values())
+    notes = list(missing.values()) + _no_entities_notes(tasks, rows, answered)
     unscored = [t.task_name for t in tasks if t.score is None]
     if unscored:
         notes.append(f"Averages exclude unscored tasks: {', '.join(unscored)}.")
-    absent = [TRACKS[t] for t in TRACKS if t not in tracks or tracks[t].score is None]
+    names = SKILLS if semantics == "shopping-mmlu" else TRACKS
+    absent = [names[t] for t in TRACKS if t not in tracks or tracks[t].score is None]
     if absent and scored_tracks:
-        notes.append(f"Track 5 is the mean of the tracks present; missing: {', '.join(absent)}.")
+        mean = "The mean of skills is over the skills" if semantics == "shopping-mmlu" \
+            else "Track 5 is the mean of the tracks"
+        notes.append(f"{mean} present; missing: {', '.join(absent)}.")
     if resampled is not None:
         for task in tasks:
             if task.task_name in resampled.tasks:
@@ -226,7 +235,22 @@ def score_answers(
         notes=notes,
         track5_interval=_interval_of(resampled.track5 if resampled else None, config),
         tasks_mean_interval=_interval_of(resampled.tasks_mean if resampled else None, config),
+        semantics=semantics,
     )
+
+
+def _no_entities_notes(tasks: list[TaskResult], rows: dict[int, RowScore],
+                       answered: list[Question]) -> list[str]:
+    """Micro-F1 tasks where no answer names any entity: both benchmarks' code divides by zero
+    there; such a task scores 0, and says so."""
+    notes = []
+    for task in tasks:
+        if task.metric != "micro f1" or task.score is None:
+            continue
+        if all(not rows[q.row].parsed for q in answered if q.task_name == task.task_name):
+            notes.append(f"Task {task.task_name}: no answer names an entity, so its micro F1 is "
+                         "0/0 (the benchmarks' own code divides by zero here); scored 0.")
+    return notes
 
 
 def task_units(answered: list[Question], rows: dict[int, RowScore],
