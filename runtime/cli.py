@@ -191,6 +191,18 @@ def evaluation_parser() -> argparse.ArgumentParser:
                         f"{PER_QUESTION_LIMIT_S:g} s per prompt is warned about)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                         help="no progress bar on stderr")
+    cluster = parser.add_argument_group("on a Ray cluster (pip install '.[cluster]')")
+    cluster.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                         help="answer on Ray: alone, a Ray instance on this machine; auto or "
+                         "host:port, an existing cluster (`ray start --head`)")
+    cluster.add_argument("--replicas", type=int, help="replicas, each building the model "
+                         "once (default 1)")
+    cluster.add_argument("--gpus-per-replica", type=float, metavar="N",
+                         help="GPUs each replica holds on one node (default 0)")
+    cluster.add_argument("--cpus-per-replica", type=int, metavar="N",
+                         help="CPUs each replica holds, its thread count (default 1)")
+    cluster.add_argument("--replica-retries", type=int, metavar="N",
+                         help="restarts of a replica that died, its batch retried (default 3)")
     _add_verbose(parser)
     _add_scoring_options(parser)
     return parser
@@ -264,7 +276,9 @@ def _evaluate(args: argparse.Namespace) -> None:
         output_dir=args.output_dir, limit=args.limit, resume=args.resume,
         overwrite=args.overwrite, progress=args.progress,
         batch_timeout_s=args.batch_timeout_s, tracks=args.tracks, tasks=args.tasks,
-        task_types=args.task_types,
+        task_types=args.task_types, ray=args.ray, replicas=args.replicas,
+        gpus_per_replica=args.gpus_per_replica, replica_retries=args.replica_retries,
+        cpus_per_replica=args.cpus_per_replica,
     )
     out = config.resolved_output_dir()
     make_output_dir(out)

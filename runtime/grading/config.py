@@ -131,6 +131,20 @@ class EvaluationConfig(BaseModel):
     weights: Path | None = Field(
         default=None, description="Model directory handed to models that take one (vllm)."
     )
+    ray: str | None = Field(
+        default=None, description="Answer on Ray: 'local' (a Ray instance on this machine), "
+        "'auto' or the head node's host:port (an existing cluster); None: in this process.")
+    replicas: StrictInt = Field(default=1, ge=1, description="Replicas on Ray, each one actor "
+                                "that builds the model once.")
+    gpus_per_replica: StrictFloat | StrictInt = Field(
+        default=0, ge=0, description="GPUs each replica holds on one node (its tensor "
+        "parallel size for a vLLM model); 0 on CPU machines.")
+    cpus_per_replica: StrictInt = Field(
+        default=1, ge=1, description="CPUs each replica holds; Ray gives it as many threads "
+        "(OMP_NUM_THREADS).")
+    replica_retries: StrictInt = Field(
+        default=3, ge=0, description="How often Ray restarts a replica that died and retries "
+        "the batch it held, before the run stops (answers saved so far kept).")
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
 
     @field_validator("data", mode="before")
@@ -151,6 +165,13 @@ class EvaluationConfig(BaseModel):
                 raise ValueError(f"unknown task type {text!r} (expected one of "
                                  f"{', '.join(TASK_TYPES)})")
         return value
+
+    @model_validator(mode="after")
+    def _replicas_need_ray(self) -> EvaluationConfig:
+        if self.ray is None and (self.replicas > 1 or self.gpus_per_replica):
+            raise ValueError("--replicas and --gpus-per-replica place replicas on Ray: add "
+                             "--ray (this machine) or --ray ADDRESS")
+        return self
 
     @model_validator(mode="after")
     def _resume_or_overwrite(self) -> EvaluationConfig:

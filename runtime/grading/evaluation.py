@@ -31,9 +31,10 @@ from runtime.common.competition import (
     PER_QUESTION_LIMIT_S,
     TaskType,
 )
-from runtime.common.records import RunReport, Usage, batch_records, reporting
+from runtime.common.records import AnswerRecord, RunReport, Usage, batch_records, reporting
 from runtime.common.settings import ConfigError
 from runtime.common.shopping_mmlu import SEMANTICS_WORDS
+from runtime.grading.cluster import Cluster, ClusterSettings, ModelFailed, ReplicaLost
 from runtime.grading.config import EvaluationConfig
 from runtime.grading.data import DataSet, Question, select_questions
 from runtime.grading.datasets import data_label, load_data
@@ -46,6 +47,7 @@ from runtime.grading.predictions import (
     prediction_line,
 )
 from runtime.grading.report import (
+    ReplicaStats,
     Results,
     RunInfo,
     SlowBatch,
@@ -98,6 +100,7 @@ class GenerationStats:
     usage: Usage | None = None  # None when the model reports no records
     report: RunReport | None = None
     slow_batches: list[SlowBatch] = field(default_factory=list)
+    replicas: dict[int, ReplicaStats] = field(default_factory=dict)  # cluster runs
 
 
 def resolve_model_class(spec: str) -> type:
@@ -260,18 +263,21 @@ def _slow_batch(batch: Batch, seconds: float) -> SlowBatch | None:
     return slow
 
 
-def generate_answers(
-    model: Any,
-    questions: list[Question],
-    predictions: Predictions,
-    config: EvaluationConfig,
-) -> GenerationStats:
-    """Ask `model` for every question, appending each answered batch to `predictions`."""
-    stats = GenerationStats()
+@dataclass
+class Reply:
+    """One batch's reply as the run loop takes it, from this process or from a replica."""
+
+    batch: Batch
+    reply: Any
+    records: list[AnswerRecord | None]
+    seconds: float
+    replica: int | None = None
+
+
+def _replies_in_process(model: Any, questions: list[Question], predictions: Predictions,
+                        config: EvaluationConfig) -> Iterator[Reply]:
+    """Ask the model in this process, batch by batch, as the grader does."""
     reporter = reporting(model)
-    by = answered_by(config)
-    bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not config.progress,
-               file=sys.stderr)
     batches = batches_as_grader(questions, model)
     while True:
         try:
@@ -279,7 +285,7 @@ def generate_answers(
         except ModelReplyError as err:
             raise ModelReplyError(f"{err}; {_kept(predictions)}") from err
         if batch is None:
-            break
+            return
         started = time.perf_counter()
         try:
             reply = _ask(model, batch, config.batch_timeout_s)
@@ -295,31 +301,103 @@ def generate_answers(
         except Exception as err:
             failure = _model_code(config.model, f"batch_predict, {_where(batch)}", err)
             raise ModelReplyError(f"{failure}; {_kept(predictions)}") from err
-        seconds = time.perf_counter() - started
-        stats.model_s += seconds
-        answers = check_reply(reply, batch)
-        records = batch_records(reporter, len(answers))
-        for record in records:
+        count = len(reply) if isinstance(reply, list) else 0
+        yield Reply(batch, reply, batch_records(reporter, count), time.perf_counter() - started)
+
+
+class _ReplicaBatchSize:
+    """The grader's question before every batch, put to the cluster's first replica."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def get_batch_size(self) -> Any:
+        return self.cluster.batch_size()
+
+
+def _replies_on_cluster(cluster: Cluster, questions: list[Question], predictions: Predictions,
+                        config: EvaluationConfig) -> Iterator[Reply]:
+    """The same batches, answered by the cluster's replicas as they become free."""
+    asked: dict[int, Batch] = {}
+
+    def work() -> Iterator[tuple[int, list[str], bool]]:
+        for batch in batches_as_grader(questions, _ReplicaBatchSize(cluster)):
+            asked[batch.index] = batch
+            yield batch.index, [q.input_field for q in batch.questions], batch.is_multiple_choice
+
+    try:
+        for reply in cluster.answers(work(), config.batch_timeout_s):
+            yield Reply(asked.pop(reply.batch), reply.reply, reply.records, reply.seconds,
+                        reply.replica)
+    except (ModelFailed, ReplicaLost) as err:
+        raise ModelReplyError(f"on the cluster: {err}; {_kept(predictions)}") from err
+    except KeyboardInterrupt as err:
+        raise Interrupted(len(predictions.by_row), "the cluster run") from err
+
+
+def generate_answers(
+    model: Any,
+    questions: list[Question],
+    predictions: Predictions,
+    config: EvaluationConfig,
+    cluster: Cluster | None = None,
+) -> GenerationStats:
+    """Ask `model` (or the `cluster`'s replicas of it) for every question, appending each
+    answered batch to `predictions`: this process is the one writer either way."""
+    stats = GenerationStats()
+    by = answered_by(config)
+    bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not config.progress,
+               file=sys.stderr)
+    started = time.perf_counter()
+    replies = (_replies_on_cluster(cluster, questions, predictions, config) if cluster
+               else _replies_in_process(model, questions, predictions, config))
+    for reply in replies:
+        batch = reply.batch
+        if cluster is None:
+            stats.model_s += reply.seconds
+        answers = check_reply(reply.reply, batch)
+        for record in reply.records:
             if record is not None:
                 stats.usage = stats.usage or Usage()
                 stats.usage.add(record)
         try:
-            predictions.append_batch([prediction_line(q, answer, record, by) for q, answer,
-                                      record in zip(batch.questions, answers, records,
-                                                    strict=True)])
+            predictions.append_batch([
+                prediction_line(q, answer, record, by, reply.replica)
+                for q, answer, record in zip(batch.questions, answers, reply.records,
+                                             strict=True)])
         # A Ctrl-C while a batch is written: the lines before it are whole, a torn one is
         # dropped on resume.
         except KeyboardInterrupt as err:
             raise Interrupted(len(predictions.by_row), _where(batch)) from err
-        slow = _slow_batch(batch, seconds)
+        slow = _slow_batch(batch, reply.seconds)
         if slow is not None:
             stats.slow_batches.append(slow)
+        if reply.replica is not None:
+            stats.replicas.setdefault(reply.replica, ReplicaStats(replica=reply.replica)) \
+                .add(len(answers), reply.seconds)
         stats.asked_rows += len(answers)
         bar.update(len(answers))
     bar.close()
-    if reporter is not None:
-        stats.report = reporter.run_report()
+    if cluster is not None:
+        stats.model_s = time.perf_counter() - started  # wall time: the replicas overlap
+        stats.report = _merged(cluster.run_reports())
+    else:
+        reporter = reporting(model)
+        if reporter is not None:
+            stats.report = reporter.run_report()
     return stats
+
+
+def _merged(reports: list[RunReport | None]) -> RunReport | None:
+    """The replicas' reports as one: the first's engine and model, every replica's guard
+    events marked with its replica (the guard's level is per replica)."""
+    present = [(index, r) for index, r in enumerate(reports) if r is not None]
+    if not present:
+        return None
+    events = [{**event, "replica": index} for index, r in present for event in r.guard_events]
+    first = present[0][1]
+    return RunReport(engine_load_s=first.engine_load_s, model_dir=first.model_dir,
+                     guard_events=events)
 
 
 def _kept(predictions: Predictions) -> str:
@@ -461,7 +539,9 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
         resumed_rows = len(predictions.by_row)
         pending = [q for q in questions if q.row not in predictions.by_row]
         stats = GenerationStats()
-        if pending:
+        if pending and config.ray is not None:
+            stats = _generate_on_cluster(config, pending, predictions)
+        elif pending:
             load_started = time.perf_counter()
             if model is None:
                 model = build_model(config.model, config.weights)
@@ -489,9 +569,33 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
                         data=data_label(config.data), resumed_rows=resumed_rows,
                         asked_rows=stats.asked_rows,
                         guard_events=report.guard_events if report else None,
-                        slow_batches=stats.slow_batches)
+                        slow_batches=stats.slow_batches,
+                        replicas=config.replicas if config.ray is not None else None,
+                        replica_stats=[stats.replicas[i] for i in sorted(stats.replicas)])
         return write_reports(out, scores, timing, stats.usage, run, questions,
                              predictions.by_row)
+
+
+def _generate_on_cluster(config: EvaluationConfig, pending: list[Question],
+                         predictions: Predictions) -> GenerationStats:
+    """Answer on Ray: the replicas built (timed as the model's load), the batches answered,
+    the replicas let go however it ends."""
+    started = time.perf_counter()
+    settings = ClusterSettings(address=config.ray or "", replicas=config.replicas,
+                               gpus_per_replica=config.gpus_per_replica,
+                               retries=config.replica_retries,
+                               cpus_per_replica=config.cpus_per_replica)
+    try:
+        cluster = Cluster(settings, resolve_model_class(config.model), config.weights)
+    except (ModelFailed, ReplicaLost) as err:
+        raise ModelReplyError(f"on the cluster: {err}; {_kept(predictions)}") from err
+    try:
+        load_s = time.perf_counter() - started
+        stats = generate_answers(None, pending, predictions, config, cluster=cluster)
+        stats.load_s = load_s
+        return stats
+    finally:
+        cluster.close()
 
 
 def score_saved(

@@ -62,6 +62,8 @@ class PredictionLine(BaseModel):
                                 "scored, and for an unscored task.")
     runtime: AnswerRecord | None = Field(default=None, description="The model's account of "
                                          "the answer, where it reports one.")
+    replica: StrictInt | None = Field(default=None, description="Which replica of a Ray "
+                                      "cluster run answered; absent for one process.")
 
     def written(self) -> dict[str, Any]:
         """The line as saved: the fields given, in field order."""
@@ -81,7 +83,8 @@ class AnsweredBy:
 
 
 def prediction_line(q: Question, answer: str, record: AnswerRecord | None,
-                    by: AnsweredBy | None = None) -> PredictionLine:
+                    by: AnsweredBy | None = None, replica: int | None = None
+                    ) -> PredictionLine:
     """The saved line of one answer, before scoring."""
     fields: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
     if by is not None:
@@ -90,6 +93,8 @@ def prediction_line(q: Question, answer: str, record: AnswerRecord | None,
                   score=None)
     if record is not None:
         fields["runtime"] = record
+    if replica is not None:
+        fields["replica"] = replica
     return PredictionLine(**fields)
 
 

@@ -123,6 +123,24 @@ class SlowBatch(BaseModel):
                            f"{PER_QUESTION_LIMIT_S:g} s per prompt.")
 
 
+class ReplicaStats(BaseModel):
+    """What one replica of a cluster run answered, and how fast."""
+
+    replica: int = Field(description="The replica's index (0 to replicas - 1).")
+    batches: int = Field(default=0, description="Batches it answered.")
+    questions: int = Field(default=0, description="Questions it answered.")
+    busy_s: float = Field(default=0.0, description="Seconds inside its batch_predict calls.")
+
+    @property
+    def questions_per_s(self) -> float:
+        return self.questions / self.busy_s if self.busy_s else 0.0
+
+    def add(self, questions: int, seconds: float) -> None:
+        self.batches += 1
+        self.questions += questions
+        self.busy_s = round(self.busy_s + seconds, 3)
+
+
 class RunInfo(BaseModel):
     model: str | None = Field(description="The model spec; null when saved answers were "
                               "re-scored.")
@@ -144,7 +162,13 @@ class RunInfo(BaseModel):
     started_at: str
     finished_at: str
     guard_events: list[dict[str, Any]] | None = Field(
-        default=None, description="The deadline guard's changes of level.")
+        default=None, description="The deadline guard's changes of level (on a cluster, "
+        "each with its replica: the guard is per replica).")
+    replicas: int | None = Field(default=None, description="Replicas that answered (a Ray "
+                                 "cluster run); null for one process.")
+    replica_stats: list[ReplicaStats] = Field(
+        default_factory=list, description="Per replica of a cluster run: batches, questions "
+        "and seconds busy (this run's asking only).")
 
 
 class Results(BaseModel):
@@ -322,6 +346,13 @@ def report_markdown(results: Results, scores: Scores,
     if results.usage is not None:
         parts += ["", "## Usage", "", *[f"- {name}: {_plain(value)}"
                                         for name, value in results.usage]]
+    if run.replica_stats:
+        parts += ["", f"## Replicas ({run.replicas} on Ray)", "",
+                  "| replica | batches | questions | seconds busy | questions per second |",
+                  "|---:|---:|---:|---:|---:|",
+                  *[f"| {r.replica} | {r.batches} | {r.questions} | {r.busy_s:.1f} "
+                    f"| {f'{r.questions_per_s:.2f}' if r.busy_s >= 0.01 else '–'} |"
+                    for r in run.replica_stats]]
     if scores.notes:
         parts += ["", "## Notes", "", *[f"- {note}" for note in scores.notes]]
     if analysis:

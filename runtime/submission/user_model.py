@@ -129,22 +129,36 @@ def third_party_imports(repo: Path) -> dict[str, str]:
     return found
 
 
+# Packages of the local tools only, which a container never needs: Ray (`--ray`, the
+# `cluster` extra).
+LOCAL_ONLY_PACKAGES = ("ray",)
+
+
+def requirement_names(requirements: Path) -> list[str]:
+    """The packages requirements.txt names itself, canonical."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    names: list[str] = []
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        text = line.split("#", 1)[0].strip()
+        if text and not text.startswith("-"):
+            try:
+                names.append(str(canonicalize_name(Requirement(text).name)))
+            except InvalidRequirement:
+                continue
+    return names
+
+
 def installed_by(requirements: Path) -> set[str]:
     """requirements.txt's packages and everything they depend on (read from the installed
     metadata, with a stand-in where the development machine has another build)."""
     from importlib import metadata
 
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    pending: list[str] = []
-    for line in requirements.read_text(encoding="utf-8").splitlines():
-        text = line.split("#", 1)[0].strip()
-        if text and not text.startswith("-"):
-            try:
-                pending.append(canonicalize_name(Requirement(text).name))
-            except InvalidRequirement:
-                continue
+    pending = requirement_names(requirements)
     covered: set[str] = set()
     while pending:
         name = pending.pop()
@@ -181,7 +195,9 @@ def check_requirements(repo: Path) -> Check:
         return Check("requirements", False, f"cannot read the UserModel's sources: {err}")
     covered = installed_by(requirements)
     distributions = metadata.packages_distributions()
-    problems = []
+    problems = [f"requirements.txt installs {name}, which only the local tools use (pip install "
+                "'.[cluster]' on the machines that evaluate)"
+                for name in requirement_names(requirements) if name in LOCAL_ONLY_PACKAGES]
     for module, where in sorted(needed.items()):
         names = sorted({canonicalize_name(d) for d in distributions.get(module, [])})
         if not names:
@@ -191,7 +207,8 @@ def check_requirements(repo: Path) -> Check:
             problems.append(f"{module} (imported by {where}) needs the package "
                             f"{' or '.join(names)}, which requirements.txt does not install")
     if problems:
-        return Check("requirements", False, "; ".join(problems) + ": add the package, pinned, "
-                     "to requirements.txt (and the Dockerfile's image), or stop importing it")
+        return Check("requirements", False, "; ".join(problems) + ": requirements.txt lists "
+                     "what the UserModel imports, pinned (and the Dockerfile's image): add "
+                     "what it lacks, remove what the container never uses")
     return Check("requirements", True, f"requirements.txt provides every package the UserModel "
                  f"imports ({', '.join(sorted(needed))})")

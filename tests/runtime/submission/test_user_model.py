@@ -41,3 +41,11 @@ def test_a_broken_user_config(repo, capsys, source, message):
     code, results = check(repo, capsys, "--no-smoke")
     assert code == 1
     failed(results, "user model", message)
+
+
+def test_ray_is_kept_out_of_the_containers_requirements(repo, capsys):
+    requirements = repo / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "ray==2.60.0\n")
+    code, results = check(repo, capsys, "--no-smoke", "--target", "cpu")
+    assert code == 1
+    failed(results, "requirements", "installs ray, which only the local tools use")
