@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from models.shopping_mmlu_reference import ShoppingMMLUReference
 from models.vllm_config import embedded_model_dirs
 from runtime.answering.engine import runs_4bit_kernels
@@ -309,6 +311,47 @@ def paired_differences(questions: list[Question], results: dict[str, Any]) -> No
                                       "excludes_zero": excludes_zero(bounds)}
 
 
+def type_differences(questions: list[Question], results: dict[str, Any],
+                     against: str = "winner") -> list[str]:
+    """Per task type (the mean of its tasks, as the table's columns), the runtime's score
+    minus the `against` recipe's on each weights form, with the paired 95% interval."""
+    config = ScoringConfig()
+    type_of = {str(q.task_name): str(q.task_type) for q in questions}
+    lines = [f"| weights | task type | runtime - {against} (paired 95%) |", "|---|---|---:|"]
+    for run in results["runs"]:
+        recipes = run["recipes"]
+        if "runtime" not in recipes or against not in recipes:
+            continue
+        other, ours = resample_runs([_units(questions, recipes[against]["answers"]),
+                                     _units(questions, recipes["runtime"]["answers"])],
+                                    config.bootstrap_resamples, config.bootstrap_seed)
+        for task_type in sorted({type_of[name] for name in ours.tasks}):
+            names = [n for n in ours.tasks if type_of[n] == task_type]
+            difference = np.mean([ours.tasks[n] - other.tasks[n] for n in names], axis=0)
+            point = (recipes["runtime"]["task_types"][task_type]
+                     - recipes[against]["task_types"][task_type])
+            low, high = interval(difference, config.confidence)
+            star = " *" if excludes_zero((low, high)) else ""
+            lines.append(f"| {run['label']} | {task_type} | {point:+.3f} ({low:+.3f} to "
+                         f"{high:+.3f}){star} |")
+    return lines
+
+
+def print_tables(questions: list[Question], results: dict[str, Any]) -> None:
+    for run in results["runs"]:
+        if run["engine"]:
+            print(f"{run['label']}: {run['engine']['weights']} in {run['engine']['dtype']}, "
+                  f"engine start {run['engine']['start_s']} s (excluded)")
+    print(f"{results['questions']} questions from "
+          f"{', '.join(Path(p).name for p in results['data'])}; batches of 16 grouped by task "
+          "type, as the grader calls")
+    print("\n".join(table(results)))
+    print("vs runtime: the row's track 5 minus the runtime's on the first weights form, with "
+          "the paired 95% bootstrap interval over questions; * where it excludes 0")
+    print()
+    print("\n".join(type_differences(questions, results)))
+
+
 def _paired_cell(r: dict[str, Any]) -> str:
     paired = r.get("track5_vs_runtime")
     if paired is None:
@@ -357,8 +400,15 @@ def main() -> None:
                         help="also run the runtime once with each technique set the other way "
                         f"alone ({'; '.join(ABLATIONS)})")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "outputs" / "recipes.json")
+    parser.add_argument("--tables-from", type=Path, metavar="JSON",
+                        help="print the tables of a run written before (its --output), running "
+                        "nothing")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.tables_from:
+        written = json.loads(args.tables_from.read_text(encoding="utf-8"))
+        print_tables(load_all([Path(p) for p in written["data"]]), written)
+        return
     if args.child:
         document = run_language_model_recipes(args.child, args.data, args.repeats, args.recipes,
                                               args.ablation)
@@ -386,15 +436,7 @@ def main() -> None:
     if runs[0]["recipes"].get("runtime"):
         paired_differences(questions, results)
     args.output.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
-    for run in runs:
-        if run["engine"]:
-            print(f"{run['label']}: {run['engine']['weights']} in {run['engine']['dtype']}, "
-                  f"engine start {run['engine']['start_s']} s (excluded)")
-    print(f"{results['questions']} questions from {', '.join(p.name for p in args.data)}; "
-          "batches of 16 grouped by task type, as the grader calls")
-    print("\n".join(table(results)))
-    print("vs runtime: the row's track 5 minus the runtime's on the first weights form, with "
-          "the paired 95% bootstrap interval over questions; * where it excludes 0")
+    print_tables(questions, results)
     print(f"written to {args.output}")
 
 

@@ -24,7 +24,8 @@ class DummyModel(ShopBenchBaseModel):
     def batch_predict(self, batch: dict[str, Any], is_multiple_choice: bool) -> list[str]:
         answers = []
         for prompt in batch["prompt"]:
-            rng = random.Random(f"{self.seed}:{prompt}")
+            # Bytes, not text, seed it: a prompt may hold a lone surrogate.
+            rng = random.Random(f"{self.seed}:".encode() + prompt.encode("utf-8", "surrogatepass"))
             if is_multiple_choice:
                 answers.append(str(rng.choice([0, 1, 2, 3])))
             else:
