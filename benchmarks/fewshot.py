@@ -6,7 +6,7 @@ per k: track 5 and each task type's score (the mean of its tasks), each with its
 from k = 0 and the paired 95% bootstrap interval of that difference (* where it excludes 0),
 prompt tokens, decode steps and generation time.
 
-    .venv/bin/python benchmarks/fewshot.py --data D --pool P [--k 0 1 2 4] [--weights DIR]
+    .venv/bin/python -m benchmarks.fewshot --data D --pool P [--k 0 1 2 4] [--weights DIR]
 """
 
 from __future__ import annotations
