@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="+", default=DEFAULT_DATA)
     parser.add_argument("--models", nargs="+", default=["baseline", "UserModel"])
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--ways", nargs="+", choices=list(WAYS), default=list(WAYS))
     args = parser.parse_args()
 
     import ray
@@ -75,12 +76,15 @@ def main() -> None:
         reference: dict[str, Any] | None = None
         generation: dict[str, list[float]] = {}
         for name, way in WAYS.items():
+            if name not in args.ways:
+                continue
             runs = []
             for _ in range(args.repeats):
                 with tempfile.TemporaryDirectory() as folder:
                     runs.append(one_run(model, args.data, way, Path(folder) / "out"))
                 print(f"{model}, {name}: {runs[-1]['timing']['total_s']:.1f} s",
                       file=sys.stderr, flush=True)
+            # Scores are compared with the first way run (the single process by default).
             reference = reference or runs[0]
             for result in runs:
                 if result["tasks"] != reference["tasks"]:
@@ -89,18 +93,17 @@ def main() -> None:
             generation[name] = [t["generation_s"] for t in times]
             questions = runs[0]["run"]["num_questions"]
             busy = [", ".join(f"{r['busy_s']:.0f}" for r in result["run"]["replica_stats"])
-                    for result in runs]
+                    for result in runs if result["run"]["replica_stats"]]
             print(f"| {model} | {name} | {questions} "
                   f"| {_spread([questions / t['generation_s'] for t in times])} "
                   f"| {_spread([t['model_load_s'] for t in times])} "
                   f"| {_spread(generation[name])} | {_spread([t['total_s'] for t in times])} "
                   f"| {'; '.join(busy) or '–'} |", flush=True)
-        single, on_ray = (statistics.median(generation[w]) for w in ("one process",
-                                                                   "Ray, 1 replica"))
-        print(f"\n{model}: Ray's overhead at 1 replica: {on_ray - single:+.1f} s of generation "
-              f"({(on_ray / single - 1) * 100:+.1f}%); 2 replicas: "
-              f"{single / statistics.median(generation['Ray, 2 replicas']):.2f}× the single "
-              "process's throughput\n", flush=True)
+        if len(generation) == len(WAYS):
+            single, on_ray, two = (statistics.median(generation[w]) for w in WAYS)
+            print(f"\n{model}: Ray's overhead at 1 replica: {on_ray - single:+.1f} s of "
+                  f"generation ({(on_ray / single - 1) * 100:+.1f}%); 2 replicas: "
+                  f"{single / two:.2f}× the single process's throughput\n", flush=True)
     ray.shutdown()
 
 

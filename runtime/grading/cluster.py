@@ -142,9 +142,13 @@ class Cluster:
                                   "start --head`") from None
         try:
             self._check_resources()
+            # Two threads per actor: the grader's get_batch_size() before each batch is
+            # answered while the replica is inside a batch_predict (the pool gives a replica
+            # one batch at a time), so cutting the next batch never waits on a busy replica.
             remote = ray.remote(Replica).options(
                 num_cpus=settings.cpus_per_replica, num_gpus=settings.gpus_per_replica,
-                max_restarts=settings.retries, max_task_retries=settings.retries)
+                max_restarts=settings.retries, max_task_retries=settings.retries,
+                max_concurrency=2)
             self.replicas = [remote.remote(model_class, str(weights) if weights else None,
                                            index) for index in range(settings.replicas)]
             # Every replica built before the first batch: its process ids, and a model that
