@@ -121,6 +121,7 @@ class WinnerRecipe:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.last_batch_tokens: list[int] = []
+        self.last_batch_prompt_tokens: list[int] = []
         tokens = engine.tokenize
         self.none_ids = {i for word in ("None", "none", " None", " none") for i in tokens(word)}
         self.comma_ids = set(tokens(","))
@@ -159,6 +160,7 @@ class WinnerRecipe:
                                       logit_bias=self._bias(task_type, question)))
         results = self.engine.generate(inputs, plans)
         self.last_batch_tokens = [r.generated_tokens for r in results]
+        self.last_batch_prompt_tokens = [r.prompt_tokens for r in results]
         return [cut_after_15_words(r.text) if t == "generation" else r.text.strip()
                 for r, t in zip(results, types, strict=True)]
 
@@ -192,6 +194,8 @@ def run_recipe(model: Any, questions: list[Question]) -> dict[str, Any]:
         if reporter is not None:
             prompt_tokens += sum(r.prompt_tokens for r in reporter.last_batch_records)
             exemplars += sum(r.exemplars for r in reporter.last_batch_records)
+        else:  # the reference recipes count their own
+            prompt_tokens += sum(getattr(model, "last_batch_prompt_tokens", []))
     return {"answers": answers, "generated_tokens": generated, "decode_steps": steps,
             "prompt_tokens": prompt_tokens, "exemplars": exemplars, "seconds": seconds}
 
@@ -212,6 +216,7 @@ def figures(questions: list[Question], passes: list[dict[str, Any]],
         "tasks_mean": scores.tasks_mean,
         "task_types": {t: statistics.mean(v) for t, v in sorted(by_type.items())},
         "parse_failures": failures,
+        "prompt_tokens": first["prompt_tokens"] if language_model else None,
         "generated_tokens": first["generated_tokens"] if language_model else None,
         "decode_steps": first["decode_steps"] if language_model else None,
         "generation_s": statistics.median(times),
@@ -373,14 +378,16 @@ def table(results: dict[str, Any]) -> list[str]:
     short = {"multiple-choice": "choice", "named_entity_recognition": "entities"}
     header = ["weights", "recipe", "track 5", "vs runtime (paired 95%)",
               *[short.get(t, t) for t in types],
-              "parse fail", "gen tokens", "decode steps", "gen time s (passes)"]
+              "parse fail", "prompt tokens", "gen tokens", "decode steps",
+              "gen time s (passes)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in results["runs"]:
         for name, r in run["recipes"].items():
             passes = ", ".join(f"{s:.1f}" for s in r["generation_s_passes"])
             cells = [run["label"], name, _cell(r["track5"]), _paired_cell(r),
                      *[_cell(r["task_types"].get(t)) for t in types], str(r["parse_failures"]),
-                     _cell(r["generated_tokens"]), _cell(r["decode_steps"]),
+                     _cell(r.get("prompt_tokens")), _cell(r["generated_tokens"]),
+                     _cell(r["decode_steps"]),
                      f"{r['generation_s']:.1f} ({passes})"]
             lines.append("| " + " | ".join(cells) + " |")
     return lines

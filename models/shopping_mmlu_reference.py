@@ -30,7 +30,9 @@ class ShoppingMMLUReference(ShopBenchBaseModel):
             check_4bit_kernels(config.engine)
             engine = Engine(config.engine)
         self.engine = engine
-        self.last_batch_tokens: list[int] = []  # new tokens per answer, for the benchmarks
+        # Per answer of the last batch, for the benchmarks: new tokens, prompt tokens.
+        self.last_batch_tokens: list[int] = []
+        self.last_batch_prompt_tokens: list[int] = []
 
     def get_batch_size(self) -> int:
         return MAX_BATCH_SIZE
@@ -41,4 +43,5 @@ class ShoppingMMLUReference(ShopBenchBaseModel):
         prompts = [ZERO_SHOT_SYSTEM + prompt for prompt in batch["prompt"]]
         results = self.engine.generate(prompts, [plan] * len(prompts))
         self.last_batch_tokens = [r.generated_tokens for r in results]
+        self.last_batch_prompt_tokens = [r.prompt_tokens for r in results]
         return [r.text for r in results]
