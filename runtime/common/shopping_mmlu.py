@@ -76,11 +76,3 @@ def generation_metric(task_name: str) -> str:
     if "multilingual" in task_name:
         return "multilingual-sent-transformer"
     return "sent-transformer"
-
-
-TASK_WISE_METRICS: dict[str, str] = {
-    "multiple-choice": "accuracy",
-    "retrieval": "hit rate@3",
-    "ranking": "ndcg",
-    "named_entity_recognition": "micro f1",
-}

@@ -28,24 +28,12 @@ from typing import Any
 
 from runtime.common.records import AnswerRecord, RunReport, batch_records, reporting
 from runtime.common.settings import ConfigError
+from runtime.grading.config import EvaluationConfig
 
 # Seconds to wait for a TCP answer from a cluster's address before saying it is unreachable
 # (Ray itself waits minutes).
 REACH_TIMEOUT_S = 5.0
 LOCAL = "local"  # `--ray` without an address: a Ray instance on this machine
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    """Where and how wide: the address (LOCAL, "auto" or host:port), replicas, GPUs each,
-    how often Ray restarts a dead replica and retries its batch, and the CPUs each holds (Ray
-    sets a replica's thread count, OMP_NUM_THREADS, to them)."""
-
-    address: str
-    replicas: int
-    gpus_per_replica: float
-    retries: int
-    cpus_per_replica: int = 1
 
 
 @dataclass
@@ -57,7 +45,6 @@ class BatchReply:
     records: list[AnswerRecord | None]
     seconds: float
     replica: int
-    pid: int
 
 
 class ModelFailed(RuntimeError):
@@ -84,7 +71,7 @@ class Replica:
         seconds = time.perf_counter() - started
         count = len(reply) if isinstance(reply, list) else 0
         return BatchReply(batch, reply, batch_records(reporting(self.model), count), seconds,
-                          self.index, os.getpid())
+                          self.index)
 
     def run_report(self) -> RunReport | None:
         reporter = reporting(self.model)
@@ -125,20 +112,20 @@ class Cluster:
     """A connection to Ray and this run's replicas; `close()` ends both (a Ray instance this
     run started is shut down, a cluster it joined is left running)."""
 
-    def __init__(self, settings: ClusterSettings, model_class: type,
-                 weights: Path | None) -> None:
+    def __init__(self, config: EvaluationConfig, model_class: type) -> None:
         ray = _ray()
         self.ray = ray
-        self.settings = settings
-        check_reachable(settings.address)
+        self.config = config
+        address = config.ray or LOCAL
+        check_reachable(address)
         self.started_ray = not ray.is_initialized()
         if self.started_ray:
             try:
-                ray.init(address=None if settings.address == LOCAL else settings.address,
+                ray.init(address=None if address == LOCAL else address,
                          include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR)
             except ConnectionError as err:
-                raise ConfigError(f"--ray {settings.address}: {err}; start one with `ray "
+                raise ConfigError(f"--ray {address}: {err}; start one with `ray "
                                   "start --head`") from None
         try:
             self._check_resources()
@@ -146,15 +133,16 @@ class Cluster:
             # answered while the replica is inside a batch_predict (the pool gives a replica
             # one batch at a time), so cutting the next batch never waits on a busy replica.
             remote = ray.remote(Replica).options(
-                num_cpus=settings.cpus_per_replica, num_gpus=settings.gpus_per_replica,
-                max_restarts=settings.retries, max_task_retries=settings.retries,
+                num_cpus=config.cpus_per_replica, num_gpus=config.gpus_per_replica,
+                max_restarts=config.replica_retries, max_task_retries=config.replica_retries,
                 max_concurrency=2)
-            self.replicas = [remote.remote(model_class, str(weights) if weights else None,
-                                           index) for index in range(settings.replicas)]
-            # Every replica built before the first batch: its process ids, and a model that
-            # cannot be built said here, once.
-            self.pids = self._get_with(
-                lambda: ray.get([r.pid.remote() for r in self.replicas]), "__init__")
+            weights = str(config.weights) if config.weights else None
+            self.replicas = [remote.remote(model_class, weights, index)
+                             for index in range(config.replicas)]
+            # Every replica built before the first batch: a model that cannot be built is
+            # said here, once.
+            self._get_with(lambda: ray.get([r.pid.remote() for r in self.replicas]),
+                           "__init__")
             from ray.util.actor_pool import ActorPool
 
             self.pool = ActorPool(list(self.replicas))
@@ -165,7 +153,7 @@ class Cluster:
     def _check_resources(self) -> None:
         """Refuse, in one line, replicas the cluster cannot place (Ray would wait forever)."""
         total = self.ray.cluster_resources()
-        wanted = self.settings
+        wanted = self.config
         gpus = wanted.replicas * wanted.gpus_per_replica
         if gpus > total.get("GPU", 0):
             raise ConfigError(f"--replicas {wanted.replicas} × --gpus-per-replica "
@@ -228,7 +216,7 @@ class Cluster:
             if getattr(err, "actor_init_failed", False) or what == "__init__":
                 raise ModelFailed(f"a replica could not build the model: "
                                   f"{_first_line(err)}") from None
-            raise ReplicaLost(f"a replica died and Ray's {self.settings.retries} restarts "
+            raise ReplicaLost(f"a replica died and Ray's {self.config.replica_retries} restarts "
                               f"are spent ({_first_line(err)})") from None
 
     def run_reports(self) -> list[RunReport | None]:

@@ -34,7 +34,7 @@ from runtime.common.competition import (
 from runtime.common.records import AnswerRecord, RunReport, Usage, batch_records, reporting
 from runtime.common.settings import ConfigError
 from runtime.common.shopping_mmlu import SEMANTICS_WORDS
-from runtime.grading.cluster import Cluster, ClusterSettings, ModelFailed, ReplicaLost
+from runtime.grading.cluster import Cluster, ModelFailed, ReplicaLost
 from runtime.grading.config import EvaluationConfig
 from runtime.grading.data import DataSet, Question, select_questions
 from runtime.grading.datasets import data_label, load_data
@@ -581,12 +581,8 @@ def _generate_on_cluster(config: EvaluationConfig, pending: list[Question],
     """Answer on Ray: the replicas built (timed as the model's load), the batches answered,
     the replicas let go however it ends."""
     started = time.perf_counter()
-    settings = ClusterSettings(address=config.ray or "", replicas=config.replicas,
-                               gpus_per_replica=config.gpus_per_replica,
-                               retries=config.replica_retries,
-                               cpus_per_replica=config.cpus_per_replica)
     try:
-        cluster = Cluster(settings, resolve_model_class(config.model), config.weights)
+        cluster = Cluster(config, resolve_model_class(config.model))
     except (ModelFailed, ReplicaLost) as err:
         raise ModelReplyError(f"on the cluster: {err}; {_kept(predictions)}") from err
     try:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from runtime.common.competition import TRACKS
+from runtime.common.competition import METRICS_FOR_TASK_TYPE, TRACKS
 from runtime.common.shopping_mmlu import (
     CHOICE_COUNT,
     CSV_COLUMNS,
@@ -30,7 +30,6 @@ from runtime.common.shopping_mmlu import (
     SKILL_FILE,
     SKILLS_FOLDER,
     TASK_WISE_FOLDERS,
-    TASK_WISE_METRICS,
     TASK_WISE_SUFFIX,
     generation_metric,
     task_wise_choice_prompt,
@@ -103,7 +102,8 @@ def load_task_wise_file(path: Path, skill_of_task: dict[str, str], *,
     task = task_name_of(path)
     labels = {"task_name": task, "task_type": task_type,
               "track": skill_of_task.get(task, NO_SKILL),
-              "metric": TASK_WISE_METRICS.get(task_type) or generation_metric(task)}
+              "metric": generation_metric(task) if task_type == "generation"
+              else METRICS_FOR_TASK_TYPE[task_type][0]}
     rows = _csv_rows(path, task) if task_type == "multiple-choice" else _json_rows(path)
     labelled = ((line, {**raw, **labels} if isinstance(raw, dict) else raw)
                 for line, raw in rows)
