@@ -243,11 +243,10 @@ def _no_entities_notes(tasks: list[TaskResult], rows: dict[int, RowScore],
                        answered: list[Question]) -> list[str]:
     """Micro-F1 tasks where no answer names any entity: both benchmarks' code divides by zero
     there; such a task scores 0, and says so."""
+    naming = {q.task_name for q in answered if rows[q.row].parsed}  # one pass over answers
     notes = []
     for task in tasks:
-        if task.metric != "micro f1" or task.score is None:
-            continue
-        if all(not rows[q.row].parsed for q in answered if q.task_name == task.task_name):
+        if task.metric == "micro f1" and task.score is not None and task.task_name not in naming:
             notes.append(f"Task {task.task_name}: no answer names an entity, so its micro F1 is "
                          "0/0 (the benchmarks' own code divides by zero here); scored 0.")
     return notes
