@@ -37,15 +37,21 @@ def parse_multiple_choice(response: str) -> int:
         return -1
 
 
-def _comma_separated_integers(response: str) -> list[int]:
-    kept = "".join(c for c in response if c.isnumeric() or c in (",", " "))
+def integer_pieces(pieces: list[str]) -> list[int]:
+    """Each piece that Python's `int()` reads, in order; the others skipped (both benchmarks'
+    graders read list answers this way, each after its own cutting)."""
     numbers: list[int] = []
-    for piece in kept.split(","):
+    for piece in pieces:
         try:
             numbers.append(int(piece))
         except ValueError:
             continue
     return numbers
+
+
+def _comma_separated_integers(response: str) -> list[int]:
+    kept = "".join(c for c in response if c.isnumeric() or c in (",", " "))
+    return integer_pieces(kept.split(","))
 
 
 def parse_ranking(response: str) -> list[int]:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from runtime.grading.parsers import integer_pieces
+
 ASCII_DIGITS = "0123456789"
 
 
@@ -33,24 +35,14 @@ def read_choice(response: str) -> int:
     return int(stripped[0])
 
 
-def _integers(pieces: list[str]) -> list[int]:
-    numbers: list[int] = []
-    for piece in pieces:
-        try:
-            numbers.append(int(piece))
-        except ValueError:
-            continue
-    return numbers
-
-
 def read_retrieval(response: str) -> list[int]:
-    return _integers(response.strip().split(","))[:3]
+    return integer_pieces(response.strip().split(","))[:3]
 
 
 def read_ranking(response: str) -> list[int]:
     if "\n" in response:
         response = response.strip("\n").split("\n")[0]
-    return _integers(response.strip().split(","))
+    return integer_pieces(response.strip().split(","))
 
 
 def read_entities(response: str) -> list[str]:
