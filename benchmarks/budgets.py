@@ -23,7 +23,7 @@ from models.vllm_config import ShopModelConfig, embedded_model_dirs
 from runtime.answering.router import route
 from runtime.answering.shapes import shape_of
 from runtime.grading.config import ScoringConfig
-from runtime.grading.data import Question
+from runtime.grading.questions import Question
 from runtime.grading.scoring import score_answers
 
 # The budgets tried per kind: around each default, and below it.

@@ -31,7 +31,7 @@ from runtime.budget.profiler import (
 )
 from runtime.common.competition import TRACK5
 from runtime.common.paths import REPO_ROOT, SAMPLE_DATA
-from runtime.grading.data import load_questions
+from runtime.grading.questions import load_questions
 from runtime.tools.tiny_model import write_tiny_model
 
 DEVELOPMENT = REPO_ROOT.parent / "shared" / "data" / "development.json"

@@ -42,9 +42,9 @@ from runtime.answering.engine import runs_4bit_kernels
 from runtime.common.paths import REPO_ROOT
 from runtime.common.records import reporting
 from runtime.grading.config import ScoringConfig
-from runtime.grading.data import Question, load_questions
-from runtime.grading.evaluation import batches_as_grader, check_reply
+from runtime.grading.grader import batches_as_grader, check_reply
 from runtime.grading.intervals import TaskUnits, excludes_zero, interval, resample_runs
+from runtime.grading.questions import Question, load_questions
 from runtime.grading.scoring import score_answers, task_units
 
 SHARED = REPO_ROOT.parent / "shared" / "data"

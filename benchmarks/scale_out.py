@@ -29,6 +29,7 @@ from typing import Any
 from runtime.common.paths import REPO_ROOT
 from runtime.grading.config import load_config
 from runtime.grading.evaluation import evaluate
+from runtime.grading.results import Results
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_DATA = [SHARED / "development.json", SHARED / "tuning.jsonl"]
@@ -41,7 +42,7 @@ WAYS: dict[str, dict[str, Any]] = {
 }
 
 
-def one_run(model: str, data: list[Path], way: dict[str, Any], out: Path) -> dict[str, Any]:
+def one_run(model: str, data: list[Path], way: dict[str, Any], out: Path) -> Results:
     config = load_config(None, data=data, model=model, output_dir=out, progress=False, **way)
     with contextlib.redirect_stdout(io.StringIO()):  # the run's own tables
         return evaluate(config)
@@ -73,7 +74,7 @@ def main() -> None:
           "| whole run (s) | replicas busy (s) |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for model in args.models:
-        reference: dict[str, Any] | None = None
+        reference: Results | None = None
         generation: dict[str, list[float]] = {}
         for name, way in WAYS.items():
             if name not in args.ways:
@@ -82,22 +83,22 @@ def main() -> None:
             for _ in range(args.repeats):
                 with tempfile.TemporaryDirectory() as folder:
                     runs.append(one_run(model, args.data, way, Path(folder) / "out"))
-                print(f"{model}, {name}: {runs[-1]['timing']['total_s']:.1f} s",
+                print(f"{model}, {name}: {runs[-1].timing.total_s:.1f} s",
                       file=sys.stderr, flush=True)
             # Scores are compared with the first way run (the single process by default).
             reference = reference or runs[0]
             for result in runs:
-                if result["tasks"] != reference["tasks"]:
+                if result.tasks != reference.tasks:
                     sys.exit(f"{model}, {name}: scores differ from the single process's")
-            times = [r["timing"] for r in runs]
-            generation[name] = [t["generation_s"] for t in times]
-            questions = runs[0]["run"]["num_questions"]
-            busy = [", ".join(f"{r['busy_s']:.0f}" for r in result["run"]["replica_stats"])
-                    for result in runs if result["run"]["replica_stats"]]
+            times = [r.timing for r in runs]
+            generation[name] = [t.generation_s or 0.0 for t in times]
+            questions = runs[0].run.num_questions
+            busy = [", ".join(f"{r.busy_s:.0f}" for r in result.run.replica_stats)
+                    for result in runs if result.run.replica_stats]
             print(f"| {model} | {name} | {questions} "
-                  f"| {_spread([questions / t['generation_s'] for t in times])} "
-                  f"| {_spread([t['model_load_s'] for t in times])} "
-                  f"| {_spread(generation[name])} | {_spread([t['total_s'] for t in times])} "
+                  f"| {_spread([questions / (t.generation_s or 1e-9) for t in times])} "
+                  f"| {_spread([t.model_load_s or 0.0 for t in times])} "
+                  f"| {_spread(generation[name])} | {_spread([t.total_s for t in times])} "
                   f"| {'; '.join(busy) or '–'} |", flush=True)
         if len(generation) == len(WAYS):
             single, on_ray, two = (statistics.median(generation[w]) for w in WAYS)

@@ -74,9 +74,9 @@ def organisers_encoder(path: Path) -> Any:
 def score_one_at_a_time(data: Path, predictions: Path) -> float:
     """Track 5 of the saved answers, scored row by row; runs in its own process."""
     from runtime.grading.config import ScoringConfig
-    from runtime.grading.data import load_questions
     from runtime.grading.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS
     from runtime.grading.predictions import Predictions
+    from runtime.grading.questions import load_questions
     from runtime.grading.scoring import parsed_answer
 
     questions = load_questions(data).questions
@@ -109,8 +109,8 @@ def repeated(data: Path, predictions: Path, times: int, into: Path,
              distinct: bool) -> tuple[Path, Path]:
     """The data and the saved answers with every row repeated `times` times, rows renumbered;
     with `distinct`, the k-th repeat of a free-text answer ends in " (k)"."""
-    from runtime.grading.data import load_questions
     from runtime.grading.predictions import Predictions
+    from runtime.grading.questions import load_questions
 
     questions = load_questions(data).questions
     answers = Predictions.read_any(predictions, questions).answers()

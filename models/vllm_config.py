@@ -15,8 +15,9 @@ from runtime.answering.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit
 from runtime.answering.guard import GuardConfig
 from runtime.answering.shapes import DecodingConfig
 from runtime.common.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
+from runtime.common.errors import one_line
 from runtime.common.paths import PROMPTS_DIR, REPO_ROOT
-from runtime.common.settings import ConfigError, json_kind, one_line, read_json_object
+from runtime.common.settings import ConfigError, json_kind, read_json_object
 
 DEFAULT_SHOP_MODEL_CONFIG = REPO_ROOT / "models" / "vllm_config.json"
 log = logging.getLogger(__name__)

@@ -22,14 +22,10 @@ from runtime.common.paths import ESTIMATED_COUNTS, OUTPUTS_DIR, REPO_ROOT, SAMPL
 from runtime.common.settings import ConfigError
 from runtime.common.shopping_mmlu import SEMANTICS
 from runtime.grading.config import EvaluationConfig, load_config
-from runtime.grading.data import DataError
-from runtime.grading.evaluation import (
-    Interrupted,
-    ModelReplyError,
-    evaluate,
-    score_saved,
-)
+from runtime.grading.evaluation import Interrupted, evaluate, score_saved
+from runtime.grading.grader import ModelReplyError
 from runtime.grading.predictions import OutputDirError, make_output_dir
+from runtime.grading.questions import DataError
 from runtime.grading.scoring import MissingMetricModel
 from runtime.logs import LOG_FILE, logs_to
 from runtime.tools.model_files import ModelDirError
@@ -297,7 +293,7 @@ def _route_command(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from runtime.answering.router import route
-    from runtime.grading.data import load_questions
+    from runtime.grading.questions import load_questions
 
     questions = load_questions(args.data, require_labels=False).questions
     confusions: Counter[tuple[str, str]] = Counter()
@@ -371,7 +367,7 @@ def _embedded_model_command(args: argparse.Namespace) -> int:
 
 def _mean_prompt_tokens(data: Path) -> dict[str, float]:
     """Mean prompt size per task type, at about 4 characters per token."""
-    from runtime.grading.data import load_questions
+    from runtime.grading.questions import load_questions
 
     sizes: dict[str, list[int]] = {}
     for q in load_questions(data).questions:
@@ -420,6 +416,7 @@ def _estimate_command(args: argparse.Namespace) -> int:
 def _profile_command(args: argparse.Namespace) -> int:
     import math
 
+    from runtime.budget.profile_report import profile_markdown, write_profile
     from runtime.budget.profiler import (
         ProfileRun,
         counts_of,
@@ -428,16 +425,14 @@ def _profile_command(args: argparse.Namespace) -> int:
         load_counts,
         profile_batches,
         profile_document,
-        profile_markdown,
         profiled_hardware,
         project_tracks,
         stratified_sample,
         warm_up,
-        write_profile,
     )
     from runtime.common.records import reporting
-    from runtime.grading.data import load_questions, select_questions
-    from runtime.grading.evaluation import build_model
+    from runtime.grading.grader import build_model
+    from runtime.grading.questions import load_questions, select_questions
 
     config = EvaluationConfig(tracks=args.tracks or [], tasks=args.tasks or [],
                               task_types=args.task_types or [])  # validates the filters

@@ -186,7 +186,7 @@ def model_config_file(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
 
 def grader_limit_of(seconds: float) -> Callable[[pytest.MonkeyPatch, Path], None]:
     def patch(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
-        monkeypatch.setattr("runtime.grading.evaluation.PER_QUESTION_LIMIT_S", seconds)
+        monkeypatch.setattr("runtime.grading.grader.PER_QUESTION_LIMIT_S", seconds)
     return patch
 
 

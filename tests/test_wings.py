@@ -57,7 +57,7 @@ def within(name: str, places: tuple[str, ...]) -> bool:
 
 def test_the_graph_is_read():
     assert "runtime.answering.router" in GRAPH["models.vllm_model"]
-    assert "runtime.grading.data" in GRAPH["runtime.grading.scoring"]
+    assert "runtime.grading.questions" in GRAPH["runtime.grading.scoring"]
     assert "runtime.common.competition" in GRAPH["runtime.grading.config"]
 
 

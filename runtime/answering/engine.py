@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.answering.decoding import DecodingPlan
 from runtime.common.checkpoint import quantization_scheme
+from runtime.common.errors import one_line
 from runtime.common.settings import ConfigError
 
 ENGINE_CONFIG_FILE = "engine.json"
@@ -267,18 +268,17 @@ def _check_chat_template(config: EngineConfig) -> None:
             str(config.model), trust_remote_code=config.trust_remote_code, local_files_only=True)
     # The tokenizer's files are the checkpoint's: any parse or lookup failure means them.
     except Exception as err:  # noqa: BLE001
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise ConfigError(f"{config.model}: its tokenizer does not load ({reason}): the folder "
-                          "needs tokenizer.json or the tokenizer files it was saved with") from err
+        raise ConfigError(f"{config.model}: its tokenizer does not load ({one_line(err)}): the "
+                          "folder needs tokenizer.json or the tokenizer files it was saved "
+                          "with") from err
     try:
         tokenizer.apply_chat_template(
             [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
             tokenize=False, add_generation_prompt=True)
     # A template is the checkpoint's own code (jinja2): it can raise anything.
     except Exception as err:  # noqa: BLE001
-        reason = " ".join(str(err).split()) or type(err).__name__
         raise ConfigError(f"{config.model}: its chat template fails on a system and a user "
-                          f"turn ({type(err).__name__}: {reason}): fix chat_template in "
+                          f"turn ({type(err).__name__}: {one_line(err)}): fix chat_template in "
                           "tokenizer_config.json") from err
 
 

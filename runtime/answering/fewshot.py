@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from runtime.answering.router import Route, route
 from runtime.common.competition import TaskType
 from runtime.common.embeddings import Encoder, encode, load_encoder
-from runtime.common.settings import ConfigError, one_line
+from runtime.common.errors import one_line
+from runtime.common.settings import ConfigError
 
 
 class PoolQuestion(BaseModel):
@@ -72,20 +73,12 @@ def written_answer(question: PoolQuestion) -> str | None:
     return None
 
 
-def _reason(err: Exception) -> str:
-    if isinstance(err, ValidationError):
-        return one_line(err)
-    if isinstance(err, OSError) and err.strerror:
-        return err.strerror
-    return " ".join(str(err).split()) or type(err).__name__
-
-
 def read_pool(path: Path) -> list[PoolQuestion]:
     """The pool's rows, validated; an unreadable or malformed pool is one error line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"few-shot pool {path}: cannot read it ({_reason(err)}): set "
+        raise ConfigError(f"few-shot pool {path}: cannot read it ({one_line(err)}): set "
                           "fewshot.pool to a data file in the development format") from err
     try:
         stripped = text.lstrip()
@@ -94,7 +87,7 @@ def read_pool(path: Path) -> list[PoolQuestion]:
         return [PoolQuestion.model_validate(row) for row in rows]
     except (ValueError, RecursionError, ValidationError) as err:
         raise ConfigError(f"few-shot pool {path}: not a data file in the development format "
-                          f"({_reason(err)}): each row needs input_field, output_field, "
+                          f"({one_line(err)}): each row needs input_field, output_field, "
                           "task_type and is_multiple_choice") from err
 
 

@@ -1,6 +1,6 @@
-"""Settings files and their errors: one reader for a JSON file of settings, and a pydantic
-validation error worded as one line. Every configuration model (evaluation, scoring, the
-model's own) is read through these."""
+"""Settings files and their errors: one reader for a JSON file of settings and the error a
+setting that cannot be used raises. Every configuration model (evaluation, scoring, the model's
+own) is read through these; a validation error is worded by `runtime.common.errors.one_line`."""
 
 from __future__ import annotations
 
@@ -8,21 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 
 class ConfigError(ValueError):
     """A configuration file or option that cannot be used; the message says which and why."""
-
-
-def one_line(err: ValidationError) -> str:
-    """A validation error as one line: each problem as `field: message`."""
-    problems = []
-    for problem in err.errors():
-        where = ".".join(str(part) for part in problem["loc"])
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
-    return "; ".join(problems)
 
 
 # A settings file is small: anything larger is not one (a device, a data file given by mistake).

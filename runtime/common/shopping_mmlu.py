@@ -15,10 +15,6 @@ from runtime.common.competition import TRACKS
 
 Semantics = Literal["shopbench", "shopping-mmlu"]
 SEMANTICS: tuple[str, ...] = get_args(Semantics)
-SEMANTICS_WORDS: dict[str, str] = {
-    "shopbench": "the KDD Cup grader's parsers and metrics",
-    "shopping-mmlu": "Shopping MMLU's own metrics",
-}
 
 # Skill N is track N; the leaderboard's column names.
 SKILLS: dict[str, str] = dict(zip(TRACKS, (

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from runtime.common.competition import track_name
-from runtime.common.settings import ConfigError, one_line, read_json_object
+from runtime.common.errors import one_line
+from runtime.common.settings import ConfigError, read_json_object
 from runtime.grading.config import ScoringConfig
 from runtime.grading.intervals import (
     TaskUnits,
@@ -35,7 +36,8 @@ from runtime.grading.predictions import (
     PredictionLine,
     read_saved_lines,
 )
-from runtime.grading.report import CHART_FILE, REPORT_FILE, RESULTS_FILE, Results, table_cell
+from runtime.grading.report import table_cell
+from runtime.grading.results import CHART_FILE, REPORT_FILE, RESULTS_FILE, Results
 
 # What every run folder holds (and may not yet, while a run is starting).
 RUN_FILES = {PREDICTIONS_FILE, RESULTS_FILE, REPORT_FILE, CHART_FILE, LOCK_FILE}

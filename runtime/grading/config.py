@@ -30,8 +30,9 @@ from runtime.common.embeddings import (
     MULTILINGUAL_MINILM,
     bundled_minilm_path,
 )
+from runtime.common.errors import one_line
 from runtime.common.paths import OUTPUTS_DIR, SAMPLE_DATA
-from runtime.common.settings import ConfigError, json_kind, one_line, read_json_object
+from runtime.common.settings import ConfigError, json_kind, read_json_object
 from runtime.common.shopping_mmlu import Semantics
 
 

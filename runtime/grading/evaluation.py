@@ -10,12 +10,8 @@ because embedding metrics are scored in one batch per metric.
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import inspect
 import logging
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,19 +21,27 @@ from typing import Any
 
 from tqdm import tqdm
 
-from runtime.common.competition import (
-    MAX_BATCH_SIZE,
-    MIN_BATCH_SIZE,
-    PER_QUESTION_LIMIT_S,
-    TaskType,
-)
 from runtime.common.records import AnswerRecord, RunReport, Usage, batch_records, reporting
 from runtime.common.settings import ConfigError
-from runtime.common.shopping_mmlu import SEMANTICS_WORDS
 from runtime.grading.cluster import Cluster, ModelFailed, ReplicaLost
 from runtime.grading.config import EvaluationConfig
-from runtime.grading.data import DataSet, Question, select_questions
-from runtime.grading.datasets import data_label, load_data
+from runtime.grading.data_paths import data_label, load_data
+from runtime.grading.grader import (
+    MODEL_ALIASES,
+    Batch,
+    GraderModel,
+    ModelReplyError,
+    ask,
+    batches_as_grader,
+    build_model,
+    check_reply,
+    check_weights_option,
+    grader_limit_s,
+    model_code_error,
+    model_spec,
+    resolve_model_class,
+    warn_if_over_time,
+)
 from runtime.grading.predictions import (
     PREDICTIONS_FILE,
     AnsweredBy,
@@ -46,33 +50,20 @@ from runtime.grading.predictions import (
     holding_output_dir,
     prediction_line,
 )
-from runtime.grading.report import (
+from runtime.grading.questions import DataSet, Question, select_questions
+from runtime.grading.report import table_lines, write_reports
+from runtime.grading.results import (
     ReplicaStats,
     Results,
     RunInfo,
     SlowBatch,
     Timing,
     read_results,
-    table_lines,
-    write_reports,
 )
+from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores, check_metric_models, score_answers
 
 log = logging.getLogger(__name__)
-
-MODEL_ALIASES: dict[str, str] = {
-    "UserModel": "models.user_config:UserModel",
-    "dummy": "models.dummy_model:DummyModel",
-    "baseline": "models.baseline_model:BaselineModel",
-    "vllm": "models.vllm_model:VLLMShopModel",
-    "shopping-mmlu-reference": "models.shopping_mmlu_reference:ShoppingMMLUReference",
-}
-
-
-class ModelReplyError(RuntimeError):
-    """The model broke the interface: wrong batch size, wrong number or type of answers, or its
-    own code raised (the traceback goes to the log)."""
-
 
 class Interrupted(KeyboardInterrupt):
     """Answering stopped by KeyboardInterrupt: a Ctrl-C, or the model's own code raising it.
@@ -82,14 +73,6 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(f"interrupted in {where}")
         self.saved = saved
         self.where = where
-
-
-@dataclass
-class Batch:
-    index: int
-    task_type: TaskType
-    is_multiple_choice: bool
-    questions: list[Question]
 
 
 @dataclass
@@ -103,164 +86,13 @@ class GenerationStats:
     replicas: dict[int, ReplicaStats] = field(default_factory=dict)  # cluster runs
 
 
-def resolve_model_class(spec: str) -> type:
-    """`module:Class`, or a short name from MODEL_ALIASES: a class with the grader's two
-    methods, or one line that says what the spec names instead."""
-    target = MODEL_ALIASES.get(spec, spec)
-    module_name, _, class_name = target.partition(":")
-    if not (module_name and class_name):
-        close = difflib.get_close_matches(spec, MODEL_ALIASES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown model {spec!r}{hint}: use module:Class or one of "
-                          f"{', '.join(MODEL_ALIASES)}")
-    if module_name.startswith("."):
-        raise ConfigError(f"--model {spec}: give the module's full name (models.dummy_model, "
-                          "not .dummy_model)")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        raise ConfigError(f"--model {spec}: cannot import {module_name!r} ({err}): check the "
-                          "module path, run from the repository root") from err
-    # Importing runs the module's own code, whatever it raises.
-    except Exception as err:  # noqa: BLE001
-        log.info("importing %s failed", module_name, exc_info=True)
-        raise ConfigError(f"--model {spec}: importing {module_name!r} raised "
-                          f"{type(err).__name__}: {one_line_of(err)} (the traceback is in the "
-                          "log)") from err
-    found = getattr(module, class_name, None)
-    if found is None:
-        raise ConfigError(f"--model {spec}: module {module_name!r} has no {class_name!r}")
-    missing = [name for name in ("get_batch_size", "batch_predict")
-               if not callable(getattr(found, name, None))]
-    if not isinstance(found, type) or missing:
-        what = "not a class" if not isinstance(found, type) else f"has no {missing[0]}()"
-        raise ConfigError(f"--model {spec}: {module_name}.{class_name} is {what}, not a model: "
-                          "name a class with get_batch_size() and batch_predict()")
-    return found
-
-
-def one_line_of(err: BaseException) -> str:
-    """An exception's message as one line."""
-    return " ".join(str(err).split()) or type(err).__name__
-
-
-def _model_code(spec: str, where: str, err: Exception) -> ModelReplyError:
-    """The error for an exception the model's own code raised, its traceback to the log."""
-    log.info("the model %s raised in %s", spec, where, exc_info=err)
-    return ModelReplyError(f"the model {spec} raised {type(err).__name__} in {where}: "
-                           f"{one_line_of(err)} (the traceback is in the log)")
-
-
-def check_weights_option(cls: type, spec: str, weights: Path | None) -> None:
-    """--weights only for a model that takes them, and only a folder that is there."""
-    if weights is None:
-        return
-    if "weights" not in inspect.signature(cls).parameters:
-        raise ConfigError(f"model {spec!r} takes no weights: drop --weights, or use a model "
-                          "that loads them (vllm)")
-    if not Path(weights).is_dir():
-        raise ConfigError(f"--weights {weights}: no such folder: point it at a model directory "
-                          "(config.json, *.safetensors, the tokenizer)")
-
-
-def build_model(spec: str, weights: Path | None = None) -> Any:
-    cls = resolve_model_class(spec)
-    check_weights_option(cls, spec, weights)
-    try:
-        return cls() if weights is None else cls(weights=weights)
-    except (ConfigError, OSError):  # already one line that says what to do
-        raise
-    except Exception as err:
-        raise _model_code(spec, "__init__", err) from err
-
-
-def batches_as_grader(questions: list[Question], model: Any) -> Iterator[Batch]:
-    """Group by task type (first-appearance order), then batches of the model's batch size."""
-    groups: dict[tuple[TaskType, bool], list[Question]] = {}
-    for q in questions:
-        groups.setdefault((q.labels.task_type, q.is_multiple_choice), []).append(q)
-    index = 0
-    for (task_type, is_mc), members in groups.items():
-        start = 0
-        while start < len(members):
-            try:
-                size = model.get_batch_size()
-            except Exception as err:
-                raise _model_code(_model_name(model), "get_batch_size()", err) from err
-            if (not isinstance(size, int) or isinstance(size, bool)
-                    or not MIN_BATCH_SIZE <= size <= MAX_BATCH_SIZE):
-                raise ModelReplyError(f"get_batch_size() returned {size!r}; it must be "
-                                      f"{MIN_BATCH_SIZE} to {MAX_BATCH_SIZE}")
-            yield Batch(index, task_type, is_mc, members[start : start + size])
-            index += 1
-            start += size
-
-
-def _model_name(model: Any) -> str:
-    return f"{type(model).__module__}:{type(model).__name__}"
-
-
-def _where(batch: Batch) -> str:
-    return (f"batch {batch.index} (task type {batch.task_type}, rows "
-            f"{batch.questions[0].row}-{batch.questions[-1].row})")
-
-
-def check_reply(reply: Any, batch: Batch) -> list[str]:
-    """The reply as the grader takes it, or a ModelReplyError that says what is wrong."""
-    where = _where(batch)
-    if not isinstance(reply, list):
-        raise ModelReplyError(f"{where}: batch_predict returned a {type(reply).__name__}, "
-                              "not a list of strings")
-    if len(reply) != len(batch.questions):
-        raise ModelReplyError(f"{where}: batch_predict returned {len(reply)} answers for "
-                              f"{len(batch.questions)} prompts")
-    for position, answer in enumerate(reply):
-        if not isinstance(answer, str):
-            raise ModelReplyError(f"{where}: answer {position} (row "
-                                  f"{batch.questions[position].row}) is a "
-                                  f"{type(answer).__name__}, not a string")
-    return reply
-
-
-def _ask(model: Any, batch: Batch, timeout_s: float | None) -> Any:
-    """batch_predict as the grader calls it; with `timeout_s`, in a worker thread given up
-    after that long (a hung model cannot be stopped from outside, only left behind)."""
-    prompts = {"prompt": [q.input_field for q in batch.questions]}
-    if timeout_s is None:
-        return model.batch_predict(prompts, batch.is_multiple_choice)
-    outcome: dict[str, Any] = {}
-
-    def call() -> None:
-        try:
-            outcome["reply"] = model.batch_predict(prompts, batch.is_multiple_choice)
-        except BaseException as err:  # noqa: BLE001 - handed to the calling thread as is
-            outcome["error"] = err
-
-    worker = threading.Thread(target=call, name=f"batch-{batch.index}", daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    if worker.is_alive():
-        raise ModelReplyError(
-            f"{_where(batch)}: no answer within {timeout_s:g} s (--batch-timeout); the "
-            "answers saved before are kept: fix the model or raise --batch-timeout, then pass "
-            "--resume")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["reply"]
-
-
 def _slow_batch(batch: Batch, seconds: float) -> SlowBatch | None:
     """The batch, if it took longer than the grader allows it."""
-    limit_s = PER_QUESTION_LIMIT_S * len(batch.questions)
-    if seconds <= limit_s:
+    if not warn_if_over_time(batch, seconds):
         return None
-    slow = SlowBatch(batch=batch.index, task_type=batch.task_type,
+    return SlowBatch(batch=batch.index, task_type=batch.task_type,
                      rows=[q.row for q in batch.questions], seconds=round(seconds, 3),
-                     limit_s=limit_s)
-    print(f"warning: {_where(batch)} took {seconds:.1f} s, over the grader's limit of "
-          f"{limit_s:g} s ({PER_QUESTION_LIMIT_S:g} s per prompt): the grader would stop the "
-          "run here", file=sys.stderr)
-    return slow
+                     limit_s=grader_limit_s(batch))
 
 
 @dataclass
@@ -274,7 +106,7 @@ class Reply:
     replica: int | None = None
 
 
-def _replies_in_process(model: Any, questions: list[Question], predictions: Predictions,
+def _replies_in_process(model: GraderModel, questions: list[Question], predictions: Predictions,
                         config: EvaluationConfig) -> Iterator[Reply]:
     """Ask the model in this process, batch by batch, as the grader does."""
     reporter = reporting(model)
@@ -288,18 +120,18 @@ def _replies_in_process(model: Any, questions: list[Question], predictions: Pred
             return
         started = time.perf_counter()
         try:
-            reply = _ask(model, batch, config.batch_timeout_s)
+            reply = ask(model, batch, config.batch_timeout_s)
         except SystemExit as exit_:
             # The grader would get no answers either; say so rather than end with "success".
             raise ModelReplyError(
                 f"the model called sys.exit({exit_.code}) in batch_predict instead of returning "
                 f"answers; {_kept(predictions)}") from exit_
         except KeyboardInterrupt as err:
-            raise Interrupted(len(predictions.by_row), _where(batch)) from err
+            raise Interrupted(len(predictions.by_row), batch.where()) from err
         except ModelReplyError:
             raise
         except Exception as err:
-            failure = _model_code(config.model, f"batch_predict, {_where(batch)}", err)
+            failure = model_code_error(config.model, f"batch_predict, {batch.where()}", err)
             raise ModelReplyError(f"{failure}; {_kept(predictions)}") from err
         count = len(reply) if isinstance(reply, list) else 0
         yield Reply(batch, reply, batch_records(reporter, count), time.perf_counter() - started)
@@ -336,7 +168,7 @@ def _replies_on_cluster(cluster: Cluster, questions: list[Question], predictions
 
 
 def generate_answers(
-    model: Any,
+    model: GraderModel | None,
     questions: list[Question],
     predictions: Predictions,
     config: EvaluationConfig,
@@ -349,8 +181,11 @@ def generate_answers(
     bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not config.progress,
                file=sys.stderr)
     started = time.perf_counter()
-    replies = (_replies_on_cluster(cluster, questions, predictions, config) if cluster
-               else _replies_in_process(model, questions, predictions, config))
+    if cluster is not None:
+        replies = _replies_on_cluster(cluster, questions, predictions, config)
+    else:
+        assert model is not None, "a model or a cluster answers"
+        replies = _replies_in_process(model, questions, predictions, config)
     for reply in replies:
         batch = reply.batch
         if cluster is None:
@@ -368,7 +203,7 @@ def generate_answers(
         # A Ctrl-C while a batch is written: the lines before it are whole, a torn one is
         # dropped on resume.
         except KeyboardInterrupt as err:
-            raise Interrupted(len(predictions.by_row), _where(batch)) from err
+            raise Interrupted(len(predictions.by_row), batch.where()) from err
         slow = _slow_batch(batch, reply.seconds)
         if slow is not None:
             stats.slow_batches.append(slow)
@@ -424,7 +259,7 @@ def same_model_family(saved: str, current: str) -> bool:
 def answered_by(config: EvaluationConfig) -> AnsweredBy:
     """The model and weights of this run, as saved beside each answer."""
     weights = str(Path(config.weights).resolve()) if config.weights else None
-    return AnsweredBy(MODEL_ALIASES.get(config.model, config.model), weights)
+    return AnsweredBy(model_spec(config.model), weights)
 
 
 def prepare_output_dir(config: EvaluationConfig, questions: list[Question], by: AnsweredBy,
@@ -476,7 +311,7 @@ def _load_data(paths: list[Path], config: EvaluationConfig
                                  task_types=config.task_types, limit=config.limit)
     semantics = config.scoring.semantics or dataset.benchmark
     chosen = "as asked" if config.scoring.semantics else "the default for these files"
-    print(f"scoring: {semantics} ({SEMANTICS_WORDS[semantics]}; {chosen})")
+    print(f"scoring: {semantics} ({scheme_of(semantics).words}; {chosen})")
     scoring = config.scoring.model_copy(update={"semantics": semantics})
     return dataset, questions, config.model_copy(update={"scoring": scoring})
 
@@ -513,8 +348,8 @@ def _run_info(dataset: DataSet, questions: list[Question], answered: int, starte
     )
 
 
-def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
-    """Run a whole local evaluation; returns the results document that was written.
+def evaluate(config: EvaluationConfig, model: GraderModel | None = None) -> Results:
+    """Run a whole local evaluation; returns the results that were written.
 
     `model` is an already built model to use instead of building `config.model`. The model's
     spec, its weights, the data and the output folder are all checked before anything in the
@@ -534,7 +369,7 @@ def evaluate(config: EvaluationConfig, model: Any = None) -> dict[str, Any]:
             print(f"note: {out} already holds this model's answers to every question, scored "
                   f"(finished {predictions.run.finished_at}): its results again, nothing "
                   "asked. Pass --overwrite to answer anew.")
-            return predictions.model_dump(mode="json")
+            return predictions
         loading_s = time.perf_counter() - started
         resumed_rows = len(predictions.by_row)
         pending = [q for q in questions if q.row not in predictions.by_row]
@@ -596,7 +431,7 @@ def _generate_on_cluster(config: EvaluationConfig, pending: list[Question],
 
 def score_saved(
     data: list[Path], predictions: Path, output_dir: Path, config: EvaluationConfig
-) -> dict[str, Any]:
+) -> Results:
     """Re-score saved answers without a model and write the same files.
 
     Saved answers are never replaced: the predictions are copied into `output_dir` only where it

@@ -16,6 +16,7 @@ Quirks kept on purpose (see FACTS.md):
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import Any
 
 MAX_RESPONSE_CHARACTERS = 5000
@@ -79,22 +80,23 @@ def parse_generation(response: str) -> str:
     return response.strip()
 
 
+# The grader's parser of each task type.
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "multiple-choice": parse_multiple_choice,
+    "ranking": parse_ranking,
+    "retrieval": parse_retrieval,
+    "named_entity_recognition": parse_named_entities,
+    "generation": parse_generation,
+}
+
+
 def parse_answer(response: str, task_type: str) -> Any:
     """Parse one raw answer the way the grader does for `task_type` (the data's names)."""
     if not isinstance(response, str):
         raise TypeError(f"an answer must be a string, got {type(response).__name__}")
-    response = response[:MAX_RESPONSE_CHARACTERS]
-    if task_type == "multiple-choice":
-        return parse_multiple_choice(response)
-    if task_type == "ranking":
-        return parse_ranking(response)
-    if task_type == "retrieval":
-        return parse_retrieval(response)
-    if task_type == "named_entity_recognition":
-        return parse_named_entities(response)
-    if task_type == "generation":
-        return parse_generation(response)
-    raise ValueError(f"unknown task type {task_type!r}")
+    if task_type not in PARSERS:
+        raise ValueError(f"unknown task type {task_type!r}")
+    return PARSERS[task_type](response[:MAX_RESPONSE_CHARACTERS])
 
 
 def is_parse_failure(parsed: Any, task_type: str) -> bool:

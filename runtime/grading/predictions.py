@@ -26,9 +26,9 @@ from typing import IO, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from runtime.common.competition import MetricName, TaskType
+from runtime.common.errors import one_line
 from runtime.common.records import AnswerRecord
-from runtime.common.settings import one_line
-from runtime.grading.data import Question, json_lines
+from runtime.grading.questions import Question, json_lines
 from runtime.grading.scoring import parsed_answer
 
 PREDICTIONS_FILE = "predictions.jsonl"

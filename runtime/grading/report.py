@@ -1,35 +1,30 @@
-"""What an evaluation leaves behind: results.json (the `Results` model, every field described),
-report.md, a PNG chart and the console table."""
+"""What an evaluation shows of its results: the console tables, report.md (with each task's
+lowest-scoring answers) and the PNG chart; `write_reports` writes results.json (results.py)
+beside them."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from runtime.common.competition import (
-    PER_QUESTION_LIMIT_S,
-    TRACK5,
-    TRACKS,
-    MetricName,
-    TaskType,
-)
+from runtime.common.competition import TRACKS
 from runtime.common.prompt_lines import choice_options
 from runtime.common.records import Usage
-from runtime.common.shopping_mmlu import NO_SKILL, NO_SKILL_NAME, SKILLS, Semantics
-from runtime.grading.data import Question
+from runtime.common.shopping_mmlu import SKILLS
 from runtime.grading.predictions import PREDICTIONS_FILE, PredictionLine
+from runtime.grading.questions import Question
+from runtime.grading.results import (
+    CHART_FILE,
+    REPORT_FILE,
+    RESULTS_FILE,
+    Results,
+    RunInfo,
+    Timing,
+    results_document,
+)
+from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores, as_utf8
-
-SCHEMA_VERSION = 6  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
-# batches; 4: `usage` counts repairs (`repairs`, `repairs_by_kind`), not "fallbacks";
-# 5: every score has its bootstrap `interval`; 6: `scoring` (whose semantics scored)
-CHART_FILE = "scores.png"
-REPORT_FILE = "report.md"
-RESULTS_FILE = "results.json"
 
 
 def _fmt(value: float | None) -> str:
@@ -42,202 +37,11 @@ def _fmt_with(value: float | None, bounds: tuple[float, float] | None) -> str:
     return f"{value:.4f} ({bounds[0]:.3f}–{bounds[1]:.3f})"
 
 
-Interval = tuple[float, float] | None
-INTERVAL_DOC = ("The score's bootstrap interval over questions (tasks fixed, questions "
-                "resampled within their task), at the scoring configuration's confidence "
-                "(95% unless set); null when unscored or turned off.")
-
-
-class TaskEntry(BaseModel):
-    task_name: str
-    task_type: TaskType
-    metric: MetricName
-    track: str
-    num_samples: int = Field(description="Answered questions of the task that were scored.")
-    score: float | None = Field(description="The task's score; null when unscored.")
-    parse_failures: int = Field(description="Answers the official parser could not read.")
-    unscored_reason: str | None = Field(description="Why the task has no score.")
-    interval: Interval = Field(default=None, description=INTERVAL_DOC)
-
-
-class TrackEntry(BaseModel):
-    name: str = Field(description="The track's display name.")
-    score: float | None = Field(description="Mean of its scored tasks.")
-    num_tasks: int
-    unscored_tasks: list[str]
-    interval: Interval = Field(default=None, description=INTERVAL_DOC)
-
-
-class Track5Entry(BaseModel):
-    track: str = Field(description="The leaderboard's id of track 5.")
-    score: float | None
-    definition: str
-    tracks_included: list[str] = Field(description="The tracks whose mean track 5 is.")
-    interval: Interval = Field(default=None, description=INTERVAL_DOC)
-
-
-class TasksMeanEntry(BaseModel):
-    score: float | None
-    definition: str
-    interval: Interval = Field(default=None, description=INTERVAL_DOC)
-
-
-class Timing(BaseModel):
-    """Seconds, wall clock; null where the run had no such phase (re-scoring has no model)."""
-
-    total_s: float = Field(description="The whole command: loading, the model, scoring, and "
-                           "writing the reports.")
-    loading_s: float | None = Field(default=None, description="Loading the data and reading "
-                                    "the output folder's saved answers.")
-    model_s: float = Field(description="Building the model and answering: model_load_s plus "
-                           "generation_s.")
-    model_load_s: float | None = Field(default=None, description="Building the model, the "
-                                       "engine's start (engine_load_s) included.")
-    generation_s: float | None = Field(default=None, description="The model's batch_predict "
-                                       "calls.")
-    scoring_s: float = Field(description="Parsing and scoring, embedding models included.")
-    engine_load_s: float | None = Field(default=None, description="Of model_load_s, the "
-                                        "engine's start, as the model reports it.")
-    answering_from: str | None = Field(default=None, description="Set when the answering "
-                                       "times are those of an earlier run (a resume that "
-                                       "asked nothing).")
-
-    def with_answering_of(self, earlier: Timing) -> Timing:
-        """These times with the answering times of the run before (a resume that asked
-        nothing keeps them)."""
-        return self.model_copy(update={
-            "model_s": earlier.model_s, "model_load_s": earlier.model_load_s,
-            "generation_s": earlier.generation_s, "engine_load_s": earlier.engine_load_s,
-            "answering_from": earlier.answering_from
-            or "the earlier run (this one asked nothing)"})
-
-
-class SlowBatch(BaseModel):
-    """A batch that took longer than the grader allows (the grader would stop the run)."""
-
-    batch: int = Field(description="The batch's index in the run.")
-    task_type: str
-    rows: list[int] = Field(description="The rows it asked.")
-    seconds: float = Field(description="How long batch_predict took.")
-    limit_s: float = Field(description="What the grader allows it: "
-                           f"{PER_QUESTION_LIMIT_S:g} s per prompt.")
-
-
-class ReplicaStats(BaseModel):
-    """What one replica of a cluster run answered, and how fast."""
-
-    replica: int = Field(description="The replica's index (0 to replicas - 1).")
-    batches: int = Field(default=0, description="Batches it answered.")
-    questions: int = Field(default=0, description="Questions it answered.")
-    busy_s: float = Field(default=0.0, description="Seconds inside its batch_predict calls.")
-
-    @property
-    def questions_per_s(self) -> float:
-        return self.questions / self.busy_s if self.busy_s else 0.0
-
-    def add(self, questions: int, seconds: float) -> None:
-        self.batches += 1
-        self.questions += questions
-        self.busy_s = round(self.busy_s + seconds, 3)
-
-
-class RunInfo(BaseModel):
-    model: str | None = Field(description="The model spec; null when saved answers were "
-                              "re-scored.")
-    weights: str | None = Field(default=None, description="Weights given on the command line.")
-    model_dir: str | None = Field(default=None, description="The directory that answered, as "
-                                  "the model reports it.")
-    data: str
-    predictions: str | None = Field(default=None, description="Re-scored predictions file.")
-    num_questions: int
-    resumed_rows: int = Field(description="Answers reused from an earlier run.")
-    asked_rows: int = Field(description="Answers asked of the model in this run.")
-    answered: int = Field(description="Questions with an answer: the scores cover these.")
-    missing: int = Field(description="Questions without an answer, not scored.")
-    partial: bool = Field(description="Whether some questions have no answer, so that the "
-                          "scores are those of the answered questions only.")
-    slow_batches: list[SlowBatch] = Field(
-        default_factory=list, description="Batches over the grader's time limit.")
-    skipped_invalid_rows: list[str]
-    started_at: str
-    finished_at: str
-    guard_events: list[dict[str, Any]] | None = Field(
-        default=None, description="The deadline guard's changes of level (on a cluster, "
-        "each with its replica: the guard is per replica).")
-    replicas: int | None = Field(default=None, description="Replicas that answered (a Ray "
-                                 "cluster run); null for one process.")
-    replica_stats: list[ReplicaStats] = Field(
-        default_factory=list, description="Per replica of a cluster run: batches, questions "
-        "and seconds busy (this run's asking only).")
-
-
-class Results(BaseModel):
-    """results.json: the scores of one evaluation, with its timing, usage and run."""
-
-    schema_version: int = SCHEMA_VERSION
-    scoring: Semantics = Field(default="shopbench", description="Whose answer readings and "
-                               "metrics scored: 'shopbench' (the KDD Cup grader's) or "
-                               "'shopping-mmlu' (Shopping MMLU's own; tracks are then its "
-                               "skills, named its way).")
-    tasks: list[TaskEntry]
-    tracks: dict[str, TrackEntry] = Field(description="Tracks 1-4 present (Shopping MMLU's "
-                                          "skills 1-4), by id.")
-    track5: Track5Entry
-    tasks_mean: TasksMeanEntry
-    notes: list[str]
-    timing: Timing
-    usage: Usage | None = Field(description="Tokens and repairs summed from the model's "
-                                "per-answer records; null when it reports none.")
-    run: RunInfo
-
-
-def read_results(out: Path) -> Results | None:
-    """The results.json of a run folder, where it holds one that this version reads."""
-    try:
-        return Results.model_validate_json((out / RESULTS_FILE).read_bytes())
-    except (OSError, ValueError):  # none, unreadable, or another shape (ValidationError)
-        return None
-
-
-def group_name(track: str, semantics: Semantics) -> str:
-    """A track's display name, or its skill's the way Shopping MMLU names it."""
-    if semantics == "shopping-mmlu":
-        return NO_SKILL_NAME if track == NO_SKILL else SKILLS.get(track, track)
-    return TRACKS.get(track, track)
-
-
-def results_document(scores: Scores, timing: Timing, usage: Usage | None,
-                     run: RunInfo) -> Results:
-    skills = scores.semantics == "shopping-mmlu"
-    return Results(
-        scoring=scores.semantics,
-        tasks=[TaskEntry(**asdict(t)) for t in scores.tasks],
-        tracks={track: TrackEntry(name=group_name(track, scores.semantics), score=result.score,
-                                  num_tasks=result.num_tasks,
-                                  unscored_tasks=result.unscored_tasks,
-                                  interval=result.interval)
-                for track, result in scores.tracks.items()},
-        track5=Track5Entry(track=TRACK5, score=scores.track5,
-                           definition="mean of the skill scores" if skills
-                           else "mean of the track scores (leaderboard track 5)",
-                           tracks_included=scores.tracks_in_track5,
-                           interval=scores.track5_interval),
-        tasks_mean=TasksMeanEntry(
-            score=scores.tasks_mean,
-            definition="mean over tasks (what the organisers' local script printed)",
-            interval=scores.tasks_mean_interval),
-        notes=scores.notes,
-        timing=timing,
-        usage=usage,
-        run=run,
-    )
-
-
 def table_lines(results: Results) -> list[str]:
     """The per-task and per-track (per-skill) tables as Markdown lines (also printed to the
     console); under Shopping MMLU's scoring, also its leaderboard's one row of skills."""
-    skills = results.scoring == "shopping-mmlu"
-    group = "skill" if skills else "track"
+    scheme = scheme_of(results.scoring)
+    group = scheme.group
     lines = [
         f"| task | type | metric | {group} | n | score (interval) | parse failures |",
         "|---|---|---|---|---:|---:|---:|",
@@ -245,7 +49,7 @@ def table_lines(results: Results) -> list[str]:
     for t in results.tasks:
         lines.append(
             f"| {t.task_name} | {t.task_type} | {t.metric} "
-            f"| {group_name(t.track, results.scoring)} "
+            f"| {scheme.group_name(t.track)} "
             f"| {t.num_samples} | {_fmt_with(t.score, t.interval)} | {t.parse_failures} |"
         )
     lines += ["", f"| {group} | tasks | score (interval) |", "|---|---:|---:|"]
@@ -254,12 +58,11 @@ def table_lines(results: Results) -> list[str]:
         lines.append(f"| {entry.name} | {entry.num_tasks}{unscored} "
                      f"| {_fmt_with(entry.score, entry.interval)} |")
     track5 = results.track5
-    lines.append(f"| **{'Mean of skills' if skills else 'Track 5 (mean of tracks)'}** | | "
+    lines.append(f"| **{scheme.overall}** | | "
                  f"**{_fmt_with(track5.score, track5.interval)}** |")
-    mean_name = "Mean over tasks" if skills else "Mean over tasks (organisers' script)"
-    lines.append(f"| {mean_name} | {len(results.tasks)} "
+    lines.append(f"| {scheme.tasks_mean} | {len(results.tasks)} "
                  f"| {_fmt_with(results.tasks_mean.score, results.tasks_mean.interval)} |")
-    if skills:
+    if scheme.leaderboard_row:
         lines += ["", "Shopping MMLU leaderboard (one score per skill: the mean of its "
                   "tasks' scores):", "", "| " + " | ".join(SKILLS.values()) + " |",
                   "|" + "---:|" * len(SKILLS),
@@ -476,7 +279,7 @@ def _bars(ax: Any, labels: list[str], values: list[float | None], colours: list[
 
 def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None,
                   run: RunInfo, questions: list[Question],
-                  saved: dict[int, PredictionLine]) -> dict[str, Any]:
+                  saved: dict[int, PredictionLine]) -> Results:
     """Write results.json, report.md and the chart into `out`, print the tables; return the
     results as written. `saved` holds the predictions' lines by row."""
     results = results_document(scores, timing, usage, run)
@@ -495,4 +298,4 @@ def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None
     if run.slow_batches:
         print(f"note: {slow_line(run)}")
     print(f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, {REPORT_FILE}, {CHART_FILE}")
-    return document
+    return results

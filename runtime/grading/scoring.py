@@ -20,13 +20,13 @@ import numpy as np
 
 from runtime.common.competition import TRACKS, MetricName, TaskType
 from runtime.common.embeddings import Encoder, load_encoder
-from runtime.common.shopping_mmlu import SKILLS, Semantics
+from runtime.common.shopping_mmlu import Semantics
 from runtime.grading.config import ScoringConfig
-from runtime.grading.data import Question
 from runtime.grading.intervals import Resampled, TaskUnits, interval, resample_runs, units_of_task
 from runtime.grading.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS
-from runtime.grading.parsers import is_parse_failure, parse_answer
-from runtime.grading.shopping_mmlu_parsers import read_answer
+from runtime.grading.parsers import is_parse_failure
+from runtime.grading.questions import Question
+from runtime.grading.schemes import scheme_of
 
 
 class MissingMetricModel(RuntimeError):
@@ -115,12 +115,10 @@ def as_utf8(answer: str) -> str:
     return answer.encode("utf-8", "replace").decode("utf-8")
 
 
-def parsed_answer(answer: str, task_type: str, semantics: Semantics = "shopbench") -> Any:
+def parsed_answer(answer: str, task_type: str, semantics: Semantics | None = None) -> Any:
     """What the official parser (`semantics`: the KDD Cup grader's, or Shopping MMLU's own
     reading) reads of an answer, as UTF-8 text carries it: the one place an answer is parsed."""
-    if semantics == "shopping-mmlu":
-        return read_answer(as_utf8(answer), task_type)
-    return parse_answer(as_utf8(answer), task_type)
+    return scheme_of(semantics).read(as_utf8(answer), task_type)
 
 
 def load_metric_model(model: str, config: ScoringConfig) -> Encoder:
@@ -170,7 +168,7 @@ def score_answers(
     keyed by model name; the others are loaded from `config.embedding_models`.
     """
     missing = missing_metric_models(questions, config)
-    semantics = config.semantics or "shopbench"
+    scheme = scheme_of(config.semantics)
     encoders = dict(encoders or {})
     answered = [q for q in questions if q.row in answers]
     by_metric: dict[MetricName, list[Question]] = defaultdict(list)
@@ -184,7 +182,7 @@ def score_answers(
     rows: dict[int, RowScore] = {}
     for q in answered:
         task_type = q.labels.task_type
-        parsed = parsed_answer(answers[q.row], task_type, semantics)
+        parsed = parsed_answer(answers[q.row], task_type, scheme.name)
         rows[q.row] = RowScore(q.row, parsed, is_parse_failure(parsed, task_type), None)
     for metric in sorted(by_metric, key=lambda m: m in EMBEDDING_MODEL_FOR_METRIC):
         group = by_metric[metric]
@@ -212,12 +210,10 @@ def score_answers(
     unscored = [t.task_name for t in tasks if t.score is None]
     if unscored:
         notes.append(f"Averages exclude unscored tasks: {', '.join(unscored)}.")
-    names = SKILLS if semantics == "shopping-mmlu" else TRACKS
-    absent = [names[t] for t in TRACKS if t not in tracks or tracks[t].score is None]
+    absent = [scheme.group_name(t) for t in TRACKS if t not in tracks or tracks[t].score is None]
     if absent and scored_tracks:
-        mean = "The mean of skills is over the skills" if semantics == "shopping-mmlu" \
-            else "Track 5 is the mean of the tracks"
-        notes.append(f"{mean} present; missing: {', '.join(absent)}.")
+        notes.append(f"{scheme.overall_short} is the mean of the {scheme.group}s present; "
+                     f"missing: {', '.join(absent)}.")
     if resampled is not None:
         for task in tasks:
             if task.task_name in resampled.tasks:
@@ -235,7 +231,7 @@ def score_answers(
         notes=notes,
         track5_interval=_interval_of(resampled.track5 if resampled else None, config),
         tasks_mean_interval=_interval_of(resampled.tasks_mean if resampled else None, config),
-        semantics=semantics,
+        semantics=scheme.name,
     )
 
 

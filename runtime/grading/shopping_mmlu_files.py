@@ -34,7 +34,7 @@ from runtime.common.shopping_mmlu import (
     generation_metric,
     task_wise_choice_prompt,
 )
-from runtime.grading.data import (
+from runtime.grading.questions import (
     DataError,
     DataSet,
     decoded_rows,

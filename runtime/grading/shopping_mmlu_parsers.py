@@ -21,6 +21,7 @@ scores both benchmarks from what each reads. Like `parsers.py`, it is never "imp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from runtime.grading.parsers import integer_pieces
@@ -54,18 +55,20 @@ def read_generation(response: str) -> str:
     return response
 
 
+# Shopping MMLU's reading for each task type's metric.
+READERS: dict[str, Callable[[str], Any]] = {
+    "multiple-choice": read_choice,
+    "retrieval": read_retrieval,
+    "ranking": read_ranking,
+    "named_entity_recognition": read_entities,
+    "generation": read_generation,
+}
+
+
 def read_answer(response: str, task_type: str) -> Any:
     """What Shopping MMLU's metric for `task_type` reads out of the whole raw answer."""
     if not isinstance(response, str):
         raise TypeError(f"an answer must be a string, got {type(response).__name__}")
-    if task_type == "multiple-choice":
-        return read_choice(response)
-    if task_type == "retrieval":
-        return read_retrieval(response)
-    if task_type == "ranking":
-        return read_ranking(response)
-    if task_type == "named_entity_recognition":
-        return read_entities(response)
-    if task_type == "generation":
-        return read_generation(response)
-    raise ValueError(f"unknown task type {task_type!r}")
+    if task_type not in READERS:
+        raise ValueError(f"unknown task type {task_type!r}")
+    return READERS[task_type](response)

@@ -25,8 +25,8 @@ from runtime.submission.fit import (
 )
 from runtime.submission.outcome import Check, Target
 from runtime.submission.repository import check_aicrowd, check_gpu_flag, check_repo_size
-from runtime.submission.smoke import check_smoke_run
-from runtime.submission.user_model import check_requirements, check_user_model, installed_by
+from runtime.submission.smoke_check import check_smoke_run
+from runtime.submission.user_model_check import check_requirements, check_user_model, installed_by
 from runtime.submission.weights import (
     check_custom_code,
     check_not_embedded,

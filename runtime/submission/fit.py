@@ -64,7 +64,7 @@ def check_memory(weights: Path, model: dict[str, Any], engine: EngineConfig, tar
 
 def check_context(weights: Path, engine: EngineConfig, data: Path, largest_budget: int
                   ) -> Check:
-    from runtime.grading.data import load_questions
+    from runtime.grading.questions import load_questions
 
     questions = load_questions(data).questions
     longest = max(questions, key=lambda q: len(q.input_field))

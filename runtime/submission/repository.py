@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from runtime.common.competition import CHALLENGE_IDS
-from runtime.common.settings import one_line
+from runtime.common.errors import one_line
 from runtime.submission.outcome import Check, Target
 
 MAX_REPO_BYTES = 200 * 10**9

@@ -144,7 +144,7 @@ def rendered_rows(data: Path, model_dir: Path, samples: int, skip: int = 0,
     from runtime.answering.fewshot import PoolQuestion, written_answer
     from runtime.answering.prompting import messages_for
     from runtime.answering.router import route
-    from runtime.grading.data import DataError, load_questions, select_questions
+    from runtime.grading.questions import DataError, load_questions, select_questions
 
     try:
         questions = load_questions(data, require_labels=False, skip_invalid=True).questions

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.common.paths import SAMPLE_DATA
-from runtime.grading.data import load_questions
+from runtime.grading.questions import load_questions
 from runtime.tools.awq import quantization_config, quantize_linear_layers
 from runtime.tools.model_files import fresh_model_dir, save_json, save_weights
 

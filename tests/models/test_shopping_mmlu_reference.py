@@ -38,8 +38,8 @@ def test_the_reference_protocol_as_the_paper_runs_it(tiny_engine, tmp_path):
     engine = Recording(tiny_engine)
     config = load_config(None, data=DATA, output_dir=tmp_path, progress=False)
     results = evaluate(config, model=ShoppingMMLUReference(engine=engine))
-    assert results["scoring"] == "shopping-mmlu"
-    assert {entry["name"] for entry in results["tracks"].values()} <= set(SKILLS.values())
+    assert results.scoring == "shopping-mmlu"
+    assert {entry.name for entry in results.tracks.values()} <= set(SKILLS.values())
     prompts = [p for call in engine.calls for p in call[0]]
     assert len(prompts) == 16
     assert all(isinstance(p, str) and p.startswith(ZERO_SHOT_SYSTEM) for p in prompts)
@@ -57,12 +57,12 @@ def test_the_runtimes_model_answers_shopping_mmlu_files_without_parse_failures(
         model=tiny_model_dir, max_model_len=ENGINE_MAX_MODEL_LEN)), engine=tiny_engine)
     config = load_config(None, data=DATA, output_dir=tmp_path, progress=False)
     results = evaluate(config, model=model)
-    assert results["run"]["answered"] == 16
-    assert sum(t["parse_failures"] for t in results["tasks"]) == 0
+    assert results.run.answered == 16
+    assert sum(t.parse_failures for t in results.tasks) == 0
 
 
 @pytest.mark.parametrize("semantics", ["shopbench", "shopping-mmlu"])
 def test_the_scoring_asked_for_is_used(tmp_path, semantics):
     config = load_config(None, data=DATA, model="dummy", output_dir=tmp_path, progress=False,
                          scoring_semantics=semantics)
-    assert evaluate(config)["scoring"] == semantics
+    assert evaluate(config).scoring == semantics

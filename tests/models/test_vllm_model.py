@@ -21,9 +21,9 @@ from runtime.answering.calibration import ChoicePrior, best_choice, calibrated, 
 from runtime.answering.engine import EngineConfig, cpu_has_4bit_kernel
 from runtime.answering.router import route
 from runtime.grading.config import load_config
-from runtime.grading.data import load_questions
 from runtime.grading.evaluation import evaluate
 from runtime.grading.parsers import parse_answer
+from runtime.grading.questions import load_questions
 from tests.conftest import ENGINE_MAX_MODEL_LEN, REPO_ROOT, SAMPLE
 
 pytestmark = pytest.mark.engine
@@ -72,7 +72,7 @@ def exercise(model, datasets, out_root):
     for name, data in datasets.items():
         out = Path(out_root) / name
         config = load_config(None, data=data, model="vllm", output_dir=out, progress=False)
-        document = evaluate(config, model=model)
+        document = evaluate(config, model=model).model_dump(mode="json")
         lines = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
         report["runs"][name] = {"document": document, "lines": lines}
     questions = load_questions(SAMPLE).questions

@@ -36,18 +36,24 @@ def check_shape(row, decision):
 
 
 def test_every_development_question(development_path):
-    for row in load(development_path):
+    rows = load(development_path)
+    for row in rows:
         check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
+    assert len(rows) == 96  # every row of the file was checked
 
 
 def test_every_tuning_question(tuning_path):
-    for row in load(tuning_path):
+    rows = load(tuning_path)
+    for row in rows:
         check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
+    assert len(rows) == 440  # every row of the file was checked
 
 
 def test_every_sample_wording(sample_path):
-    for row in load(sample_path):
+    rows = load(sample_path)
+    for row in rows:
         check_shape(row, route(row["input_field"], row["is_multiple_choice"]))
+    assert len(rows) == 42  # every row of the file was checked
 
 
 UNSEEN = [

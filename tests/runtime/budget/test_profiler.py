@@ -17,7 +17,7 @@ from runtime.budget.profiler import (
     worst_batch,
 )
 from runtime.common.competition import TRACK5
-from runtime.grading.data import Question
+from runtime.grading.questions import Question
 from tests.conftest import REPO_ROOT
 
 T1 = "amazon-kdd-cup-24-understanding-shopping-concepts"

@@ -3,7 +3,8 @@
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from runtime.common.settings import ConfigError, json_kind, one_line, read_json_object
+from runtime.common.errors import one_line
+from runtime.common.settings import ConfigError, json_kind, read_json_object
 
 
 def test_a_settings_file_holds_one_object(tmp_path):

@@ -91,9 +91,9 @@ def test_two_replicas_answer_as_one_process(cluster, tmp_path, sample_path, mode
                                                          for x in saved_one]
     assert {x["replica"] for x in saved_two} == {0, 1}
     assert "replica" not in saved_one[0]
-    assert two["tasks"] == one["tasks"] and two["track5"] == one["track5"]
-    assert two["run"]["replicas"] == 2
-    assert sum(r["questions"] for r in two["run"]["replica_stats"]) == 42
+    assert two.tasks == one.tasks and two.track5 == one.track5
+    assert two.run.replicas == 2
+    assert sum(r.questions for r in two.run.replica_stats) == 42
 
 
 @pytest.mark.engine
@@ -106,7 +106,7 @@ def test_two_replicas_of_the_vllm_model_ask_what_one_process_asks(
     evaluate(one_config, model=VLLMShopModel(config=config, engine=tiny_engine))
     two = run(tmp_path, "two", development_path, cluster, model="vllm",
               weights=tiny_model_dir, replicas=2)
-    assert sum(t["parse_failures"] for t in two["tasks"]) == 0
+    assert sum(t.parse_failures for t in two.tasks) == 0
 
     def requests(name: str) -> list[tuple]:
         return [(x["row"], json.dumps(x["runtime"]["route"], sort_keys=True),
@@ -126,7 +126,7 @@ def test_a_replica_killed_mid_run_loses_nothing(cluster, tmp_path, development_p
     assert (folder / "killed").exists()  # a replica did die
     rows = [x["row"] for x in lines(tmp_path / "killed")]
     assert sorted(rows) == list(range(96))  # every row answered exactly once
-    assert killed["tasks"] == whole["tasks"] and killed["track5"] == whole["track5"]
+    assert killed.tasks == whole.tasks and killed.track5 == whole.track5
 
 
 def test_a_killed_driver_resumes_on_the_cluster(cluster, tmp_path, sample_path):
@@ -152,7 +152,7 @@ def test_a_killed_driver_resumes_on_the_cluster(cluster, tmp_path, sample_path):
     assert evaluation_main([*argv, "--resume"]) == 0
     whole = run(tmp_path, "whole", sample_path, model="dummy")
     resumed = json.loads((out / "results.json").read_text())
-    assert resumed["tasks"] == whole["tasks"] and resumed["track5"] == whole["track5"]
+    assert resumed.tasks == whole.tasks and resumed.track5 == whole.track5
     assert sorted(x["row"] for x in lines(out)) == list(range(42))
     asked = Counter((folder / "asked.txt").read_text().splitlines())
     again = sum(count - 1 for count in asked.values() if count > 1)

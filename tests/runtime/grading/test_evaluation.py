@@ -8,8 +8,9 @@ import time
 import pytest
 
 from runtime.grading.config import ScoringConfig, load_config
-from runtime.grading.evaluation import ModelReplyError, OutputDirError, evaluate
-from runtime.grading.report import SCHEMA_VERSION, Results
+from runtime.grading.evaluation import OutputDirError, evaluate
+from runtime.grading.grader import ModelReplyError
+from runtime.grading.results import SCHEMA_VERSION, Results
 from tests.conftest import REPO_ROOT
 
 
@@ -72,7 +73,7 @@ def config(tmp_path, model, **extra):
 
 
 def task_scores(results):
-    return {t["task_name"]: t["score"] for t in results["tasks"]}
+    return {t.task_name: t.score for t in results.tasks}
 
 
 @pytest.mark.parametrize(
@@ -115,12 +116,12 @@ def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, mon
     PromptHashModel.asked = []
     resumed = evaluate(config(broken, "PromptHashModel", resume=True))
     saved_prompts = {line["input_field"] for line in saved}
-    assert len(PromptHashModel.asked) == whole["run"]["num_questions"] - len(saved)
+    assert len(PromptHashModel.asked) == whole.run.num_questions - len(saved)
     assert not saved_prompts & set(PromptHashModel.asked)
-    assert resumed["run"]["resumed_rows"] == len(saved)
+    assert resumed.run.resumed_rows == len(saved)
     assert task_scores(resumed) == task_scores(whole)
-    assert resumed["track5"] == whole["track5"]
-    assert resumed["tasks_mean"] == whole["tasks_mean"]
+    assert resumed.track5 == whole.track5
+    assert resumed.tasks_mean == whole.tasks_mean
 
 
 def test_resume_refuses_answers_written_for_other_data(tmp_path):
@@ -162,34 +163,34 @@ def test_outputs_are_written(tmp_path):
     results = evaluate(config(tmp_path, "PromptHashModel"))
     for name in ("predictions.jsonl", "results.json", "report.md", "scores.png"):
         assert (tmp_path / name).is_file()
-    assert results["schema_version"] == SCHEMA_VERSION
+    assert results.schema_version == SCHEMA_VERSION
     written = json.loads((tmp_path / "results.json").read_text())
-    assert Results.model_validate(written).model_dump(mode="json") == written == results
-    assert results["usage"] is None  # the model reports no per-answer records
-    assert {"total_s", "model_s", "scoring_s"} <= set(results["timing"])
-    assert {"model", "data", "started_at", "finished_at", "resumed_rows"} <= set(results["run"])
-    task = results["tasks"][0]
+    assert Results.model_validate(written) == results
+    assert results.model_dump(mode="json") == written
+    assert results.usage is None  # the model reports no per-answer records
+    assert {"total_s", "model_s", "scoring_s"} <= set(written["timing"])
+    assert {"model", "data", "started_at", "finished_at", "resumed_rows"} <= set(written["run"])
     assert {"task_name", "task_type", "metric", "track", "num_samples", "score",
-            "parse_failures"} <= set(task)
+            "parse_failures"} <= set(written["tasks"][0])
     lines = [json.loads(x) for x in (tmp_path / "predictions.jsonl").read_text().splitlines()]
     assert [line["row"] for line in lines] == list(range(len(lines)))
     assert all({"model_output_str", "parsed", "score"} <= set(line) for line in lines)
-    unscored = [t for t in results["tasks"] if t["metric"] == "multilingual-sent-transformer"]
-    assert unscored and all(t["score"] is None for t in unscored)
-    assert all(t["interval"] is None for t in unscored)
+    unscored = [t for t in results.tasks if t.metric == "multilingual-sent-transformer"]
+    assert unscored and all(t.score is None for t in unscored)
+    assert all(t.interval is None for t in unscored)
     assert "unscored" in (tmp_path / "report.md").read_text()
-    for entry in [*[t for t in results["tasks"] if t["score"] is not None],
-                  *results["tracks"].values(), results["track5"], results["tasks_mean"]]:
-        low, high = entry["interval"]
-        assert low <= entry["score"] <= high, entry
+    for entry in [*[t for t in results.tasks if t.score is not None],
+                  *results.tracks.values(), results.track5, results.tasks_mean]:
+        low, high = entry.interval
+        assert low <= entry.score <= high, entry
 
 
 def test_intervals_can_be_turned_off(tmp_path):
     settings = config(tmp_path, "PromptHashModel").model_copy(
         update={"scoring": ScoringConfig(bootstrap_resamples=0)})
     results = evaluate(settings)
-    assert results["track5"]["interval"] is None
-    assert all(t["interval"] is None for t in results["tasks"])
+    assert results.track5.interval is None
+    assert all(t.interval is None for t in results.tasks)
 
 
 NO_NETWORK = """
@@ -227,10 +228,10 @@ class SlowModel(PromptHashModel):
 
 def test_batches_over_the_grader_limit_are_recorded_in_the_results(tmp_path, monkeypatch):
     # The grader allows 10 s per prompt; a limit of 1 ms per prompt makes every batch late.
-    monkeypatch.setattr("runtime.grading.evaluation.PER_QUESTION_LIMIT_S", 0.001)
+    monkeypatch.setattr("runtime.grading.grader.PER_QUESTION_LIMIT_S", 0.001)
     results = evaluate(config(tmp_path, "SlowModel"))
-    slow = results["run"]["slow_batches"]
-    assert slow and all(b["seconds"] > b["limit_s"] == pytest.approx(0.001 * len(b["rows"]))
+    slow = results.run.slow_batches
+    assert slow and all(b.seconds > b.limit_s == pytest.approx(0.001 * len(b.rows))
                         for b in slow)
     assert "took longer than the grader allows" in (tmp_path / "report.md").read_text()
 
@@ -240,15 +241,15 @@ def test_the_report_lists_each_tasks_lowest_scoring_answers(tmp_path):
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     analysis = report.split("## Answers by task", 1)[1]
     lines = [json.loads(x) for x in (tmp_path / "predictions.jsonl").read_text().splitlines()]
-    for task in results["tasks"]:
-        section = analysis.split(f"### {task['task_name']} (", 1)[1].split("\n### ", 1)[0]
+    for task in results.tasks:
+        section = analysis.split(f"### {task.task_name} (", 1)[1].split("\n### ", 1)[0]
         assert "repaired: not reported by this model" in section
         imperfect = sorted((x["score"], x["row"]) for x in lines
-                           if x["task_name"] == task["task_name"] and x["score"] is not None
+                           if x["task_name"] == task.task_name and x["score"] is not None
                            and x["score"] < 1)
         listed = [int(r.split("|")[1]) for r in section.split("\n") if r.startswith("| ")
                   and r.split("|")[1].strip().isdigit()]
-        assert listed == [row for _, row in imperfect[:3]], task["task_name"]
+        assert listed == [row for _, row in imperfect[:3]], task.task_name
 
 
 def test_a_saved_model_name_is_compared_as_text_and_never_imported(tmp_path, monkeypatch):

@@ -3,8 +3,8 @@ a bad line is reported in place, what is written reads back the same."""
 
 import json
 
-from runtime.grading.data import json_lines
 from runtime.grading.predictions import dumps_line, write_durably
+from runtime.grading.questions import json_lines
 
 
 def test_lines_end_at_newline_only_and_blank_lines_are_skipped():

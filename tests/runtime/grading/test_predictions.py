@@ -1,12 +1,12 @@
 """predictions.jsonl: lines end at "\n" only, one read per run, appends on disk, kept lines."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from runtime.grading.config import load_config
-from runtime.grading.data import load_questions
 from runtime.grading.evaluation import evaluate
 from runtime.grading.predictions import (
     AnsweredBy,
@@ -14,6 +14,7 @@ from runtime.grading.predictions import (
     Predictions,
     prediction_line,
 )
+from runtime.grading.questions import load_questions
 from tests.conftest import REPO_ROOT
 
 SEPARATORS = "a\u2028b\u2029c\x85d\x0be\x0cf\x1cg\rh"
@@ -42,7 +43,7 @@ def test_answers_with_unicode_line_separators_survive_a_resume_and_scoring(tmp_p
                 "model": "tests.runtime.grading.test_predictions:SeparatorModel"}
     evaluate(load_config(None, **settings))
     resumed = evaluate(load_config(None, resume=True, **settings))
-    assert resumed["run"]["resumed_rows"] == len(rows) and resumed["run"]["asked_rows"] == 0
+    assert resumed.run.resumed_rows == len(rows) and resumed.run.asked_rows == 0
     saved = Predictions.read(tmp_path / "out" / "predictions.jsonl", questions)
     assert len(saved.by_row) == len(rows)
     free = [line for line in saved.by_row.values() if not line.is_multiple_choice]
@@ -83,28 +84,34 @@ def test_answers_written_for_other_prompts_are_refused(tmp_path):
         Predictions.read(path, questions)
 
 
-def test_one_run_reads_the_file_once(tmp_path, monkeypatch):
+# Files opened for reading while a test listens (an audit hook cannot be removed, so it stays
+# installed and records only while this list is not None).
+OPENED: list[str] | None = None
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if event == "open" and OPENED is not None and isinstance(args[0], (str, Path)):
+        mode = args[1] if isinstance(args[1], str) else "r"
+        if "r" in mode and "+" not in mode:
+            OPENED.append(str(args[0]))
+
+
+sys.addaudithook(_record_open)
+
+
+def test_one_run_reads_the_file_once(tmp_path):
+    global OPENED
     settings = {"data": REPO_ROOT / "data" / "sample.jsonl", "output_dir": tmp_path,
                 "progress": False,
                 "model": "tests.runtime.grading.test_predictions:SeparatorModel"}
     evaluate(load_config(None, **settings))
-    reads: list[Path] = []
-    real_read_text, real_read_bytes = Path.read_text, Path.read_bytes
-
-    def counting_read_text(self, *args, **kwargs):
-        if self.name == "predictions.jsonl":
-            reads.append(self)
-        return real_read_text(self, *args, **kwargs)
-
-    def counting_read_bytes(self):
-        if self.name == "predictions.jsonl":
-            reads.append(self)
-        return real_read_bytes(self)
-
-    monkeypatch.setattr(Path, "read_text", counting_read_text)
-    monkeypatch.setattr(Path, "read_bytes", counting_read_bytes)
-    evaluate(load_config(None, resume=True, **settings))
-    assert len(reads) == 1
+    OPENED = []
+    try:
+        evaluate(load_config(None, resume=True, **settings))
+        reads = [name for name in OPENED if Path(name).name == "predictions.jsonl"]
+    finally:
+        OPENED = None
+    assert len(reads) == 1, reads
 
 
 def test_a_saved_line_keeps_its_field_order_and_fields_another_tool_added(tmp_path):

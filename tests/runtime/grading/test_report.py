@@ -5,17 +5,16 @@ import json
 
 from runtime.common.records import AnswerRecord, Usage
 from runtime.grading.config import ScoringConfig
-from runtime.grading.data import load_questions
 from runtime.grading.predictions import prediction_line
-from runtime.grading.report import (
+from runtime.grading.questions import load_questions
+from runtime.grading.report import table_cell, write_reports
+from runtime.grading.results import (
     RESULTS_FILE,
     SCHEMA_VERSION,
     Results,
     RunInfo,
     SlowBatch,
     Timing,
-    table_cell,
-    write_reports,
 )
 from runtime.grading.scoring import score_answers
 from tests.conftest import SAMPLE
@@ -46,7 +45,7 @@ def test_a_run_writes_results_that_read_back_and_a_report_with_its_repairs(tmp_p
     document = write_reports(tmp_path, scores, Timing(total_s=1, model_s=1, scoring_s=0),
                              usage, run, QUESTIONS, saved)
     results = Results.model_validate(json.loads((tmp_path / RESULTS_FILE).read_text()))
-    assert results.schema_version == SCHEMA_VERSION == document["schema_version"]
+    assert results == document and results.schema_version == SCHEMA_VERSION
     assert results.track5.score == scores.track5
     assert [t.task_name for t in results.tasks] == [t.task_name for t in scores.tasks]
     assert results.usage is not None and results.usage.repairs == sum(

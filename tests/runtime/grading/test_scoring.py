@@ -3,7 +3,7 @@
 import pytest
 
 from runtime.grading.config import ScoringConfig
-from runtime.grading.data import Question
+from runtime.grading.questions import Question
 from runtime.grading.scoring import MissingMetricModel, check_metric_models, score_answers
 
 T1 = "amazon-kdd-cup-24-understanding-shopping-concepts"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from runtime.common.shopping_mmlu import NO_SKILL
-from runtime.grading.data import DataError, load_questions
-from runtime.grading.datasets import load_data
+from runtime.grading.data_paths import load_data
+from runtime.grading.questions import DataError, load_questions
 from runtime.grading.shopping_mmlu_files import load_task_wise_file, skill_of_file
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "shopping_mmlu"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from runtime.grading.config import ScoringConfig
-from runtime.grading.data import Question
+from runtime.grading.questions import Question
 from runtime.grading.scoring import score_answers
 from runtime.grading.shopping_mmlu_parsers import read_answer
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from runtime.common.competition import METRICS_FOR_TASK_TYPE
-from runtime.grading.data import DataError, load_questions, select_questions, truth_problem
 from runtime.grading.metrics import METRICS
+from runtime.grading.questions import DataError, load_questions, select_questions, truth_problem
 
 GOOD = {
     "input_field": "Which one?\n0. a\n1. b\nAnswer: ",

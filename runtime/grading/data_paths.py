@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from runtime.common.shopping_mmlu import NO_SKILL
-from runtime.grading.data import DataError, DataSet, InvalidRow, Question, load_questions
+from runtime.grading.questions import DataError, DataSet, InvalidRow, Question, load_questions
 from runtime.grading.shopping_mmlu_files import (
     benchmark_files_in,
     load_skill_file,

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from runtime.grading.data import DataError, load_questions
-from runtime.grading.datasets import data_label, load_data
+from runtime.grading.data_paths import data_label, load_data
+from runtime.grading.questions import DataError, load_questions
 from tests.runtime.grading.test_shopping_mmlu_files import DATA, FIXTURES, SKILL_FILES, _by_task
 
 

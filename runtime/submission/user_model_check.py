@@ -1,5 +1,5 @@
 """The UserModel as the container meets it: that models/user_config.py imports offline and
-offers the interface (checked in a subprocess, `python -m runtime.submission.inspect_user_model`),
+offers the interface (checked in a subprocess, `python -m runtime.submission.user_model_probe`),
 and that requirements.txt, all the image installs, provides every package it imports."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def check_user_model(repo: Path) -> tuple[Check, dict[str, Any] | None]:
            "Python's socket modules is not covered)")
     try:
         result = subprocess.run(
-            [*offline, sys.executable, "-m", "runtime.submission.inspect_user_model",
+            [*offline, sys.executable, "-m", "runtime.submission.user_model_probe",
              str(repo)], cwd=repo, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S,
             stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:

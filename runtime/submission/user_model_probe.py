@@ -1,5 +1,5 @@
 """Imports a repository's UserModel with every socket refused and prints what it found, as one
-JSON line: `python -m runtime.submission.inspect_user_model REPO` (run by the checker in a
+JSON line: `python -m runtime.submission.user_model_probe REPO` (run by the checker in a
 subprocess, from REPO, so that the submission's own imports are the ones tried)."""
 
 from __future__ import annotations

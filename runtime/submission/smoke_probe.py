@@ -1,5 +1,5 @@
 """The smoke run: the UserModel answers one grader batch of every task type of a data file, and
-every answer must parse: `python -m runtime.submission.smoke_run REPO DATA [WEIGHTS]` prints one
+every answer must parse: `python -m runtime.submission.smoke_probe REPO DATA [WEIGHTS]` prints one
 JSON line of the task types asked and the answers the official parser cannot read (run by the
 checker in a subprocess, from REPO, so that the submission's own code answers)."""
 
@@ -14,9 +14,9 @@ from typing import Any
 def smoke_run(repo: str, data: str, weights: str | None) -> dict[str, Any]:
     sys.path.insert(0, repo)
     from models.user_config import UserModel
-    from runtime.grading.data import load_questions
-    from runtime.grading.evaluation import batches_as_grader, check_reply
+    from runtime.grading.grader import batches_as_grader, check_reply
     from runtime.grading.parsers import is_parse_failure
+    from runtime.grading.questions import load_questions
     from runtime.grading.scoring import parsed_answer
 
     model = UserModel(weights=Path(weights)) if weights else UserModel()

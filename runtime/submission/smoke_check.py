@@ -1,5 +1,5 @@
 """The smoke run: the UserModel answers one grader batch of every task type of the sample set,
-in a subprocess (`python -m runtime.submission.smoke_run`), and every answer must parse."""
+in a subprocess (`python -m runtime.submission.smoke_probe`), and every answer must parse."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ SMOKE_RUN_TIMEOUT_S = 900
 
 
 def check_smoke_run(repo: Path, data: Path, weights: Path | None) -> Check:
-    args = [sys.executable, "-m", "runtime.submission.smoke_run", str(repo), str(data)]
+    args = [sys.executable, "-m", "runtime.submission.smoke_probe", str(repo), str(data)]
     if weights is not None:
         args.append(str(weights))
     # The engine in this one process: the run needs no worker processes of its own.
