@@ -82,10 +82,10 @@ def main() -> None:
         base_type = {t: statistics.mean(x.score for x in runs[0]["scores"].tasks
                                         if x.task_type == t and x.score is not None)
                      for t in types}
-        cells = [str(k), f"{scores.track5:.3f}"]
-        if k and first.track5 is not None and second.track5 is not None:
-            cells[1] += " " + _difference(scores.track5 - runs[0]["scores"].track5, interval(
-                second.track5 - first.track5, scoring.confidence))
+        cells = [str(k), f"{scores.overall:.3f}"]
+        if k and first.overall is not None and second.overall is not None:
+            cells[1] += " " + _difference(scores.overall - runs[0]["scores"].overall, interval(
+                second.overall - first.overall, scoring.confidence))
         a, b = _type_means(first.tasks, type_of), _type_means(second.tasks, type_of)
         for t in types:
             cell = f"{by_type[t]:.3f}"

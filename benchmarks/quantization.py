@@ -212,7 +212,7 @@ def main() -> None:
         for method in args.methods:
             stats = [e["methods"][method] for e in entries]
             recipes = [e["recipes"][method] for e in entries if "recipes" in e]
-            track5 = _spread([r["track5"] for r in recipes]) if recipes else "-"
+            overall = _spread([r["overall"] for r in recipes]) if recipes else "-"
             paired = "-"
             if recipes and "track5_vs_runtime" in recipes[0]:
                 paired = "; ".join(
@@ -221,11 +221,11 @@ def main() -> None:
                     (r["track5_vs_runtime"] for r in recipes))
             print(f"| {calibrate} -> {held} | {method} | "
                   f"{_spread([s['kl'] for s in stats])} | {_spread([s['top1'] for s in stats])} | "
-                  f"{_spread([s['choice_agreement'] for s in stats])} | {track5} | {paired} | "
+                  f"{_spread([s['choice_agreement'] for s in stats])} | {overall} | {paired} | "
                   f"{_spread([s['seconds'] for s in stats], 0)} | "
                   f"{_spread([s['peak_rss_mb'] for s in stats], 0)} |")
         if any("recipes" in e for e in entries):
-            floats = [e["recipes"][float_dir.name]["track5"] for e in entries]
+            floats = [e["recipes"][float_dir.name]["overall"] for e in entries]
             print(f"| {calibrate} -> {held} | float | 0 | 1 | 1 | {_spread(floats)} | - | - | - |")
     print(f"written to {args.work / 'results.json'}")
 

@@ -212,7 +212,7 @@ def figures(questions: list[Question], passes: list[dict[str, Any]],
     failures = sum(row.parse_failure for row in scores.rows.values())
     times = [p["seconds"] for p in passes]
     return {
-        "track5": scores.track5,
+        "overall": scores.overall,
         "tasks_mean": scores.tasks_mean,
         "task_types": {t: statistics.mean(v) for t, v in sorted(by_type.items())},
         "parse_failures": failures,
@@ -308,10 +308,10 @@ def paired_differences(questions: list[Question], results: dict[str, Any]) -> No
         for r in run["recipes"].values():
             first, second = resample_runs([base, _units(questions, r["answers"])],
                                           config.bootstrap_resamples, config.bootstrap_seed)
-            if first.track5 is None or second.track5 is None:
+            if first.overall is None or second.overall is None:
                 continue
-            bounds = interval(second.track5 - first.track5, config.confidence)
-            r["track5_vs_runtime"] = {"delta": r["track5"] - reference["track5"],
+            bounds = interval(second.overall - first.overall, config.confidence)
+            r["track5_vs_runtime"] = {"delta": r["overall"] - reference["overall"],
                                       "paired_interval": bounds,
                                       "excludes_zero": excludes_zero(bounds)}
 
@@ -384,7 +384,7 @@ def table(results: dict[str, Any]) -> list[str]:
     for run in results["runs"]:
         for name, r in run["recipes"].items():
             passes = ", ".join(f"{s:.1f}" for s in r["generation_s_passes"])
-            cells = [run["label"], name, _cell(r["track5"]), _paired_cell(r),
+            cells = [run["label"], name, _cell(r["overall"]), _paired_cell(r),
                      *[_cell(r["task_types"].get(t)) for t in types], str(r["parse_failures"]),
                      _cell(r.get("prompt_tokens")), _cell(r["generated_tokens"]),
                      _cell(r["decode_steps"]),

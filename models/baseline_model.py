@@ -29,6 +29,7 @@ from runtime.common.embeddings import (
     encode,
     load_encoder,
 )
+from runtime.common.records import ModelInputs
 
 POSITIVE = "I love it. Excellent quality, works perfectly, highly recommended."
 NEGATIVE = "Terrible. It broke immediately, poor quality, a waste of money."
@@ -49,6 +50,11 @@ class BaselineModel(ShopBenchBaseModel):
                 "its directory as --weights"
             )
         self.encoder: Encoder = load_encoder(Path(path))
+
+    @classmethod
+    def answer_inputs(cls, weights: Path | None = None) -> ModelInputs:
+        """The sentence-embedding model it answers with."""
+        return ModelInputs(weights=weights or bundled_minilm_path())
 
     def get_batch_size(self) -> int:
         return 16

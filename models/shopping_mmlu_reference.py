@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from models.base_model import ShopBenchBaseModel
-from models.vllm_config import load_shop_model_config
+from models.vllm_config import load_shop_model_config, shop_model_inputs
 from runtime.answering.decoding import DecodingPlan
 from runtime.answering.engine import Engine, check_4bit_kernels
 from runtime.common.competition import MAX_BATCH_SIZE
+from runtime.common.records import ModelInputs
 from runtime.common.shopping_mmlu import CHOICE_NEW_TOKENS, OTHER_NEW_TOKENS, ZERO_SHOT_SYSTEM
 
 
@@ -33,6 +34,11 @@ class ShoppingMMLUReference(ShopBenchBaseModel):
         # Per answer of the last batch, for the benchmarks: new tokens, prompt tokens.
         self.last_batch_tokens: list[int] = []
         self.last_batch_prompt_tokens: list[int] = []
+
+    @classmethod
+    def answer_inputs(cls, weights: Path | None = None) -> ModelInputs:
+        """The weights and the engine settings its answers depend on (no templates)."""
+        return shop_model_inputs(None, weights, templates=False)
 
     def get_batch_size(self) -> int:
         return MAX_BATCH_SIZE

@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from runtime.answering.engine import ENGINE_CONFIG_FILE, EngineConfig, runs_4bit_kernels
 from runtime.answering.guard import GuardConfig
 from runtime.answering.shapes import DecodingConfig
-from runtime.common.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE
+from runtime.common.competition import MAX_BATCH_SIZE, MIN_BATCH_SIZE, TASK_TYPES
 from runtime.common.errors import one_line
 from runtime.common.paths import PROMPTS_DIR, REPO_ROOT
+from runtime.common.records import ModelInputs
 from runtime.common.settings import ConfigError, json_kind, read_json_object
 
 DEFAULT_SHOP_MODEL_CONFIG = REPO_ROOT / "models" / "vllm_config.json"
@@ -160,3 +161,23 @@ def load_shop_model_config(
     except ValidationError as err:
         raise ConfigError(f"{beside}: invalid engine settings: {one_line(err)}") from err
     return config.model_copy(update={"engine": overridden})
+
+
+def shop_model_inputs(path: Path | None = None, weights: Path | None = None,
+                      templates: bool = True) -> ModelInputs:
+    """What decides the answers of a model configured by `path` (default
+    models/vllm_config.json) besides its code: the weights folder it loads and the files it
+    reads (this configuration, an engine.json beside the weights, with `templates` the system
+    prompt and one template per task type, and an exemplar pool where few-shot is on)."""
+    config_path = Path(path or DEFAULT_SHOP_MODEL_CONFIG)
+    config = load_shop_model_config(config_path, weights)
+    files = [config_path]
+    beside = Path(config.engine.model) / ENGINE_CONFIG_FILE
+    if beside.is_file():
+        files.append(beside)
+    if templates:
+        files += [config.prompts_dir / f"{name}.txt" for name in ("system", *TASK_TYPES)]
+    if config.fewshot.active and config.fewshot.pool is not None:
+        files.append(config.fewshot.pool)
+    return ModelInputs(weights=Path(config.engine.model), files=tuple(files))
+

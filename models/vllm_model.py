@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.base_model import ShopBenchBaseModel
-from models.vllm_config import ShopModelConfig, load_shop_model_config
+from models.vllm_config import ShopModelConfig, load_shop_model_config, shop_model_inputs
 from runtime.answering.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
 from runtime.answering.decoding import DecodingPlan
 from runtime.answering.engine import Engine, GenerationResult, check_4bit_kernels
@@ -25,7 +25,7 @@ from runtime.answering.prompting import messages_for, shorten_prompt
 from runtime.answering.router import Route, route
 from runtime.answering.shapes import shape_of
 from runtime.common.embeddings import bundled_minilm_path
-from runtime.common.records import AnswerRecord, RunReport
+from runtime.common.records import AnswerRecord, ModelInputs, RunReport
 from runtime.common.settings import ConfigError
 
 
@@ -58,6 +58,11 @@ class VLLMShopModel(ShopBenchBaseModel):
         self.choice_prior = ChoicePrior()
         self.last_batch_records: list[AnswerRecord] = []
         self.last_batch_engine_s = 0.0
+
+    @classmethod
+    def answer_inputs(cls, weights: Path | None = None) -> ModelInputs:
+        """The weights and the files (configuration, templates, pool) its answers depend on."""
+        return shop_model_inputs(None, weights)
 
     def get_batch_size(self) -> int:
         return self.config.batch_size
@@ -118,6 +123,7 @@ class VLLMShopModel(ShopBenchBaseModel):
                  for d, shape in zip(decisions, shapes, strict=True)]
         shots = self.pool.exemplars(prompts, decisions, self.guard.exemplars(
             self.config.fewshot.k)) if self.pool is not None else [[] for _ in prompts]
+        excluded = self.pool.excluded if self.pool is not None else [0 for _ in prompts]
         inputs = [self.engine_input(p, d, plan, e) for p, d, plan, e in
                   zip(prompts, decisions, plans, shots, strict=True)]
         # The engine stops at the batch's deadline; what is unfinished is repaired into an answer.
@@ -129,8 +135,8 @@ class VLLMShopModel(ShopBenchBaseModel):
         choices = self.calibrated_choices(plans, results)
         answers: list[str] = []
         records: list[AnswerRecord] = []
-        for decision, shape, plan, (_, shortened, exemplars), result, choice in zip(
-                decisions, shapes, plans, inputs, results, choices, strict=True):
+        for decision, shape, plan, (_, shortened, exemplars), result, choice, left_out in zip(
+                decisions, shapes, plans, inputs, results, choices, excluded, strict=True):
             processed = shape.postprocess(result.text if choice is None else choice, decision)
             if not result.finished:
                 processed.repair = "deadline"
@@ -150,6 +156,7 @@ class VLLMShopModel(ShopBenchBaseModel):
                 calibrated=choice is not None,
                 finish_reason=result.finish_reason,
                 exemplars=exemplars,
+                exemplars_excluded=left_out,
             ))
         self.last_batch_records = records
         self.guard.record_batch(len(prompts), clock() - batch_started)

@@ -246,13 +246,13 @@ def _run(action: Callable[[], object]) -> int:
             print(f"error: {error_line(err)}", file=sys.stderr)
             return 2
         except Interrupted as err:
+            saved = "the answers saved before are kept" if err.saved is None else \
+                f"{err.saved} {'answer' if err.saved == 1 else 'answers'} saved"
             if pressed:
-                print(f"error: interrupted; {err.saved} answers saved; --resume to continue",
-                      file=sys.stderr)
+                print(f"error: interrupted; {saved}; --resume to continue", file=sys.stderr)
                 return 130
-            print(f"error: the model raised KeyboardInterrupt in {err.where}; the {err.saved} "
-                  "answers saved before are kept: fix the model, then pass --resume",
-                  file=sys.stderr)
+            print(f"error: the model raised KeyboardInterrupt in {err.where}; {saved}: fix the "
+                  "model, then pass --resume", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("error: interrupted; the answers saved before are kept; --resume to continue",
@@ -476,14 +476,16 @@ def _profile_command(args: argparse.Namespace) -> int:
 def _compare_command(args: argparse.Namespace) -> int:
     from runtime.grading import compare
 
-    output = args.output or args.run_b / f"compare-{args.run_a.resolve().name}.md"
-    compare.refuse_a_runs_own_file(output, (args.run_a, args.run_b))
+    if args.output is not None:
+        compare.refuse_a_runs_own_file(args.output, (args.run_a, args.run_b))
     comparison = compare.compare_runs(args.run_a, args.run_b, top=args.top)
     text = compare.comparison_markdown(comparison)
-    with compare.open_for_results(output) as handle:
-        handle.write(text)
+    if args.output is not None:
+        with compare.open_for_results(args.output) as handle:
+            handle.write(text)
     print(compare.as_json(comparison) if args.json else text, end="" if not args.json else "\n")
-    print(f"written to {output}", file=sys.stderr)
+    if args.output is not None:
+        print(f"written to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -585,9 +587,10 @@ def _compare_parser(commands: Any) -> None:
     compare.add_argument("run_a", type=Path, help="output folder of the first run (A)")
     compare.add_argument("run_b", type=Path, help="output folder of the second run (B)")
     compare.add_argument("--top", type=_positive(int), default=10,
-                         help="questions to list, largest change first")
+                         help="gains and losses to list each, largest change first")
     compare.add_argument("--output", type=Path,
-                         help="where the Markdown goes (default: RUN_B/compare-<RUN_A>.md)")
+                         help="also write the Markdown to this file, outside both runs' folders "
+                         "(default: printed only; neither run is changed)")
     compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     compare.set_defaults(handler=_compare_command)
 

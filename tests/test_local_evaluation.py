@@ -37,7 +37,7 @@ def test_score_command_rescores_saved_answers(tmp_path):
     before = json.loads((first / "results.json").read_text())
     after = json.loads((again / "results.json").read_text())
     assert after["tasks"] == before["tasks"]
-    assert after["track5"] == before["track5"]
+    assert after["overall"] == before["overall"]
     for name in ("predictions.jsonl", "report.md", "scores.png"):
         assert (again / name).is_file()
 
@@ -56,7 +56,7 @@ def test_predictions_without_row_indices_are_matched_in_data_order(tmp_path):
     assert code == 0
     before = json.loads((first / "results.json").read_text())
     after = json.loads((tmp_path / "again" / "results.json").read_text())
-    assert after["tasks"] == before["tasks"] and after["track5"] == before["track5"]
+    assert after["tasks"] == before["tasks"] and after["overall"] == before["overall"]
 
 
 def test_partial_predictions_are_labelled_partial_with_their_counts(tmp_path, capsys):
@@ -92,8 +92,12 @@ def test_scoring_saved_answers_where_they_lie_leaves_them_as_they_are(tmp_path):
     assert code == 0
     assert (out / "predictions.jsonl").read_bytes() == before
     scored = json.loads((out / "results.json").read_text())
-    assert scored["tasks"] == evaluated["tasks"] and scored["track5"] == evaluated["track5"]
-    assert scored["run"]["model"] is None and scored["run"]["answered"] == 42
+    assert scored["tasks"] == evaluated["tasks"] and scored["overall"] == evaluated["overall"]
+    # The run's own record stays; the re-scoring is recorded beside it.
+    assert scored["run"]["model"] == evaluated["run"]["model"] == "dummy"
+    assert scored["run"]["answered"] == 42 and scored["spec"] == evaluated["spec"]
+    assert scored["timing"]["generation_s"] == evaluated["timing"]["generation_s"]
+    assert [r["scoring"] for r in scored["rescorings"]] == ["shopbench"]
 
 
 def test_local_evaluation_script_runs_as_a_program(tmp_path):
@@ -170,4 +174,4 @@ def test_a_shopping_mmlu_folder_scores_its_own_way_and_rescores_both_ways(tmp_pa
     assert json.loads((runs["shopbench"] / "results.json").read_text())["scoring"] == "shopbench"
     capsys.readouterr()
     assert runtime_main(["compare", str(runs["shopping-mmlu"]), str(runs["shopbench"])]) == 0
-    assert "scored by different semantics" in capsys.readouterr().out
+    assert "scored by different schemes" in capsys.readouterr().out

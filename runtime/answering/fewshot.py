@@ -7,7 +7,9 @@ the way the runtime writes answers (one option number, `1,3,7`, a Python list li
 entities, the reference text). For an asked prompt the k pool questions of the same answer
 shape (task type and generation kind) with the most similar prompts are its exemplars, by the
 cosine of sentence embeddings (all-MiniLM-L6-v2, which the project already carries), most
-similar last, next to the question. A pool question with the asked prompt itself is never one.
+similar last, next to the question. A pool question that is the asked question itself
+(compared normalised: Unicode NFC, line ends, runs of white space) is never one, and each
+answer's record counts those left out.
 
 The pool's embeddings are computed once and cached beside it (`<pool>.embeddings.npz`, keyed
 by the pool's sha256 and the embedding model's folder name).
@@ -30,6 +32,7 @@ from runtime.answering.router import Route, route
 from runtime.common.competition import TaskType
 from runtime.common.embeddings import Encoder, encode, load_encoder
 from runtime.common.errors import one_line
+from runtime.common.prompt_lines import normalised
 from runtime.common.settings import ConfigError
 
 
@@ -141,6 +144,8 @@ class ExemplarPool:
                               "usable as an exemplar (each needs a truth of its task type's "
                               "form, routed as labelled)")
         self.prompts = [q.input_field for q, _, _ in kept]
+        self.normalised = [normalised(prompt) for prompt in self.prompts]
+        self.excluded: list[int] = []  # of the last call, per prompt
         self.answers = [answer for _, _, answer in kept]
         members: dict[tuple[str, str], list[int]] = {}
         for index, (_, decision, _) in enumerate(kept):
@@ -154,7 +159,10 @@ class ExemplarPool:
     def exemplars(self, prompts: list[str], decisions: list[Route],
                   k: int) -> list[list[Exemplar]]:
         """Each prompt's k most similar pool questions of its answer shape, most similar
-        last; fewer where the pool has fewer of that shape."""
+        last; fewer where the pool has fewer of that shape. A pool question that is the asked
+        question (compared normalised: NFC, line ends and runs of white space) is never one;
+        `self.excluded` counts, per prompt, those left out for it."""
+        self.excluded = [0 for _ in prompts]
         if k <= 0 or not prompts:
             return [[] for _ in prompts]
         asked = _unit(encode(self.encoder, prompts))
@@ -163,12 +171,12 @@ class ExemplarPool:
         for i, (prompt, decision) in enumerate(zip(prompts, decisions, strict=True)):
             shape = self.by_shape.get(shape_key(decision), np.array([], dtype=int))
             order = np.argsort(-similarity[i, shape], kind="stable")
-            text = prompt.strip()
+            text = normalised(prompt)
             best: list[int] = []
             for j in shape[order]:
-                if len(best) == k:
-                    break
-                if self.prompts[j].strip() != text:
+                if self.normalised[j] == text:
+                    self.excluded[i] += 1
+                elif len(best) < k:
                     best.append(int(j))
             chosen.append([Exemplar(self.prompts[j], self.answers[j]) for j in reversed(best)])
         return chosen

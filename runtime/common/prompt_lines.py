@@ -2,13 +2,24 @@
 from 0 (or a stated rating scale), candidates numbered from 1, `Label:` lines.
 
 Read by the router to shape an answer and by the data loader to check that a choice's truth is
-one of the options the prompt offers, so both read a prompt the same way.
+one of the options the prompt offers, so both read a prompt the same way. Also the one rule for
+when two prompts are the same question (`normalised`): the loader refuses a question twice in a
+task, and few-shot exemplars never show the question being asked.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
+
+
+def normalised(prompt: str) -> str:
+    """A prompt as compared with another: Unicode NFC, every run of white space (line ends
+    included) one space, none at the ends. Two prompts that differ only in these are one
+    question."""
+    return " ".join(unicodedata.normalize("NFC", prompt).split())
+
 
 NUMBERED_LINE = re.compile(r"^\s*(\d{1,2})\s*[.):]\s*(.*\S)?\s*$")
 LABEL_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}):\s*(.*)$")

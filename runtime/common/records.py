@@ -1,7 +1,8 @@
 """What a model reports about its answers and its run, typed.
 
-`AnswerRecord` is one answer's account (the router's decision, the constraint and budget, the raw
-output, tokens, and how post-processing repaired it); `RunReport` is the run's (engine start-up,
+`ModelInputs` is what decides a model's answers besides its code; `AnswerRecord` is one
+answer's account (the router's decision, the constraint and budget, the raw output, tokens, and
+how post-processing repaired it); `RunReport` is the run's (engine start-up,
 the model directory, the deadline guard's events); `Usage` is what a run's answers used, summed
 from the records (tokens, cached tokens, repairs by kind). A model that offers them satisfies
 `ReportingModel`; the evaluation, the profiler and the command lines ask `reporting(model)` once,
@@ -11,6 +12,7 @@ where the model is loaded, instead of probing attributes answer by answer.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -36,9 +38,22 @@ class AnswerRecord:
     calibrated: bool = False  # the answer is the calibrated choice, not the most likely one
     finish_reason: str | None = None  # the engine's: stop, length (budget), repetition, abort
     exemplars: int = 0  # few-shot exemplars in the prompt
+    exemplars_excluded: int = 0  # pool questions left out as the asked question itself
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """What decides a model's answers besides its code, for the weights it is given: the
+    folder of weights it loads (None: none) and every file it reads (its configuration, prompt
+    templates, an exemplar pool). A model class offers it as the optional classmethod
+    `answer_inputs(weights)`, read before the model is built, so that a run can tell that its
+    saved answers were made under the same inputs."""
+
+    weights: Path | None
+    files: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -60,12 +75,15 @@ class Usage(BaseModel):
         default_factory=dict, description="Those answers by kind: completed, fallback, "
         "deadline.")
     shortened_prompts: int = Field(default=0, description="Prompts shortened to fit.")
+    exemplars_excluded: int = Field(default=0, description="Pool questions left out of the "
+                                    "exemplars because they are the question being asked.")
 
     def add(self, record: AnswerRecord) -> None:
         self.prompt_tokens += record.prompt_tokens
         self.generated_tokens += record.generated_tokens
         self.cached_prompt_tokens += record.cached_prompt_tokens
         self.shortened_prompts += record.shortened
+        self.exemplars_excluded += record.exemplars_excluded
         if record.repair is not None:
             self.repairs += 1
             self.repairs_by_kind[record.repair] = self.repairs_by_kind.get(record.repair, 0) + 1

@@ -76,6 +76,11 @@ class ScoringConfig(BaseModel):
                                       "a run's intervals are the same every time.")
     confidence: StrictFloat = Field(default=0.95, gt=0, lt=1,
                                     description="Coverage of every interval.")
+    interval_min_questions: StrictInt = Field(
+        default=3, ge=2, le=1000,
+        description="Questions a task needs for an interval: with fewer, resampling within "
+        "the task hardly varies (one question never does), so the task, and every track and "
+        "overall score it is part of, is given no interval rather than one too narrow.")
 
     @field_validator("embedding_models")
     @classmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from runtime.common.prompt_lines import normalised
 from runtime.common.shopping_mmlu import NO_SKILL
 from runtime.grading.questions import DataError, DataSet, InvalidRow, Question, load_questions
 from runtime.grading.shopping_mmlu_files import (
@@ -46,6 +47,69 @@ def _expanded(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
     return files, notes
 
 
+def _each_file_once(files: list[Path]) -> None:
+    """The same file named twice (itself, a link to it, or inside a folder also given) would
+    count each of its questions twice: refused."""
+    seen: dict[tuple[int, int], Path] = {}
+    for path in files:
+        try:
+            found = path.stat()
+        except OSError:
+            continue  # the loader says what is wrong with it
+        identity = (found.st_dev, found.st_ino)
+        if identity in seen:
+            raise DataError(f"{path}: the same file as {seen[identity]}, given twice: give each "
+                            "data file once")
+        seen[identity] = path
+
+
+def _kind(questions: list[Question]) -> tuple[str, str, tuple[str, ...]]:
+    """A task's type, track and metrics, as one file gives them."""
+    first = questions[0]
+    return (str(first.task_type), str(first.track),
+            tuple(sorted({str(q.metric) for q in questions})))
+
+
+def _one_task_one_kind(files: list[Path], loaded: dict[Path, DataSet]) -> None:
+    """A task is one task across all files of a run: one type, one track and the same metrics
+    wherever it is named; a name used two ways is one error naming both files."""
+    seen: dict[str, tuple[Path, tuple[str, str, tuple[str, ...]]]] = {}
+    for path in files:
+        by_task: dict[str, list[Question]] = {}
+        for q in loaded[path].questions:
+            if q.task_name is not None:
+                by_task.setdefault(q.task_name, []).append(q)
+        for name, members in by_task.items():
+            kind = _kind(members)
+            if name not in seen:
+                seen[name] = (path, kind)
+                continue
+            other, was = seen[name]
+            if was != kind:
+                raise DataError(
+                    f"task {name!r} is {_words(was)} in {other} but {_words(kind)} in {path}: "
+                    "one task has one type, track and metric; rename one of them")
+
+
+def _words(kind: tuple[str, str, tuple[str, ...]]) -> str:
+    task_type, track, metrics = kind
+    return f"{task_type} ({', '.join(metrics)}; {track})"
+
+
+def _repeated(q: Question, path: Path,
+              first_of: dict[tuple[str, str], tuple[Path, Question]]) -> str | None:
+    """Why `q` repeats a question of its task already loaded (the same prompt, compared
+    normalised), or None; the first one is kept."""
+    key = (q.task_name or q.task_type or "", normalised(q.input_field))
+    if key not in first_of:
+        first_of[key] = (path, q)
+        return None
+    other, first = first_of[key]
+    return (f"{path}: line {q.line}: the same question as {other} line {first.line} (task "
+            f"{key[0]}), given twice: each question counts once (--skip-invalid drops the "
+            "repeat)")
+
+
 def _is_shopping_mmlu(path: Path) -> bool:
     return looks_like_skill_file(path) or task_wise_type(path) is not None
 
@@ -57,6 +121,7 @@ def load_data(paths: Path | Sequence[Path], *, skip_invalid: bool = False,
     if not given:
         raise DataError("no data given: pass --data with a data file or folder")
     files, notes = _expanded(given)
+    _each_file_once(files)
     kinds = {_is_shopping_mmlu(f) for f in files}
     if len(kinds) > 1:
         raise DataError("--data mixes KDD Cup data files and Shopping MMLU files, which score "
@@ -74,12 +139,20 @@ def load_data(paths: Path | Sequence[Path], *, skip_invalid: bool = False,
     for path in files:
         if path not in loaded:
             loaded[path] = load_task_wise_file(path, skill_of_task, skip_invalid=skip_invalid)
+    _one_task_one_kind(files, loaded)
     questions: list[Question] = []
     skipped: list[InvalidRow] = []
+    first_of: dict[tuple[str, str], tuple[Path, Question]] = {}
     for path in files:
-        for q in loaded[path].questions:
-            questions.append(q.model_copy(update={"row": len(questions)}))
         skipped += loaded[path].skipped
+        for q in loaded[path].questions:
+            repeat = _repeated(q, path, first_of)
+            if repeat is not None:
+                if not skip_invalid:
+                    raise DataError(repeat)
+                skipped.append(InvalidRow(line=q.line, message=repeat))
+                continue
+            questions.append(q.model_copy(update={"row": len(questions)}))
     return DataSet(path=given[0], questions=questions, skipped=skipped,
                    benchmark="shopping-mmlu" if kinds == {True} else "shopbench",
                    notes=tuple(notes))

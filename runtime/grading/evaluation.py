@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,18 +47,30 @@ from runtime.grading.predictions import (
     AnsweredBy,
     OutputDirError,
     Predictions,
+    SpecChanged,
     holding_output_dir,
     prediction_line,
+    refuse_a_running_folder,
 )
 from runtime.grading.questions import DataSet, Question, select_questions
 from runtime.grading.report import table_lines, write_reports
 from runtime.grading.results import (
     ReplicaStats,
+    Rescoring,
     Results,
     RunInfo,
     SlowBatch,
     Timing,
     read_results,
+)
+from runtime.grading.run_spec import (
+    RunSpec,
+    differences,
+    model_differences,
+    read_spec,
+    run_spec,
+    scoring_part,
+    write_spec,
 )
 from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores, check_metric_models, score_answers
@@ -66,13 +78,18 @@ from runtime.grading.scoring import Scores, check_metric_models, score_answers
 log = logging.getLogger(__name__)
 
 class Interrupted(KeyboardInterrupt):
-    """Answering stopped by KeyboardInterrupt: a Ctrl-C, or the model's own code raising it.
-    The answers saved before it are kept."""
+    """A run stopped by KeyboardInterrupt: a Ctrl-C, or the model's own code raising it. The
+    answers saved before it are kept; `saved` is how many of them a `--resume` would reuse,
+    counted from the file once the interruption is handled (None where that failed)."""
 
-    def __init__(self, saved: int, where: str) -> None:
+    def __init__(self, where: str, saved: int | None = None) -> None:
         super().__init__(f"interrupted in {where}")
         self.saved = saved
         self.where = where
+
+
+# How many answers a --resume of this run would reuse, read from the file each time it is asked.
+SavedCount = Callable[[], int]
 
 
 @dataclass
@@ -106,7 +123,7 @@ class Reply:
     replica: int | None = None
 
 
-def _replies_in_process(model: GraderModel, questions: list[Question], predictions: Predictions,
+def _replies_in_process(model: GraderModel, questions: list[Question], saved: SavedCount,
                         config: EvaluationConfig) -> Iterator[Reply]:
     """Ask the model in this process, batch by batch, as the grader does."""
     reporter = reporting(model)
@@ -115,7 +132,7 @@ def _replies_in_process(model: GraderModel, questions: list[Question], predictio
         try:
             batch = next(batches, None)
         except ModelReplyError as err:
-            raise ModelReplyError(f"{err}; {_kept(predictions)}") from err
+            raise ModelReplyError(f"{err}; {_kept(saved)}") from err
         if batch is None:
             return
         started = time.perf_counter()
@@ -125,14 +142,14 @@ def _replies_in_process(model: GraderModel, questions: list[Question], predictio
             # The grader would get no answers either; say so rather than end with "success".
             raise ModelReplyError(
                 f"the model called sys.exit({exit_.code}) in batch_predict instead of returning "
-                f"answers; {_kept(predictions)}") from exit_
+                f"answers; {_kept(saved)}") from exit_
         except KeyboardInterrupt as err:
-            raise Interrupted(len(predictions.by_row), batch.where()) from err
+            raise Interrupted(batch.where()) from err
         except ModelReplyError:
             raise
         except Exception as err:
             failure = model_code_error(config.model, f"batch_predict, {batch.where()}", err)
-            raise ModelReplyError(f"{failure}; {_kept(predictions)}") from err
+            raise ModelReplyError(f"{failure}; {_kept(saved)}") from err
         count = len(reply) if isinstance(reply, list) else 0
         yield Reply(batch, reply, batch_records(reporter, count), time.perf_counter() - started)
 
@@ -147,7 +164,7 @@ class _ReplicaBatchSize:
         return self.cluster.batch_size()
 
 
-def _replies_on_cluster(cluster: Cluster, questions: list[Question], predictions: Predictions,
+def _replies_on_cluster(cluster: Cluster, questions: list[Question], saved: SavedCount,
                         config: EvaluationConfig) -> Iterator[Reply]:
     """The same batches, answered by the cluster's replicas as they become free."""
     asked: dict[int, Batch] = {}
@@ -162,9 +179,9 @@ def _replies_on_cluster(cluster: Cluster, questions: list[Question], predictions
             yield Reply(asked.pop(reply.batch), reply.reply, reply.records, reply.seconds,
                         reply.replica)
     except (ModelFailed, ReplicaLost) as err:
-        raise ModelReplyError(f"on the cluster: {err}; {_kept(predictions)}") from err
+        raise ModelReplyError(f"on the cluster: {err}; {_kept(saved)}") from err
     except KeyboardInterrupt as err:
-        raise Interrupted(len(predictions.by_row), "the cluster run") from err
+        raise Interrupted("the cluster run") from err
 
 
 def generate_answers(
@@ -172,20 +189,23 @@ def generate_answers(
     questions: list[Question],
     predictions: Predictions,
     config: EvaluationConfig,
+    by: AnsweredBy,
+    saved: SavedCount,
     cluster: Cluster | None = None,
+    on_first_batch: Callable[[], None] | None = None,
 ) -> GenerationStats:
     """Ask `model` (or the `cluster`'s replicas of it) for every question, appending each
-    answered batch to `predictions`: this process is the one writer either way."""
+    answered batch to `predictions` as made `by` this run: this process is the one writer
+    either way. `saved` counts what is on disk, for the messages."""
     stats = GenerationStats()
-    by = answered_by(config)
     bar = tqdm(total=len(questions), desc="answering", unit="q", disable=not config.progress,
                file=sys.stderr)
     started = time.perf_counter()
     if cluster is not None:
-        replies = _replies_on_cluster(cluster, questions, predictions, config)
+        replies = _replies_on_cluster(cluster, questions, saved, config)
     else:
         assert model is not None, "a model or a cluster answers"
-        replies = _replies_in_process(model, questions, predictions, config)
+        replies = _replies_in_process(model, questions, saved, config)
     for reply in replies:
         batch = reply.batch
         if cluster is None:
@@ -195,15 +215,18 @@ def generate_answers(
             if record is not None:
                 stats.usage = stats.usage or Usage()
                 stats.usage.add(record)
+        # A Ctrl-C while a batch is written: the lines before it are whole, a torn one is
+        # dropped on resume; the count given is read from the file.
+        first = predictions.replaces_file
         try:
             predictions.append_batch([
                 prediction_line(q, answer, record, by, reply.replica)
                 for q, answer, record in zip(batch.questions, answers, reply.records,
                                              strict=True)])
-        # A Ctrl-C while a batch is written: the lines before it are whole, a torn one is
-        # dropped on resume.
         except KeyboardInterrupt as err:
-            raise Interrupted(len(predictions.by_row), batch.where()) from err
+            raise Interrupted(batch.where()) from err
+        if first and on_first_batch is not None:
+            on_first_batch()  # the answers it describes are the file's now
         slow = _slow_batch(batch, reply.seconds)
         if slow is not None:
             stats.slow_batches.append(slow)
@@ -235,9 +258,31 @@ def _merged(reports: list[RunReport | None]) -> RunReport | None:
                      guard_events=events)
 
 
-def _kept(predictions: Predictions) -> str:
-    return (f"the {len(predictions.by_row)} answers saved before are kept: fix the model, then "
-            "pass --resume")
+def _kept(saved: SavedCount) -> str:
+    count = _count(saved)
+    kept = "the answers saved before are kept" if count is None else \
+        "the 1 answer saved before is kept" if count == 1 else \
+        f"the {count} answers saved before are kept"
+    return f"{kept}: fix the model, then pass --resume"
+
+
+def _count(saved: SavedCount) -> int | None:
+    """The count of saved answers, or None where the file cannot be read now."""
+    try:
+        return saved()
+    except (OutputDirError, OSError):
+        return None
+
+
+def resumable_answers(path: Path, questions: list[Question], by: AnsweredBy) -> int:
+    """How many of `questions` a `--resume` would find answered in `path` now, read from the
+    file as the resume reads it: the one source of every count of saved answers a message
+    gives, whenever the message is made."""
+    try:
+        return len(Predictions.read(path, questions, by, same_model=same_model_family,
+                                    quiet=True).by_row)
+    except SpecChanged:
+        return 0
 
 
 def same_model_family(saved: str, current: str) -> bool:
@@ -256,42 +301,103 @@ def same_model_family(saved: str, current: str) -> bool:
     return issubclass(first, second) or issubclass(second, first)
 
 
-def answered_by(config: EvaluationConfig) -> AnsweredBy:
-    """The model and weights of this run, as saved beside each answer."""
+def answered_by(config: EvaluationConfig, spec: RunSpec | None = None) -> AnsweredBy:
+    """The model, weights and model specification of this run, as saved beside each answer."""
     weights = str(Path(config.weights).resolve()) if config.weights else None
-    return AnsweredBy(model_spec(config.model), weights)
+    return AnsweredBy(model_spec(config.model), weights,
+                      spec.model.key() if spec is not None else None)
 
 
 def prepare_output_dir(config: EvaluationConfig, questions: list[Question], by: AnsweredBy,
-                       earlier: Results | None) -> Predictions | Results:
+                       earlier: Results | None, spec: RunSpec) -> Predictions | Results:
     """The run's saved answers to reuse (resume), or none (a new file, or with --overwrite one
     that the first answered batch replaces); or, when the folder holds a finished run of this
-    model on these questions and neither was asked, that run's results. The saved answers are
-    read once; the folder exists and this process holds it."""
+    very specification and neither was asked, that run's results (replay). The saved answers
+    are read once; the folder exists and this process holds it."""
     out = config.resolved_output_dir()
     path = out / PREDICTIONS_FILE
     if config.overwrite or not (path.is_file() and path.stat().st_size > 0):
         return Predictions.empty(path)
+    saved_spec = (earlier.spec if earlier is not None else None) or read_spec(out)
     try:
         saved: Predictions | None = Predictions.read(path, questions, by,
                                                      same_model=same_model_family)
+    except SpecChanged as err:
+        raise OutputDirError(_made_differently(out, err, saved_spec, spec)) from None
     except OutputDirError:
         if config.resume:
             raise
         saved = None  # another model's, or other data: not this run's answers
     if not config.resume:
-        if (saved is not None and earlier is not None and not earlier.run.partial
-                and earlier.run.num_questions == len(questions)
-                and earlier.scoring == config.scoring.semantics
-                and saved.answers_all(questions)):
+        if (saved is not None and earlier is not None and earlier.spec is not None
+                and not earlier.run.partial and not differences(earlier.spec, spec)
+                and saved.answers_all(questions) and not saved.outside_rows):
             return earlier
-        raise OutputDirError(
-            f"{out} already holds saved answers ({path.name}). Pass --resume to reuse them and "
-            "answer only the rest, --overwrite to discard them, or choose another --output-dir."
-        )
+        raise OutputDirError(_not_this_run(out, earlier, spec, saved is not None))
     assert saved is not None
+    _check_resumed_selection(out, saved, saved_spec, spec)
+    if saved.unspecified:
+        print(f"note: {saved.unspecified} saved answers were written by an earlier version, "
+              "which recorded no run specification: the configuration and prompts that made "
+              "them cannot be checked (only the model and weights were)", file=sys.stderr)
     saved.drop_cut_line()
     return saved
+
+
+def _made_differently(out: Path, err: SpecChanged, saved_spec: RunSpec | None,
+                      spec: RunSpec) -> str:
+    """Saved answers made under another model specification, in one line naming what changed
+    where the folder's specification says."""
+    if saved_spec is not None and saved_spec.model.key() == err.saved_key:
+        what = "; ".join(model_differences(saved_spec.model, spec.model)) or \
+            "the model specification changed"
+    else:
+        what = "the model, its weights, its configuration or its prompts changed"
+    return (f"{out}: {what} since these answers were made: pass --overwrite to answer anew "
+            "with what is there now, or choose another --output-dir")
+
+
+def _not_this_run(out: Path, earlier: Results | None, spec: RunSpec, readable: bool) -> str:
+    """Why the folder's saved answers are not replayed, and the ways on, in one line."""
+    ways = "Pass --resume to reuse them and answer only the rest, --overwrite to discard them, " \
+        "or choose another --output-dir."
+    if earlier is None or earlier.run.partial or not readable:
+        return f"{out} already holds saved answers ({PREDICTIONS_FILE}). {ways}"
+    if earlier.spec is None:
+        return (f"{out} holds a run of an earlier version, which recorded no run "
+                "specification, so it cannot be replayed as this run: pass --resume to reuse "
+                "its answers (their configuration and prompts cannot be checked), --overwrite "
+                "to answer anew, or choose another --output-dir")
+    changed = differences(earlier.spec, spec)
+    if not changed:
+        return f"{out} already holds saved answers ({PREDICTIONS_FILE}). {ways}"
+    if model_differences(earlier.spec.model, spec.model):
+        ways = "pass --overwrite to answer anew, or choose another --output-dir"
+    elif earlier.spec.scoring != spec.scoring and earlier.spec.data == spec.data:
+        ways = ("pass --resume to score these answers anew, --overwrite to answer anew, or "
+                "choose another --output-dir")
+    else:
+        ways = ("pass --resume with a selection that holds every saved answer to answer the "
+                "rest, --overwrite to answer anew, or choose another --output-dir")
+    return f"{out}: {'; '.join(changed)} since these answers were made: {ways}"
+
+
+def _check_resumed_selection(out: Path, saved: Predictions, saved_spec: RunSpec | None,
+                             spec: RunSpec) -> None:
+    """A resume keeps every saved answer in its run: a selection that leaves some of them out
+    would rewrite the saved run's summary over fewer questions, so it is refused; a wider one
+    is said."""
+    outside = saved.outside_rows
+    if outside:
+        was = f" ({saved_spec.selection.describe()})" if saved_spec is not None else ""
+        raise OutputDirError(
+            f"{out} holds answers to {len(outside)} questions outside this selection "
+            f"({spec.selection.describe()}; the saved run's was{was or ' wider'}): resume "
+            "with the saved run's selection or a wider one, or choose another --output-dir")
+    if saved_spec is not None and saved_spec.data.sha256 != spec.data.sha256:
+        print(f"note: widening the saved run from {saved_spec.data.questions} to "
+              f"{spec.data.questions} questions ({saved_spec.selection.describe()} → "
+              f"{spec.selection.describe()})", file=sys.stderr)
 
 
 def _now() -> str:
@@ -352,77 +458,116 @@ def evaluate(config: EvaluationConfig, model: GraderModel | None = None) -> Resu
     """Run a whole local evaluation; returns the results that were written.
 
     `model` is an already built model to use instead of building `config.model`. The model's
-    spec, its weights, the data and the output folder are all checked before anything in the
-    folder changes."""
+    spec, its weights, the data, the run's specification and the output folder are all
+    checked before anything in the folder changes."""
     started_at, started = _now(), time.perf_counter()
-    by = answered_by(config)
+    cls = type(model) if model is not None else resolve_model_class(config.model)
     if model is None:
-        check_weights_option(resolve_model_class(config.model), config.model, config.weights)
+        check_weights_option(cls, config.model, config.weights)
     dataset, questions, config = _load_data(config.data, config)
+    spec = run_spec(config, cls, questions)
+    by = answered_by(config, spec)
     out = config.resolved_output_dir()
     with holding_output_dir(out):
         earlier = read_results(out)
+        check_metric_models(questions, config.scoring)  # --strict: stop before anything
+        prepared = prepare_output_dir(config, questions, by, earlier, spec)
+        if isinstance(prepared, Results):
+            return _replayed(out, prepared, spec)
+        predictions = prepared
         _say_what_cannot_be_scored(questions, config)
-        predictions = prepare_output_dir(config, questions, by, earlier)
-        if isinstance(predictions, Results):
-            print("\n".join(table_lines(predictions)))
-            print(f"note: {out} already holds this model's answers to every question, scored "
-                  f"(finished {predictions.run.finished_at}): its results again, nothing "
-                  "asked. Pass --overwrite to answer anew.")
-            return predictions
-        loading_s = time.perf_counter() - started
-        resumed_rows = len(predictions.by_row)
-        pending = [q for q in questions if q.row not in predictions.by_row]
-        stats = GenerationStats()
-        if pending and config.ray is not None:
-            stats = _generate_on_cluster(config, pending, predictions)
-        elif pending:
-            load_started = time.perf_counter()
-            if model is None:
-                model = build_model(config.model, config.weights)
-            stats_load = time.perf_counter() - load_started
-            stats = generate_answers(model, pending, predictions, config)
-            stats.load_s = stats_load
 
-        scores, scoring_s = _score_into(predictions, questions, config)
-        report = stats.report
-        timing = Timing(
-            total_s=round(time.perf_counter() - started, 3),
-            loading_s=round(loading_s, 3),
-            model_s=round(stats.load_s + stats.model_s, 3),
-            model_load_s=round(stats.load_s, 3),
-            generation_s=round(stats.model_s, 3),
-            scoring_s=round(scoring_s, 3),
-            engine_load_s=report.engine_load_s if report else None,
-        )
-        if not pending and earlier is not None:
-            timing = timing.with_answering_of(earlier.timing)
-        run = _run_info(dataset, questions, len(predictions.by_row), started_at,
-                        model=config.model,
-                        weights=str(config.weights) if config.weights else None,
-                        model_dir=report.model_dir if report else None,
-                        data=data_label(config.data), resumed_rows=resumed_rows,
-                        asked_rows=stats.asked_rows,
-                        guard_events=report.guard_events if report else None,
-                        slow_batches=stats.slow_batches,
-                        replicas=config.replicas if config.ray is not None else None,
-                        replica_stats=[stats.replicas[i] for i in sorted(stats.replicas)])
-        return write_reports(out, scores, timing, stats.usage, run, questions,
-                             predictions.by_row)
+        def saved() -> int:
+            return resumable_answers(predictions.path, questions, by)
+
+        try:
+            return _answer_and_score(config, model, dataset, questions, predictions, spec, by,
+                                     saved, earlier, started_at, started)
+        except KeyboardInterrupt as err:
+            where = err.where if isinstance(err, Interrupted) else "the run"
+            raise Interrupted(where, _count(saved)) from err
+
+
+def _replayed(out: Path, results: Results, spec: RunSpec) -> Results:
+    """A finished run of this very specification: its results again, nothing asked."""
+    print("\n".join(table_lines(results)))
+    if results.spec is not None and results.spec.version != spec.version:
+        print(f"note: these answers were made by {results.spec.version}; this checkout is "
+              f"{spec.version}", file=sys.stderr)
+    print(f"note: {out} already holds this model's answers to every question, scored "
+          f"(finished {results.run.finished_at}), made with the same model, weights, "
+          "configuration, prompts, data and scoring: its results again, nothing asked. Pass "
+          "--overwrite to answer anew.")
+    return results
+
+
+def _answer_and_score(config: EvaluationConfig, model: GraderModel | None, dataset: DataSet,
+                      questions: list[Question], predictions: Predictions, spec: RunSpec,
+                      by: AnsweredBy, saved: SavedCount, earlier: Results | None,
+                      started_at: str, started: float) -> Results:
+    """Answer what is not saved, score every saved answer, write the reports."""
+    out = config.resolved_output_dir()
+    loading_s = time.perf_counter() - started
+    resumed_rows = len(predictions.by_row)
+    pending = [q for q in questions if q.row not in predictions.by_row]
+    if not predictions.replaces_file:
+        write_spec(out, spec)  # else once the first batch has replaced the old answers
+    stats = GenerationStats()
+    if pending and config.ray is not None:
+        stats = _generate_on_cluster(config, pending, predictions, by, saved, spec)
+    elif pending:
+        load_started = time.perf_counter()
+        if model is None:
+            model = build_model(config.model, config.weights)
+        stats_load = time.perf_counter() - load_started
+        stats = generate_answers(model, pending, predictions, config, by, saved,
+                                 on_first_batch=lambda: write_spec(out, spec))
+        stats.load_s = stats_load
+    write_spec(out, spec)
+    scores, scoring_s = _score_into(predictions, questions, config)
+    report = stats.report
+    timing = Timing(
+        total_s=round(time.perf_counter() - started, 3),
+        loading_s=round(loading_s, 3),
+        model_s=round(stats.load_s + stats.model_s, 3),
+        model_load_s=round(stats.load_s, 3),
+        generation_s=round(stats.model_s, 3),
+        scoring_s=round(scoring_s, 3),
+        engine_load_s=report.engine_load_s if report else None,
+    )
+    if not pending and earlier is not None:
+        timing = timing.with_answering_of(earlier.timing)
+    run = _run_info(dataset, questions, len(predictions.by_row), started_at,
+                    model=config.model,
+                    weights=str(config.weights) if config.weights else None,
+                    model_dir=report.model_dir if report else None,
+                    data=data_label(config.data), resumed_rows=resumed_rows,
+                    asked_rows=stats.asked_rows,
+                    guard_events=report.guard_events if report else None,
+                    slow_batches=stats.slow_batches,
+                    replicas=config.replicas if config.ray is not None else None,
+                    replica_stats=[stats.replicas[i] for i in sorted(stats.replicas)])
+    usage = stats.usage
+    if usage is None and not pending and earlier is not None:
+        usage = earlier.usage  # a resume that asked nothing keeps the run's usage
+    return write_reports(out, scores, timing, usage, run, questions, predictions.by_row, spec)
 
 
 def _generate_on_cluster(config: EvaluationConfig, pending: list[Question],
-                         predictions: Predictions) -> GenerationStats:
+                         predictions: Predictions, by: AnsweredBy, saved: SavedCount,
+                         spec: RunSpec) -> GenerationStats:
     """Answer on Ray: the replicas built (timed as the model's load), the batches answered,
     the replicas let go however it ends."""
     started = time.perf_counter()
     try:
         cluster = Cluster(config, resolve_model_class(config.model))
     except (ModelFailed, ReplicaLost) as err:
-        raise ModelReplyError(f"on the cluster: {err}; {_kept(predictions)}") from err
+        raise ModelReplyError(f"on the cluster: {err}; {_kept(saved)}") from err
     try:
         load_s = time.perf_counter() - started
-        stats = generate_answers(None, pending, predictions, config, cluster=cluster)
+        out = config.resolved_output_dir()
+        stats = generate_answers(None, pending, predictions, config, by, saved,
+                                 cluster=cluster, on_first_batch=lambda: write_spec(out, spec))
         stats.load_s = load_s
         return stats
     finally:
@@ -435,18 +580,21 @@ def score_saved(
     """Re-score saved answers without a model and write the same files.
 
     Saved answers are never replaced: the predictions are copied into `output_dir` only where it
-    holds none; scored where they lie, they are read and left as they are."""
+    holds none; scored where they lie, they are read and left as they are. Where the answers'
+    folder holds the run's results, its specification, usage and timings are kept and the
+    re-scoring is recorded beside them."""
     started_at, started = _now(), time.perf_counter()
     dataset, questions, config = _load_data(data, config)
     _say_what_cannot_be_scored(questions, config)
     if not predictions.is_file():
         raise OutputDirError(f"{predictions} is not a file: point --predictions at a "
                              f"{PREDICTIONS_FILE} written by local_evaluation.py")
+    refuse_a_running_folder(predictions.parent)
     saved = Predictions.read_any(predictions, questions)
     if not saved.by_row:
-        raise OutputDirError(f"{predictions}: no line answers a question of {data} (a line "
-                             "needs row, input_field and model_output_str): check "
-                             "--predictions and --data")
+        raise OutputDirError(f"{predictions}: no line answers a question of "
+                             f"{data_label(data)} (a line needs row, input_field and "
+                             "model_output_str): check --predictions and --data")
     missing = len(questions) - len(saved.by_row)
     if missing:
         print(f"warning: {missing} questions have no saved answer and are not scored",
@@ -456,13 +604,30 @@ def score_saved(
     if target.exists() and not in_place:
         raise OutputDirError(f"{output_dir} already holds saved answers ({PREDICTIONS_FILE}): "
                              "score into another --output-dir")
+    source = read_results(predictions.parent) if predictions.name == PREDICTIONS_FILE else None
     with holding_output_dir(output_dir):
         if not in_place:
             saved = saved.copy_to(target)
         scores, scoring_s = _score_into(saved, questions, config, write_back=not in_place)
-        timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
-                        scoring_s=round(scoring_s, 3))
-        run = _run_info(dataset, questions, len(saved.by_row), started_at, model=None,
-                        predictions=str(predictions),
-                        data=data_label(data), resumed_rows=len(saved.by_row), asked_rows=0)
-        return write_reports(output_dir, scores, timing, None, run, questions, saved.by_row)
+        rescoring = Rescoring(at=started_at, scoring=str(config.scoring.semantics),
+                              predictions=str(predictions.resolve()))
+        answered = len(saved.by_row)
+        if source is None:
+            timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
+                            scoring_s=round(scoring_s, 3))
+            run = _run_info(dataset, questions, answered, started_at, model=None,
+                            predictions=str(predictions), data=data_label(data),
+                            resumed_rows=answered, asked_rows=0)
+            return write_reports(output_dir, scores, timing, None, run, questions,
+                                 saved.by_row, None, [rescoring])
+        # The run's own record stays: what made the answers, their tokens and times.
+        timing = source.timing.model_copy(update={"scoring_s": round(scoring_s, 3)})
+        run = source.run.model_copy(update={
+            "predictions": str(predictions), "data": data_label(data),
+            "num_questions": len(questions), "answered": answered,
+            "missing": len(questions) - answered, "partial": answered < len(questions),
+            "skipped_invalid_rows": [s.message for s in dataset.skipped]})
+        spec = source.spec.model_copy(update={"scoring": scoring_part(config.scoring)}) \
+            if source.spec is not None else None
+        return write_reports(output_dir, scores, timing, source.usage, run, questions,
+                             saved.by_row, spec, [*source.rescorings, rescoring])

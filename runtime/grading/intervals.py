@@ -15,11 +15,16 @@ interval here is the one it calls "percentile".
 
 Paired intervals draw the same questions for both runs, so what the two runs have in common
 (a hard question is hard for both) cancels out of the difference.
+
+Resampling within a task of one question never varies, and within a task of two hardly does:
+such a task gets no interval, and neither does any aggregate it is part of (a track, the
+overall score, the mean over tasks), since holding it fixed would make that interval look
+narrower than it is. `bounds` says why in the interval's place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +49,7 @@ class Resampled:
 
     tasks: dict[str, np.ndarray]
     tracks: dict[str, np.ndarray]
-    track5: np.ndarray | None
+    overall: np.ndarray | None
     tasks_mean: np.ndarray | None
 
 
@@ -70,9 +75,9 @@ def _aggregates(tasks: dict[str, np.ndarray], track_of: dict[str, str]) -> Resam
         members = [values for name, values in tasks.items() if track_of[name] == track]
         if members:
             tracks[track] = np.mean(members, axis=0)
-    track5 = np.mean(list(tracks.values()), axis=0) if tracks else None
+    overall = np.mean(list(tracks.values()), axis=0) if tracks else None
     tasks_mean = np.mean(list(tasks.values()), axis=0) if tasks else None
-    return Resampled(tasks, tracks, track5, tasks_mean)
+    return Resampled(tasks, tracks, overall, tasks_mean)
 
 
 def resample_runs(runs: Sequence[Sequence[TaskUnits]], resamples: int,
@@ -99,3 +104,53 @@ def interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
 
 def excludes_zero(bounds: tuple[float, float]) -> bool:
     return bounds[0] > 0 or bounds[1] < 0
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An interval, or why a score has none (`note`)."""
+
+    interval: tuple[float, float] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class AllBounds:
+    tasks: dict[str, Bounds]
+    tracks: dict[str, Bounds]
+    overall: Bounds
+    tasks_mean: Bounds
+
+
+def too_few(sizes: dict[str, int], tasks: Iterable[str], minimum: int) -> str | None:
+    """Why the tasks' questions are too few for an interval, or None when they are enough."""
+    small = sorted((name, sizes[name]) for name in tasks if sizes[name] < minimum)
+    if not small:
+        return None
+    if len(small) == 1:
+        name, count = small[0]
+        return (f"too few questions for an interval: task {name} has {count} ({minimum} "
+                "needed)")
+    return (f"too few questions for an interval: {len(small)} tasks have fewer than "
+            f"{minimum} ({', '.join(f'{n} {c}' for n, c in small[:3])}"
+            f"{', ...' if len(small) > 3 else ''})")
+
+
+def bounds(resampled: Resampled, sizes: dict[str, int], track_of: dict[str, str],
+           confidence: float, minimum: int) -> AllBounds:
+    """Every score's interval from its resampled values, withheld (with the reason) where a
+    task it rests on has fewer than `minimum` questions. `sizes`: questions per task."""
+    def of(values: np.ndarray | None, tasks: list[str]) -> Bounds:
+        if values is None:
+            return Bounds()
+        note = too_few(sizes, tasks, minimum)
+        return Bounds(note=note) if note else Bounds(interval(values, confidence))
+
+    names = list(resampled.tasks)
+    return AllBounds(
+        tasks={name: of(values, [name]) for name, values in resampled.tasks.items()},
+        tracks={track: of(values, [n for n in names if track_of[n] == track])
+                for track, values in resampled.tracks.items()},
+        overall=of(resampled.overall, names),
+        tasks_mean=of(resampled.tasks_mean, names))
+

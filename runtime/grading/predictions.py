@@ -57,6 +57,10 @@ class PredictionLine(BaseModel):
     model: str | None = Field(default=None, description="The model that answered, as "
                               "`module:Class`.")
     weights: str | None = Field(default=None, description="The weights it was given.")
+    spec_key: str | None = Field(default=None, description="Digest of what made the answer "
+                                 "(the run specification's model part: model, weights, "
+                                 "configuration and prompt files); lines of earlier versions "
+                                 "have none.")
     parsed: Any = Field(default=None, description="What the official parser reads.")
     score: float | None = Field(default=None, description="The answer's score; null until "
                                 "scored, and for an unscored task.")
@@ -70,13 +74,22 @@ class PredictionLine(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
+class SpecChanged(OutputDirError):
+    """Saved answers made under another model specification than this run's (`saved_key`)."""
+
+    def __init__(self, message: str, saved_key: str) -> None:
+        super().__init__(message)
+        self.saved_key = saved_key
+
+
 @dataclass(frozen=True)
 class AnsweredBy:
-    """Which model (as `module:Class`) and weights wrote an answer: saved on its line, so that
-    a resumed run never mixes two models' answers."""
+    """Which model (as `module:Class`), weights and model specification (its key) wrote an
+    answer: saved on its line, so that a resumed run never mixes answers made differently."""
 
     model: str
     weights: str | None = None
+    spec_key: str | None = None
 
     def describe(self) -> str:
         return self.model + (f" on {self.weights}" if self.weights else "")
@@ -89,6 +102,8 @@ def prediction_line(q: Question, answer: str, record: AnswerRecord | None,
     fields: dict[str, Any] = {"row": q.row, **q.fields(), "model_output_str": answer}
     if by is not None:
         fields.update(model=by.model, weights=by.weights)
+        if by.spec_key is not None:
+            fields["spec_key"] = by.spec_key
     fields.update(parsed=parsed_answer(answer, q.task_type) if q.task_type else None,
                   score=None)
     if record is not None:
@@ -194,6 +209,23 @@ def _write_atomically(path: Path, lines: list[PredictionLine | dict[str, Any]]) 
         tmp.unlink(missing_ok=True)  # only left when the write failed
 
 
+def _check_made_by(path: Path, number: int, line: PredictionLine, by: AnsweredBy,
+                   same_model: Callable[[str, str], bool]) -> None:
+    """A saved answer is this run's to reuse only when the same model specification made it
+    (for lines that name none, the same model and weights)."""
+    if line.spec_key is not None and by.spec_key is not None \
+            and line.spec_key != by.spec_key:
+        raise SpecChanged(f"{path}:{number}: the saved answers were made under another model "
+                          "specification", line.spec_key)
+    if line.model is not None and not (line.weights == by.weights
+                                       and same_model(line.model, by.model)):
+        other = AnsweredBy(line.model, line.weights)
+        raise OutputDirError(
+            f"{path}:{number}: the saved answers were written by {other.describe()}, not by "
+            f"{by.describe()}: pass --overwrite to start afresh, or choose another "
+            "--output-dir")
+
+
 LOCK_FILE = ".lock"
 
 
@@ -209,6 +241,33 @@ def make_output_dir(out: Path) -> None:
     if not os.access(out, os.W_OK):
         raise OutputDirError(f"cannot write to {out}: permission denied: choose another "
                              "--output-dir")
+
+
+def lock_holder(folder: Path) -> str | None:
+    """Who holds a run folder's lock (an evaluation or a re-scoring writing it now), or None.
+    Nothing is created: a folder without a lock file is held by no one."""
+    path = folder / LOCK_FILE
+    try:
+        handle = path.open("r", encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "another process"
+        except OSError:
+            return None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def refuse_a_running_folder(folder: Path) -> None:
+    """One line, where another run is writing `folder` now: its files are not final."""
+    holder = lock_holder(folder)
+    if holder is not None:
+        raise OutputDirError(f"{folder} is in use by another run ({holder}): wait for it to "
+                             "end, then run this again")
 
 
 @contextmanager
@@ -262,12 +321,15 @@ class Predictions:
 
     @classmethod
     def read(cls, path: Path, questions: list[Question], by: AnsweredBy | None = None,
-             same_model: Callable[[str, str], bool] = operator.eq) -> Predictions:
+             same_model: Callable[[str, str], bool] = operator.eq,
+             quiet: bool = False) -> Predictions:
         """The saved lines of `questions` by row; refuse lines written for other prompts, or
-        (given `by`) with other weights or by a model for which `same_model(saved, by.model)`
-        is false.
+        (given `by`) under another model specification, or (lines of versions that saved no
+        specification) with other weights or by a model for which `same_model(saved,
+        by.model)` is false.
 
-        A line cut short by an interruption is noted on stderr and its row asked again."""
+        A line cut short by an interruption is noted on stderr (unless `quiet`) and its row
+        asked again."""
         saved = cls(path)
         if not path.is_file():
             return saved
@@ -275,26 +337,22 @@ class Predictions:
         line_of_row: dict[int, int] = {}
         for number, line in _read_lines(path):
             if not isinstance(line, PredictionLine):
-                print(f"note: {path}:{number} is incomplete; that row is asked again",
-                      file=sys.stderr)
+                if not quiet:
+                    print(f"note: {path}:{number} is incomplete; that row is asked again",
+                          file=sys.stderr)
                 if line is not None:
                     saved.other_lines.append(line)
                 continue
             if line.row not in by_question:
-                saved.other_lines.append(line)  # beyond --limit: kept, not used in this run
+                saved.other_lines.append(line)  # outside this run's selection: kept as it is
                 continue
             if line.input_field != by_question[line.row].input_field:
                 raise OutputDirError(
                     f"{path}:{number}: the saved answer for row {line.row} was written for a "
                     "different prompt; these predictions belong to other data. Use another "
                     "--output-dir.")
-            if by is not None and line.model is not None and not (
-                    line.weights == by.weights and same_model(line.model, by.model)):
-                other = AnsweredBy(line.model, line.weights)
-                raise OutputDirError(
-                    f"{path}:{number}: the saved answers were written by {other.describe()}, "
-                    f"not by {by.describe()}: pass --overwrite to start afresh, or choose "
-                    "another --output-dir")
+            if by is not None:
+                _check_made_by(path, number, line, by, same_model)
             if line.row in line_of_row:
                 raise OutputDirError(
                     f"{path}: lines {line_of_row[line.row]} and {number} both answer row "
@@ -302,6 +360,18 @@ class Predictions:
             line_of_row[line.row] = number
             saved.by_row[line.row] = line
         return saved
+
+    @property
+    def outside_rows(self) -> list[int]:
+        """Rows answered in the file that this run did not select."""
+        return sorted({line.row for line in self.other_lines
+                       if isinstance(line, PredictionLine)})
+
+    @property
+    def unspecified(self) -> int:
+        """Saved answers of this run's rows whose line names no model specification (written
+        by a version that saved none)."""
+        return sum(line.spec_key is None for line in self.by_row.values())
 
     @classmethod
     def read_any(cls, path: Path, questions: list[Question]) -> Predictions:

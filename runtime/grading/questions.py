@@ -317,8 +317,9 @@ def select_questions(
     task_types: Sequence[str] = (), limit: int | None = None,
 ) -> list[Question]:
     """The questions that every given filter names (a filter names any of its values), then at
-    most `limit` of them spread over the tasks: the first question of each task in data order,
-    then the second of each, and so on, so that a few questions still cover every track.
+    most `limit` of them spread over the tracks, task types and tasks: the first question of
+    each task (the tasks ordered to reach every track first, then every task type), then the
+    second of each, and so on, so that a few questions still cover every track.
 
     A filter value that names no question of the data is an error that lists what there is."""
     chosen = questions
@@ -338,9 +339,36 @@ def select_questions(
     by_task: dict[str, list[Question]] = {}
     for q in chosen:
         by_task.setdefault(q.task_name or q.task_type or "", []).append(q)
+    order = _spread_order(by_task)
     taken: list[Question] = []
     for depth in range(max(len(members) for members in by_task.values())):
-        taken += [members[depth] for members in by_task.values() if depth < len(members)]
+        taken += [by_task[name][depth] for name in order if depth < len(by_task[name])]
         if len(taken) >= limit:
             break
     return sorted(taken[:limit], key=lambda q: q.row)
+
+
+def _spread_order(by_task: dict[str, list[Question]]) -> list[str]:
+    """The tasks in the order a limit takes their questions: each next task the one that adds
+    a track not yet reached, else a task type not yet reached, else a track's task type not yet
+    reached, from the track with the fewest tasks taken so far (ties in data order), so that a
+    few questions reach every track, then every task type, as far as the limit allows."""
+    remaining = [(name, members[0].track or "", members[0].task_type or "")
+                 for name, members in by_task.items()]
+    tracks: set[str] = set()
+    types: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    taken_in: dict[str, int] = {}
+    order: list[str] = []
+    while remaining:
+        best = max(remaining, key=lambda item: (
+            item[1] not in tracks, item[2] not in types, (item[1], item[2]) not in pairs,
+            -taken_in.get(item[1], 0)))
+        remaining.remove(best)
+        name, track, task_type = best
+        order.append(name)
+        tracks.add(track)
+        types.add(task_type)
+        pairs.add((track, task_type))
+        taken_in[track] = taken_in.get(track, 0) + 1
+    return order

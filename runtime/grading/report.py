@@ -18,11 +18,13 @@ from runtime.grading.results import (
     CHART_FILE,
     REPORT_FILE,
     RESULTS_FILE,
+    Rescoring,
     Results,
     RunInfo,
     Timing,
     results_document,
 )
+from runtime.grading.run_spec import RunSpec
 from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores, as_utf8
 
@@ -31,15 +33,20 @@ def _fmt(value: float | None) -> str:
     return "unscored" if value is None else f"{value:.4f}"
 
 
-def _fmt_with(value: float | None, bounds: tuple[float, float] | None) -> str:
-    if value is None or bounds is None:
+def _fmt_with(value: float | None, bounds: tuple[float, float] | None,
+              note: str | None = None) -> str:
+    """A score with its interval, or "(n/a)" where the interval is withheld (`note`)."""
+    if value is None:
         return _fmt(value)
+    if bounds is None:
+        return f"{value:.4f} (n/a)" if note else _fmt(value)
     return f"{value:.4f} ({bounds[0]:.3f}–{bounds[1]:.3f})"
 
 
 def table_lines(results: Results) -> list[str]:
     """The per-task and per-track (per-skill) tables as Markdown lines (also printed to the
-    console); under Shopping MMLU's scoring, also its leaderboard's one row of skills."""
+    console), n beside every score; under Shopping MMLU's scoring, also its leaderboard's one
+    row of skills."""
     scheme = scheme_of(results.scoring)
     group = scheme.group
     lines = [
@@ -49,28 +56,47 @@ def table_lines(results: Results) -> list[str]:
     for t in results.tasks:
         lines.append(
             f"| {t.task_name} | {t.task_type} | {t.metric} "
-            f"| {scheme.group_name(t.track)} "
-            f"| {t.num_samples} | {_fmt_with(t.score, t.interval)} | {t.parse_failures} |"
+            f"| {scheme.group_name(t.track)} | {t.num_samples} "
+            f"| {_fmt_with(t.score, t.interval, t.interval_note)} | {t.parse_failures} |"
         )
-    lines += ["", f"| {group} | tasks | score (interval) |", "|---|---:|---:|"]
+    lines += ["", f"| {group} | tasks | n | score (interval) |", "|---|---:|---:|---:|"]
     for entry in results.tracks.values():
         unscored = f" ({len(entry.unscored_tasks)} unscored)" if entry.unscored_tasks else ""
-        lines.append(f"| {entry.name} | {entry.num_tasks}{unscored} "
-                     f"| {_fmt_with(entry.score, entry.interval)} |")
-    track5 = results.track5
-    lines.append(f"| **{scheme.overall}** | | "
-                 f"**{_fmt_with(track5.score, track5.interval)}** |")
-    lines.append(f"| {scheme.tasks_mean} | {len(results.tasks)} "
-                 f"| {_fmt_with(results.tasks_mean.score, results.tasks_mean.interval)} |")
+        lines.append(f"| {entry.name} | {entry.num_tasks}{unscored} | {entry.num_questions} "
+                     f"| {_fmt_with(entry.score, entry.interval, entry.interval_note)} |")
+    overall = results.overall
+    name = overall.name or scheme.overall
+    lines.append(f"| **{name}** | | {overall.num_questions} | "
+                 f"**{_fmt_with(overall.score, overall.interval, overall.interval_note)}** |")
+    scored = [t for t in results.tasks if t.score is not None]
+    mean = results.tasks_mean
+    lines.append(f"| {scheme.tasks_mean} | {len(scored)} | {sum(t.num_samples for t in scored)} "
+                 f"| {_fmt_with(mean.score, mean.interval, mean.interval_note)} |")
     if scheme.leaderboard_row:
         lines += ["", "Shopping MMLU leaderboard (one score per skill: the mean of its "
                   "tasks' scores):", "", "| " + " | ".join(SKILLS.values()) + " |",
                   "|" + "---:|" * len(SKILLS),
                   "| " + " | ".join(_fmt(results.tracks[t].score) if t in results.tracks
                                     else "–" for t in SKILLS) + " |"]
-    if any(t.interval for t in results.tasks):
-        lines += ["", "note: in brackets, each score's 95% bootstrap interval over questions "
-                  "(or the configured confidence)."]
+    return lines + interval_legend(results)
+
+
+def interval_legend(results: Results) -> list[str]:
+    """How the intervals were made, and why some are withheld."""
+    scheme = scheme_of(results.scoring)
+    shown = [t for t in results.tasks if t.interval or t.interval_note]
+    if not shown:
+        return []
+    lines = ["", f"note: n is the questions a score rests on; in brackets its bootstrap "
+             f"interval over questions (95% unless configured), questions resampled within "
+             f"each task with the tasks fixed, and every {scheme.group} and overall score "
+             "recomputed from the resampled tasks."]
+    withheld = results.overall.interval_note or next(
+        (t.interval_note for t in results.tasks if t.interval_note), None)
+    if withheld:
+        lines.append(f"note: n/a: {withheld}; an aggregate needs every one of its "
+                     "tasks to have enough, since a task too small to vary would make its "
+                     "interval look narrower than it is.")
     return lines
 
 
@@ -238,7 +264,7 @@ def _draw_chart(plt: Any, patch: Any, path: Path, scores: Scores, title: str) ->
     fig.suptitle(title, fontsize=11)
     colour_of = {t.track: f"C{i}" for i, t in enumerate(tracks)}
     labels = [TRACKS[t.track].split(":")[0] for t in tracks] + ["Track 5"]
-    values = [t.score for t in tracks] + [scores.track5]
+    values = [t.score for t in tracks] + [scores.overall]
     _bars(left, labels, values, [colour_of[t.track] for t in tracks] + ["black"], 8)
     left.set_title("Score by track (track 5: their mean)", fontsize=10)
     names = [f"{t.task_name} ({_METRIC_LABELS.get(t.metric, t.metric)}, n={t.num_samples})"
@@ -279,10 +305,11 @@ def _bars(ax: Any, labels: list[str], values: list[float | None], colours: list[
 
 def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None,
                   run: RunInfo, questions: list[Question],
-                  saved: dict[int, PredictionLine]) -> Results:
+                  saved: dict[int, PredictionLine], spec: RunSpec | None = None,
+                  rescorings: list[Rescoring] | None = None) -> Results:
     """Write results.json, report.md and the chart into `out`, print the tables; return the
     results as written. `saved` holds the predictions' lines by row."""
-    results = results_document(scores, timing, usage, run)
+    results = results_document(scores, timing, usage, run, spec, rescorings)
     document = results.model_dump(mode="json")
     (out / RESULTS_FILE).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
@@ -297,5 +324,31 @@ def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None
         print(f"note: {partial_line(run)}")
     if run.slow_batches:
         print(f"note: {slow_line(run)}")
+    for line in usage_lines(usage):
+        print(f"note: {line}")
     print(f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, {REPORT_FILE}, {CHART_FILE}")
     return results
+
+
+# What each kind of repair means, for the console and the report.
+REPAIR_WORDS = {
+    "completed": "a partial answer completed into the form the grader reads",
+    "fallback": "nothing usable generated, replaced by a fallback answer",
+    "deadline": "the deadline guard stopped decoding and the answer was completed",
+}
+
+
+def usage_lines(usage: Usage | None) -> list[str]:
+    """What the model's records say the user should know: repairs and why, exemplars left
+    out because they were the asked question."""
+    if usage is None:
+        return []
+    lines = []
+    if usage.repairs:
+        kinds = "; ".join(f"{count} {kind} ({REPAIR_WORDS.get(kind, kind)})"
+                          for kind, count in sorted(usage.repairs_by_kind.items()))
+        lines.append(f"{usage.repairs} of the answers asked in this run were repaired: {kinds}")
+    if usage.exemplars_excluded:
+        lines.append(f"{usage.exemplars_excluded} few-shot pool questions were left out of "
+                     "the exemplars because they are the question being asked")
+    return lines

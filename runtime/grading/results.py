@@ -8,17 +8,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from runtime.common.competition import PER_QUESTION_LIMIT_S, TRACK5, MetricName, TaskType
 from runtime.common.records import Usage
 from runtime.common.shopping_mmlu import Semantics
+from runtime.grading.run_spec import RunSpec
 from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores
 
-SCHEMA_VERSION = 6  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
+SCHEMA_VERSION = 7  # 2: `usage` apart from `timing`; 3: answered, missing, partial, slow
 # batches; 4: `usage` counts repairs (`repairs`, `repairs_by_kind`), not "fallbacks";
-# 5: every score has its bootstrap `interval`; 6: `scoring` (whose semantics scored)
+# 5: every score has its bootstrap `interval`; 6: `scoring` (whose semantics scored);
+# 7: `spec` (the run specification), `rescorings`, `overall` (was `track5`, named for either
+# scheme, with `name`), `interval_note` where an interval is withheld, questions per track
 CHART_FILE = "scores.png"
 REPORT_FILE = "report.md"
 RESULTS_FILE = "results.json"
@@ -27,7 +30,10 @@ RESULTS_FILE = "results.json"
 Interval = tuple[float, float] | None
 INTERVAL_DOC = ("The score's bootstrap interval over questions (tasks fixed, questions "
                 "resampled within their task), at the scoring configuration's confidence "
-                "(95% unless set); null when unscored or turned off.")
+                "(95% unless set); null when unscored, turned off, or withheld "
+                "(`interval_note` says why).")
+NOTE_DOC = ("Why the interval is withheld: a task it rests on has too few questions "
+            "(scoring.interval_min_questions) for resampling within it to vary.")
 
 
 class TaskEntry(BaseModel):
@@ -40,6 +46,7 @@ class TaskEntry(BaseModel):
     parse_failures: int = Field(description="Answers the official parser could not read.")
     unscored_reason: str | None = Field(description="Why the task has no score.")
     interval: Interval = Field(default=None, description=INTERVAL_DOC)
+    interval_note: str | None = Field(default=None, description=NOTE_DOC)
 
 
 class TrackEntry(BaseModel):
@@ -48,20 +55,31 @@ class TrackEntry(BaseModel):
     num_tasks: int
     unscored_tasks: list[str]
     interval: Interval = Field(default=None, description=INTERVAL_DOC)
+    interval_note: str | None = Field(default=None, description=NOTE_DOC)
+    num_questions: int = Field(default=0, description="Questions of its scored tasks.")
 
 
-class Track5Entry(BaseModel):
+class OverallEntry(BaseModel):
+    """The overall score: the mean of the tracks (skills) with scores. With all four it is
+    the leaderboard's track 5 (Shopping MMLU's mean of skills); with fewer, `name` says so."""
+
     track: str = Field(description="The leaderboard's id of track 5.")
+    name: str = Field(default="", description="Its name in tables: 'Track 5 (mean of "
+                      "tracks)', 'Mean of skills', or 'Mean of 2 of 4 tracks' where tracks "
+                      "are missing.")
     score: float | None
     definition: str
-    tracks_included: list[str] = Field(description="The tracks whose mean track 5 is.")
+    tracks_included: list[str] = Field(description="The tracks (skills) it is the mean of.")
     interval: Interval = Field(default=None, description=INTERVAL_DOC)
+    interval_note: str | None = Field(default=None, description=NOTE_DOC)
+    num_questions: int = Field(default=0, description="Questions of the scored tasks.")
 
 
 class TasksMeanEntry(BaseModel):
     score: float | None
     definition: str
     interval: Interval = Field(default=None, description=INTERVAL_DOC)
+    interval_note: str | None = Field(default=None, description=NOTE_DOC)
 
 
 class Timing(BaseModel):
@@ -153,8 +171,17 @@ class RunInfo(BaseModel):
         "and seconds busy (this run's asking only).")
 
 
+class Rescoring(BaseModel):
+    """One re-scoring of a run's saved answers (`runtime score`)."""
+
+    at: str = Field(description="When (UTC).")
+    scoring: str = Field(description="The scheme it scored with.")
+    predictions: str = Field(description="The predictions file it read.")
+
+
 class Results(BaseModel):
-    """results.json: the scores of one evaluation, with its timing, usage and run."""
+    """results.json: the scores of one evaluation, with its specification, timing, usage and
+    run. Files of schema 6 read too (their `track5` as `overall`, with no `spec`)."""
 
     schema_version: int = SCHEMA_VERSION
     scoring: Semantics = Field(default="shopbench", description="Whose answer readings and "
@@ -164,13 +191,32 @@ class Results(BaseModel):
     tasks: list[TaskEntry]
     tracks: dict[str, TrackEntry] = Field(description="Tracks 1-4 present (Shopping MMLU's "
                                           "skills 1-4), by id.")
-    track5: Track5Entry
+    overall: OverallEntry
     tasks_mean: TasksMeanEntry
     notes: list[str]
     timing: Timing
     usage: Usage | None = Field(description="Tokens and repairs summed from the model's "
                                 "per-answer records; null when it reports none.")
     run: RunInfo
+    spec: RunSpec | None = Field(default=None, description="What the run was (run_spec.py): "
+                                 "data, selection, model and the files that decide its "
+                                 "answers, scoring, version; null in files of schema 6.")
+    rescorings: list[Rescoring] = Field(default_factory=list, description="Each re-scoring "
+                                        "of the saved answers since the run, oldest first.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schema_6(cls, data: Any) -> Any:
+        """A file of schema 6 named the overall score `track5`."""
+        if isinstance(data, dict) and "track5" in data and "overall" not in data:
+            data = {**data, "overall": data["track5"]}
+            data.pop("track5")
+        return data
+
+    @property
+    def lacks(self) -> list[str]:
+        """What a results file of an earlier schema does not record."""
+        return ["its run specification (what made the answers)"] if self.spec is None else []
 
 
 def read_results(out: Path) -> Results | None:
@@ -182,7 +228,8 @@ def read_results(out: Path) -> Results | None:
 
 
 def results_document(scores: Scores, timing: Timing, usage: Usage | None,
-                     run: RunInfo) -> Results:
+                     run: RunInfo, spec: RunSpec | None = None,
+                     rescorings: list[Rescoring] | None = None) -> Results:
     scheme = scheme_of(scores.semantics)
     return Results(
         scoring=scores.semantics,
@@ -190,18 +237,27 @@ def results_document(scores: Scores, timing: Timing, usage: Usage | None,
         tracks={track: TrackEntry(name=scheme.group_name(track), score=result.score,
                                   num_tasks=result.num_tasks,
                                   unscored_tasks=result.unscored_tasks,
-                                  interval=result.interval)
+                                  interval=result.interval,
+                                  interval_note=result.interval_note,
+                                  num_questions=result.num_questions)
                 for track, result in scores.tracks.items()},
-        track5=Track5Entry(track=TRACK5, score=scores.track5,
-                           definition=scheme.overall_definition,
-                           tracks_included=scores.tracks_in_track5,
-                           interval=scores.track5_interval),
+        overall=OverallEntry(track=TRACK5,
+                             name=scheme.overall_name(len(scores.tracks_in_overall)),
+                             score=scores.overall,
+                             definition=scheme.overall_definition,
+                             tracks_included=scores.tracks_in_overall,
+                             interval=scores.overall_interval,
+                             interval_note=scores.overall_interval_note,
+                             num_questions=scores.num_questions),
         tasks_mean=TasksMeanEntry(
             score=scores.tasks_mean,
             definition="mean over tasks (what the organisers' local script printed)",
-            interval=scores.tasks_mean_interval),
+            interval=scores.tasks_mean_interval,
+            interval_note=scores.tasks_mean_interval_note),
         notes=scores.notes,
         timing=timing,
         usage=usage,
         run=run,
+        spec=spec,
+        rescorings=rescorings or [],
     )

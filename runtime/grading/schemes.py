@@ -34,6 +34,14 @@ class Scheme:
         """A group's display name (the id itself where it has none)."""
         return self.group_names.get(group, group)
 
+    def overall_name(self, groups: int, short: bool = False) -> str:
+        """The overall score's name when `groups` of the four tracks (skills) have scores: the
+        scheme's own name for all four, else "Mean of 2 of 4 tracks" (it is not track 5)."""
+        if groups == len(TRACKS):
+            return self.overall_short if short else self.overall
+        counted = f"{groups} of {len(TRACKS)} {self.group}s"
+        return counted if short else f"Mean of {counted}"
+
     def short_group_name(self, group: str) -> str:
         """A group's name for a chart's axis: "Track 1", or the skill's name."""
         return self.group_name(group).split(":")[0]

@@ -22,7 +22,15 @@ from runtime.common.competition import TRACKS, MetricName, TaskType
 from runtime.common.embeddings import Encoder, load_encoder
 from runtime.common.shopping_mmlu import Semantics
 from runtime.grading.config import ScoringConfig
-from runtime.grading.intervals import Resampled, TaskUnits, interval, resample_runs, units_of_task
+from runtime.grading.intervals import (
+    AllBounds,
+    Bounds,
+    Resampled,
+    TaskUnits,
+    bounds,
+    resample_runs,
+    units_of_task,
+)
 from runtime.grading.metrics import EMBEDDING_MODEL_FOR_METRIC, METRICS
 from runtime.grading.parsers import is_parse_failure
 from runtime.grading.questions import Question
@@ -52,6 +60,7 @@ class TaskResult:
     parse_failures: int
     unscored_reason: str | None = None
     interval: tuple[float, float] | None = None
+    interval_note: str | None = None  # why there is no interval
 
 
 @dataclass
@@ -61,6 +70,8 @@ class TrackResult:
     num_tasks: int
     unscored_tasks: list[str] = field(default_factory=list)
     interval: tuple[float, float] | None = None
+    interval_note: str | None = None
+    num_questions: int = 0  # of its scored tasks
 
 
 @dataclass
@@ -68,13 +79,16 @@ class Scores:
     rows: dict[int, RowScore]
     tasks: list[TaskResult]
     tracks: dict[str, TrackResult]
-    track5: float | None
-    tracks_in_track5: list[str]
+    overall: float | None
+    tracks_in_overall: list[str]
     tasks_mean: float | None
     notes: list[str]
-    track5_interval: tuple[float, float] | None = None
+    overall_interval: tuple[float, float] | None = None
     tasks_mean_interval: tuple[float, float] | None = None
     semantics: Semantics = "shopbench"
+    overall_interval_note: str | None = None
+    tasks_mean_interval_note: str | None = None
+    num_questions: int = 0  # of the scored tasks
 
 
 def missing_metric_models(questions: list[Question], config: ScoringConfig) -> dict[str, str]:
@@ -203,7 +217,7 @@ def score_answers(
     tasks = _task_results(answered, rows, missing)
     tracks = _track_results(tasks)
     scored_tracks = [t for t in tracks.values() if t.score is not None]
-    track5 = _mean([t.score for t in scored_tracks if t.score is not None])
+    overall = _mean([t.score for t in scored_tracks if t.score is not None])
     tasks_mean = _mean([t.score for t in tasks if t.score is not None])
     resampled = _resampled(answered, rows, tasks, config)
     notes = list(missing.values()) + _no_entities_notes(tasks, rows, answered)
@@ -212,27 +226,37 @@ def score_answers(
         notes.append(f"Averages exclude unscored tasks: {', '.join(unscored)}.")
     absent = [scheme.group_name(t) for t in TRACKS if t not in tracks or tracks[t].score is None]
     if absent and scored_tracks:
-        notes.append(f"{scheme.overall_short} is the mean of the {scheme.group}s present; "
-                     f"missing: {', '.join(absent)}.")
+        notes.append(f"The overall score is the mean of the {scheme.group}s present, so it is "
+                     f"not {scheme.overall_short}; missing: {', '.join(absent)}.")
+    found = AllBounds({}, {}, Bounds(), Bounds())
     if resampled is not None:
-        for task in tasks:
-            if task.task_name in resampled.tasks:
-                task.interval = interval(resampled.tasks[task.task_name], config.confidence)
-        for name, track in tracks.items():
-            if name in resampled.tracks:
-                track.interval = interval(resampled.tracks[name], config.confidence)
+        found = bounds(resampled, {t.task_name: t.num_samples for t in tasks},
+                       {t.task_name: t.track for t in tasks}, config.confidence,
+                       config.interval_min_questions)
+    for task in tasks:
+        task.interval, task.interval_note = _fields(found.tasks.get(task.task_name))
+    for name, track in tracks.items():
+        track.interval, track.interval_note = _fields(found.tracks.get(name))
+    scored = [t for t in tasks if t.score is not None]
     return Scores(
         rows=rows,
         tasks=tasks,
         tracks=tracks,
-        track5=track5,
-        tracks_in_track5=[t.track for t in scored_tracks],
+        overall=overall,
+        tracks_in_overall=[t.track for t in scored_tracks],
         tasks_mean=tasks_mean,
         notes=notes,
-        track5_interval=_interval_of(resampled.track5 if resampled else None, config),
-        tasks_mean_interval=_interval_of(resampled.tasks_mean if resampled else None, config),
+        overall_interval=found.overall.interval,
+        tasks_mean_interval=found.tasks_mean.interval,
         semantics=scheme.name,
+        overall_interval_note=found.overall.note,
+        tasks_mean_interval_note=found.tasks_mean.note,
+        num_questions=sum(t.num_samples for t in scored),
     )
+
+
+def _fields(found: Bounds | None) -> tuple[tuple[float, float] | None, str | None]:
+    return (found.interval, found.note) if found is not None else (None, None)
 
 
 def _no_entities_notes(tasks: list[TaskResult], rows: dict[int, RowScore],
@@ -267,10 +291,6 @@ def _resampled(answered: list[Question], rows: dict[int, RowScore], tasks: list[
     if not units or config.bootstrap_resamples == 0:
         return None
     return resample_runs([units], config.bootstrap_resamples, config.bootstrap_seed)[0]
-
-
-def _interval_of(values: np.ndarray | None, config: ScoringConfig) -> tuple[float, float] | None:
-    return None if values is None else interval(values, config.confidence)
 
 
 def _task_results(
@@ -319,5 +339,6 @@ def _track_results(tasks: list[TaskResult]) -> dict[str, TrackResult]:
             score=_mean([t.score for t in members if t.score is not None]),
             num_tasks=len(members),
             unscored_tasks=[t.task_name for t in members if t.score is None],
+            num_questions=sum(t.num_samples for t in members if t.score is not None),
         )
     return tracks

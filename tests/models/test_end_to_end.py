@@ -23,19 +23,19 @@ def runs(tmp_path_factory, sample_path, development_path):
 def test_every_question_is_answered_and_scored(runs, model, data_name):
     results = runs[model, data_name]
     assert sum(t.num_samples for t in results.tasks) == results.run.num_questions
-    assert results.track5.score is not None
-    assert set(results.tracks) == set(results.track5.tracks_included)
+    assert results.overall.score is not None
+    assert set(results.tracks) == set(results.overall.tracks_included)
 
 
 def test_dummy_scores_about_chance_on_development(runs):
-    assert 0.10 < runs["dummy", "development"].track5.score < 0.22
+    assert 0.10 < runs["dummy", "development"].overall.score < 0.22
 
 
 def test_baseline_beats_the_dummy(runs):
-    dummy = runs["dummy", "development"].track5.score
-    baseline = runs["baseline", "development"].track5.score
+    dummy = runs["dummy", "development"].overall.score
+    baseline = runs["baseline", "development"].overall.score
     assert baseline >= 1.5 * dummy
-    assert runs["baseline", "sample"].track5.score > runs["dummy", "sample"].track5.score
+    assert runs["baseline", "sample"].overall.score > runs["dummy", "sample"].overall.score
 
 
 def test_baseline_answers_always_parse_on_development(runs):

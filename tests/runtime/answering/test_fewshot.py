@@ -81,6 +81,24 @@ def test_a_pool_question_is_never_its_own_exemplar_and_k_caps_at_the_pool(pool_f
 
 
 @needs_minilm
+@pytest.mark.parametrize("respell", [
+    lambda text: text.replace("\n", "\r\n"),  # Windows line ends
+    lambda text: "  " + text.replace(" ", "  ").replace("\n", " \n") + "\n",  # spacing
+    lambda text: text.replace(" ", "\u00a0", 2),  # no-break spaces
+    lambda text: text.replace("fryer", "fry\u0065\u0301r"),  # e + combining acute (not NFC)
+])
+def test_the_asked_question_respelled_is_still_never_its_own_exemplar(tmp_path, respell):
+    asked = POOL[2]["input_field"].replace("fryer", "fry\u00e9r")
+    path = tmp_path / "pool.jsonl"
+    rows = [POOL[0], POOL[1], {**POOL[2], "input_field": respell(asked)}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    pool = ExemplarPool(path, MINILM)
+    (chosen,) = pool.exemplars([asked], [route(asked, True)], k=3)
+    assert len(chosen) == 2 and all("hot air" not in e.prompt for e in chosen)
+    assert pool.excluded == [1]  # said in the answer's record and the run's usage
+
+
+@needs_minilm
 def test_embeddings_are_cached_beside_the_pool_and_recomputed_when_it_changes(pool_file):
     first = ExemplarPool(pool_file, MINILM)
     cache = pool_file.with_name("pool.jsonl.embeddings.npz")

@@ -21,6 +21,7 @@ from models.vllm_model import VLLMShopModel
 from runtime.cli import evaluation_main
 from runtime.grading.config import load_config
 from runtime.grading.evaluation import evaluate
+from runtime.grading.results import Results
 from tests.conftest import REPO_ROOT
 
 ray = pytest.importorskip("ray")
@@ -46,11 +47,12 @@ class KilledOnceModel(DummyModel):
 
 
 class LoggingSlowModel(DummyModel):
-    """The dummy, slowed down, writing every prompt it is asked to `asked.txt` in its folder."""
+    """The dummy, slowed down, writing every prompt it is asked to `asked.txt` beside the
+    folder it takes as its weights (a run's weights do not change under it)."""
 
     def __init__(self, weights: Path) -> None:
         super().__init__()
-        self.log = Path(weights) / "asked.txt"
+        self.log = Path(weights).parent / "asked.txt"
 
     def batch_predict(self, batch, is_multiple_choice):
         with self.log.open("a", encoding="utf-8") as handle:
@@ -91,7 +93,7 @@ def test_two_replicas_answer_as_one_process(cluster, tmp_path, sample_path, mode
                                                          for x in saved_one]
     assert {x["replica"] for x in saved_two} == {0, 1}
     assert "replica" not in saved_one[0]
-    assert two.tasks == one.tasks and two.track5 == one.track5
+    assert two.tasks == one.tasks and two.overall == one.overall
     assert two.run.replicas == 2
     assert sum(r.questions for r in two.run.replica_stats) == 42
 
@@ -126,7 +128,7 @@ def test_a_replica_killed_mid_run_loses_nothing(cluster, tmp_path, development_p
     assert (folder / "killed").exists()  # a replica did die
     rows = [x["row"] for x in lines(tmp_path / "killed")]
     assert sorted(rows) == list(range(96))  # every row answered exactly once
-    assert killed.tasks == whole.tasks and killed.track5 == whole.track5
+    assert killed.tasks == whole.tasks and killed.overall == whole.overall
 
 
 def test_a_killed_driver_resumes_on_the_cluster(cluster, tmp_path, sample_path):
@@ -151,10 +153,10 @@ def test_a_killed_driver_resumes_on_the_cluster(cluster, tmp_path, sample_path):
 
     assert evaluation_main([*argv, "--resume"]) == 0
     whole = run(tmp_path, "whole", sample_path, model="dummy")
-    resumed = json.loads((out / "results.json").read_text())
-    assert resumed.tasks == whole.tasks and resumed.track5 == whole.track5
+    resumed = Results.model_validate_json((out / "results.json").read_text())
+    assert resumed.tasks == whole.tasks and resumed.overall == whole.overall
     assert sorted(x["row"] for x in lines(out)) == list(range(42))
-    asked = Counter((folder / "asked.txt").read_text().splitlines())
+    asked = Counter((tmp_path / "asked.txt").read_text().splitlines())
     again = sum(count - 1 for count in asked.values() if count > 1)
     # At most what was in flight when the driver died: a batch of 4 on each replica.
     assert again <= 2 * 4, again

@@ -47,7 +47,7 @@ def test_aggregates_are_recomputed_from_the_resampled_tasks():
              accuracy_task("c", T2, [1, 1, 0, 0, 1])]
     r = resample_runs([tasks], 200, seed=5)[0]
     assert r.tracks[T1] == pytest.approx((r.tasks["a"] + r.tasks["b"]) / 2)
-    assert r.track5 == pytest.approx((r.tracks[T1] + r.tracks[T2]) / 2)
+    assert r.overall == pytest.approx((r.tracks[T1] + r.tracks[T2]) / 2)
     assert r.tasks_mean == pytest.approx((r.tasks["a"] + r.tasks["b"] + r.tasks["c"]) / 3)
 
 
@@ -86,5 +86,5 @@ def test_pairing_cancels_what_two_runs_share():
 def test_identical_runs_differ_by_exactly_nothing():
     tasks = [accuracy_task("a", T1, [1, 0, 1]), accuracy_task("b", T2, [0.2, 0.9])]
     first, second = resample_runs([tasks, tasks], 100, seed=0)
-    assert interval(second.track5 - first.track5, 0.95) == (0.0, 0.0)
+    assert interval(second.overall - first.overall, 0.95) == (0.0, 0.0)
     assert not excludes_zero((0.0, 0.0))

@@ -46,7 +46,7 @@ def test_a_run_writes_results_that_read_back_and_a_report_with_its_repairs(tmp_p
                              usage, run, QUESTIONS, saved)
     results = Results.model_validate(json.loads((tmp_path / RESULTS_FILE).read_text()))
     assert results == document and results.schema_version == SCHEMA_VERSION
-    assert results.track5.score == scores.track5
+    assert results.overall.score == scores.overall
     assert [t.task_name for t in results.tasks] == [t.task_name for t in scores.tasks]
     assert results.usage is not None and results.usage.repairs == sum(
         q.row % 2 for q in QUESTIONS)

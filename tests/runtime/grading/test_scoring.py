@@ -35,7 +35,7 @@ def test_task_track_and_track5_scores():
     assert tasks["task3"].score == pytest.approx(0.5)
     assert scores.tracks[T1].score == pytest.approx((0.5 + 2 / 3) / 2)
     assert scores.tracks[T3].score == pytest.approx(0.5)
-    assert scores.track5 == pytest.approx(((0.5 + 2 / 3) / 2 + 0.5) / 2)
+    assert scores.overall == pytest.approx(((0.5 + 2 / 3) / 2 + 0.5) / 2)
     assert scores.tasks_mean == pytest.approx((0.5 + 2 / 3 + 0.5) / 3)
     assert scores.rows[1].score == 0.0 and scores.rows[0].score == 1.0
     assert any("missing" in note for note in scores.notes)  # only 2 of 4 tracks present

@@ -36,9 +36,14 @@ def test_skill_files_load_as_their_development_format(development_equivalent):
 
 def test_task_wise_files_with_the_skill_files_load_as_the_development_format(
         development_equivalent):
-    loaded = load_data([*TASK_WISE, *SKILL_FILES])
-    task_wise = loaded.questions[:len(development_equivalent)]
-    assert _by_task(task_wise) == development_equivalent
+    # The skill files hold the task-wise files' questions again: refused, or with
+    # --skip-invalid the repeats dropped, each task-wise question taking its task's skill.
+    with pytest.raises(DataError, match="given twice"):
+        load_data([*TASK_WISE, *SKILL_FILES])
+    loaded = load_data([*TASK_WISE, *SKILL_FILES], skip_invalid=True)
+    assert _by_task(loaded.questions) == development_equivalent
+    assert len(loaded.skipped) == len(development_equivalent)
+    assert all("given twice" in invalid.message for invalid in loaded.skipped)
 
 
 def test_task_wise_files_alone_have_no_skill(development_equivalent):
@@ -112,3 +117,18 @@ def test_task_wise_json_without_target(tmp_path):
     path.write_text(json.dumps({"input_field": "x"}) + "\n")
     with pytest.raises(DataError, match="target_field"):
         load_data(path)
+
+
+def test_one_task_name_in_two_task_wise_folders_is_one_error_naming_both(tmp_path):
+    (tmp_path / "multiple_choice").mkdir()
+    (tmp_path / "generation").mkdir()
+    choice = tmp_path / "multiple_choice" / "x_dataset.csv"
+    generation = tmp_path / "generation" / "x_dataset.json"
+    choice.write_bytes((DATA / "multiple_choice" /
+                        "product_category_choice_dataset.csv").read_bytes())
+    generation.write_bytes((DATA / "generation" /
+                            "category_explanation_dataset.json").read_bytes())
+    with pytest.raises(DataError) as err:
+        load_data(tmp_path)
+    message = str(err.value)
+    assert "task 'x'" in message and str(choice) in message and str(generation) in message
