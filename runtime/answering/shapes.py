@@ -42,10 +42,14 @@ from runtime.common.competition import TaskType
 GuardClass = Literal["free text", "short text", "whole"]
 
 
+# The largest new-token budget a shape may be given (a context window's worth).
+MAX_BUDGET = 2**16
+
+
 class DecodingConfig(BaseModel):
     """New-token budgets by answer shape and the limit of enumerated constraints."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     new_tokens: dict[str, int] = Field(
         default_factory=dict,
@@ -108,8 +112,9 @@ class DecodingConfig(BaseModel):
     def _known_budgets(cls, value: dict[str, int]) -> dict[str, int]:
         _known_shape_names(value)
         for name, tokens in value.items():
-            if tokens < 1:
-                raise ValueError(f"the budget of {name!r} must be at least 1 token")
+            if not 1 <= tokens <= MAX_BUDGET:
+                raise ValueError(f"the budget of {name!r} must be 1 to {MAX_BUDGET} tokens, "
+                                 f"not {tokens}")
         return value
 
     @field_validator("first_sentence")

@@ -42,6 +42,9 @@ def profile_markdown(document: Profile) -> str:
     return "\n".join(lines)
 
 
+PROFILE_FILES = ("profile.json", "profile.md", "profile.png")
+
+
 def write_profile(out: Path, document: Profile) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "profile.json").write_text(document.model_dump_json(indent=2) + "\n",

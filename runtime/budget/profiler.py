@@ -82,31 +82,49 @@ class Projection:
     limit_s: float
     slowest_task_type: str
     by_task_type: dict[str, float]
+    # The cost model's error on the measured batches, as a share of their mean time: the
+    # projection is taken to be this uncertain too.
+    error_share: float = 0.0
 
     @property
     def margin_s(self) -> float:
         return self.limit_s - self.projected_s
 
     @property
+    def error_s(self) -> float:
+        return self.projected_s * self.error_share
+
+    @property
     def verdict(self) -> str:
-        if self.projected_s > self.limit_s:
+        """Over, fits (with its margin) or too close to call, the fit's error counted: a
+        verdict holds at both ends of the projection plus or minus that error."""
+        low, high = self.projected_s - self.error_s, self.projected_s + self.error_s
+        if low > self.limit_s:
             return "over the limit: the run would be killed"
-        if self.projected_s > 0.8 * self.limit_s:
-            return "tight: under 20% margin"
-        return "fits"
+        if high <= self.limit_s:
+            margin = 1 - high / self.limit_s
+            word = "tight" if margin < 0.2 else "fits"
+            return f"{word}: {margin:.0%} margin, the fit's error counted"
+        return (f"too close to call: {self.projected_s:.0f} s ± {self.error_s:.0f} s (the "
+                f"fit's error) against {self.limit_s:.0f} s")
 
 
 def stratified_sample(questions: list[Question], size: int, seed: int = 0) -> list[Question]:
-    """About `size` questions, every task represented in proportion (at least one each)."""
+    """`size` questions, every task represented in proportion (largest remainders) and by at
+    least one: more than `size` only where the data has more tasks than that."""
     by_task: dict[str, list[Question]] = defaultdict(list)
     for q in questions:
         by_task[q.labels.task_name].append(q)
+    size = min(size, len(questions))
+    share = {name: len(members) * size / len(questions) for name, members in by_task.items()}
+    take = {name: min(len(by_task[name]), max(1, math.floor(s))) for name, s in share.items()}
+    for name in sorted(share, key=lambda n: (-(share[n] - math.floor(share[n])), n)):
+        if sum(take.values()) >= size:
+            break
+        if take[name] < len(by_task[name]):
+            take[name] += 1
     rng = random.Random(seed)
-    chosen: list[Question] = []
-    fraction = min(1.0, size / max(len(questions), 1))
-    for members in by_task.values():
-        take = max(1, round(len(members) * fraction))
-        chosen += rng.sample(members, min(take, len(members)))
+    chosen = [q for name, members in by_task.items() for q in rng.sample(members, take[name])]
     return sorted(chosen, key=lambda q: q.row)
 
 
@@ -274,8 +292,9 @@ def project_tracks(records: list[BatchRecord], costs: dict[str, Cost], counts: C
             prompt = prompts.get((track, known), prompts[("", known)])
             by_type[task_type] = project_task_type(costs[known], count, batch_size, prompt,
                                                    steps_of(track, known))
-        return _projection(track, by_type)
+        return _projection(track, by_type, share)
 
+    share = error_share(records, costs)
     projections = {track: project(track, per_type) for track, per_type in counts.items()}
     if counts and TRACK5 not in counts:
         # Track 5 answers every question in one run, batched by task type across the tracks.
@@ -287,11 +306,20 @@ def project_tracks(records: list[BatchRecord], costs: dict[str, Cost], counts: C
     return projections
 
 
-def _projection(track: str, by_type: dict[str, float]) -> Projection:
+def _projection(track: str, by_type: dict[str, float], share: float) -> Projection:
     return Projection(track=track, projected_s=sum(by_type.values()),
                       limit_s=TRACK_LIMITS_S.get(track, math.inf),
                       slowest_task_type=max(by_type, key=lambda t: by_type[t]) if by_type
-                      else "", by_task_type=by_type)
+                      else "", by_task_type=by_type, error_share=share)
+
+
+def error_share(records: list[BatchRecord], costs: dict[str, Cost]) -> float:
+    """The cost model's root-mean-square error on the measured batches over their mean
+    time (0 without batches)."""
+    if not records:
+        return 0.0
+    quality = fit_quality(records, costs)
+    return quality.rms_residual_s / quality.mean_batch_s if quality.mean_batch_s else 0.0
 
 
 def _fitted_s(record: BatchRecord, costs: dict[str, Cost]) -> float:
@@ -373,7 +401,11 @@ class TrackProjection(BaseModel):
                                "excluded.")
     limit_s: float = Field(description="The track's time limit.")
     margin_s: float = Field(description="Limit minus projection; negative: over the limit.")
-    verdict: str = Field(description="fits, tight (under 20% margin) or over the limit.")
+    verdict: str = Field(description="fits or tight (with the margin left when the fit's "
+                         "error is added), too close to call, or over the limit.")
+    error_s: float = Field(default=0.0, description="The projection's uncertainty: the cost "
+                           "model's error on the measured batches, as a share of them, "
+                           "applied to the projection.")
     slowest_task_type: str = Field(description="The task type with the largest share.")
     by_task_type_s: dict[str, float] = Field(description="Projected seconds per task type.")
 
@@ -437,7 +469,7 @@ def profile_document(
         tracks={
             track: TrackProjection(
                 projected_s=round(p.projected_s, 3), limit_s=p.limit_s,
-                margin_s=round(p.margin_s, 3), verdict=p.verdict,
+                margin_s=round(p.margin_s, 3), verdict=p.verdict, error_s=round(p.error_s, 3),
                 slowest_task_type=p.slowest_task_type,
                 by_task_type_s={t: round(v, 3) for t, v in p.by_task_type.items()})
             for track, p in projections.items()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.common.errors import one_line
 from runtime.common.records import AnswerRecord, RunReport, batch_records, reporting
 from runtime.common.settings import ConfigError
 from runtime.grading.config import EvaluationConfig
@@ -92,20 +93,36 @@ def _ray() -> Any:
 
 
 def check_reachable(address: str) -> None:
-    """A host:port address that answers no TCP connection within a few seconds is refused
-    in one line (Ray would wait for minutes)."""
-    if address in (LOCAL, "auto") or "://" in address:
+    """Every address form, checked before Ray is asked: `local` and `auto` as they are; a
+    head node's host:port, or Ray Client's ray://host[:port], refused in one line when nothing
+    answers a TCP connection there within a few seconds (Ray would wait for minutes); any other
+    scheme refused."""
+    if address in (LOCAL, "auto"):
         return
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
+    scheme, found, rest = address.partition("://")
+    if found and scheme != "ray":
+        raise ConfigError(f"--ray {address}: Ray takes the head node's host:port, auto, or "
+                          f"ray://host:port (Ray Client), not a {scheme}:// address")
+    where = rest if found else address
+    host, _, port = where.rstrip("/").rpartition(":")
+    if found and (not host or not port.isdigit()):
+        host, port = where.rstrip("/"), "10001"  # Ray Client's port
+    host = host.strip("[]")  # an IPv6 host in brackets
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"--ray {address}: give the head node's host:port (as `ray start "
-                          "--head` prints it), or auto")
+                          "--head` prints it), ray://host:port, or auto")
     try:
         socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()
-    except OSError as err:
-        raise ConfigError(f"--ray {address}: cannot reach a Ray cluster there ({err}): start "
-                          "one with `ray start --head` on the head node, or check the "
-                          "address") from None
+    except (OSError, UnicodeError) as err:
+        raise ConfigError(f"--ray {address}: cannot reach a Ray cluster there "
+                          f"({one_line(err)}): start one with `ray start --head` on the head "
+                          "node, or check the address") from None
+
+
+def check_cluster_address(address: str) -> None:
+    """Ray installed and the address usable, said in one line before a run starts."""
+    _ray()
+    check_reachable(address)
 
 
 class Cluster:
@@ -124,9 +141,12 @@ class Cluster:
                 ray.init(address=None if address == LOCAL else address,
                          include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR)
-            except ConnectionError as err:
-                raise ConfigError(f"--ray {address}: {err}; start one with `ray "
-                                  "start --head`") from None
+            # Ray's own failures to connect are of many kinds (ConnectionError, RuntimeError,
+            # ValueError for an address it cannot read): each means this address.
+            except Exception as err:  # noqa: BLE001
+                raise ConfigError(f"--ray {address}: Ray could not start or join a cluster "
+                                  f"there ({type(err).__name__}: {one_line(err)}); start one "
+                                  "with `ray start --head`, or check the address") from None
         try:
             self._check_resources()
             # Two threads per actor: the grader's get_batch_size() before each batch is

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from runtime.common.competition import TRACKS
 from runtime.common.errors import one_line
 from runtime.common.settings import ConfigError, read_json_object
+from runtime.common.wording import naturally
 from runtime.grading.config import ScoringConfig
 from runtime.grading.intervals import (
     AllBounds,
@@ -266,9 +267,9 @@ def compare_runs(before: Path, after: Path, top: int = 10,
         return {row for row, line in lines.items() if keep(line)}
 
     tasks = []
-    names = [*by_task, *sorted({str(line.task_name) for line in [*lines_a.values(),
-                                                                   *lines_b.values()]}
-                               - set(by_task) - {"None"})]
+    names = naturally([*by_task, *({str(line.task_name) for line in [*lines_a.values(),
+                                                                      *lines_b.values()]}
+                                   - set(by_task) - {"None"})])
     for name in names:
         in_task = rows_of(lines_a, lambda x, n=name: x.task_name == n), \
             rows_of(lines_b, lambda x, n=name: x.task_name == n)

@@ -45,7 +45,7 @@ class ScoringConfig(BaseModel):
     """How answers are scored: whose semantics (each reproduced exactly, never tuned), the
     embedding models, the intervals."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     embedding_models: dict[str, Path] = Field(
         default_factory=_default_embedding_models,
@@ -72,7 +72,8 @@ class ScoringConfig(BaseModel):
         default=1000, ge=0, le=100_000,
         description="Resamples of the questions (within each task) behind every score's "
         "interval; 0 leaves the intervals out.")
-    bootstrap_seed: StrictInt = Field(default=0, description="Seed of the resampling, so that "
+    bootstrap_seed: StrictInt = Field(default=0, ge=0, le=2**63 - 1,
+                                      description="Seed of the resampling, so that "
                                       "a run's intervals are the same every time.")
     confidence: StrictFloat = Field(default=0.95, gt=0, lt=1,
                                     description="Coverage of every interval.")
@@ -98,7 +99,7 @@ class ScoringConfig(BaseModel):
 class EvaluationConfig(BaseModel):
     """One local evaluation run."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     data: list[Path] = Field(
         default_factory=lambda: [SAMPLE_DATA],
@@ -140,17 +141,17 @@ class EvaluationConfig(BaseModel):
     ray: str | None = Field(
         default=None, description="Answer on Ray: 'local' (a Ray instance on this machine), "
         "'auto' or the head node's host:port (an existing cluster); None: in this process.")
-    replicas: StrictInt = Field(default=1, ge=1, description="Replicas on Ray, each one actor "
-                                "that builds the model once.")
+    replicas: StrictInt = Field(default=1, ge=1, le=4096, description="Replicas on Ray, "
+                                "each one actor that builds the model once.")
     gpus_per_replica: StrictFloat | StrictInt = Field(
-        default=0, ge=0, description="GPUs each replica holds on one node (its tensor "
+        default=0, ge=0, le=1024, description="GPUs each replica holds on one node (its tensor "
         "parallel size for a vLLM model); 0 on CPU machines.")
     cpus_per_replica: StrictInt = Field(
-        default=1, ge=1, description="CPUs each replica holds; Ray gives it as many threads "
-        "(OMP_NUM_THREADS).")
+        default=1, ge=1, le=4096, description="CPUs each replica holds; Ray gives it as many "
+        "threads (OMP_NUM_THREADS).")
     replica_retries: StrictInt = Field(
-        default=3, ge=0, description="How often Ray restarts a replica that died and retries "
-        "the batch it held, before the run stops (answers saved so far kept).")
+        default=3, ge=0, le=1000, description="How often Ray restarts a replica that died and "
+        "retries the batch it held, before the run stops (answers saved so far kept).")
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
 
     @field_validator("data", mode="before")

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from runtime.common.records import AnswerRecord, RunReport, Usage, batch_records, reporting
 from runtime.common.settings import ConfigError
-from runtime.grading.cluster import Cluster, ModelFailed, ReplicaLost
+from runtime.grading.cluster import Cluster, ModelFailed, ReplicaLost, check_cluster_address
 from runtime.grading.config import EvaluationConfig
 from runtime.grading.data_paths import data_label, load_data
 from runtime.grading.grader import (
@@ -51,6 +51,7 @@ from runtime.grading.predictions import (
     holding_output_dir,
     prediction_line,
     refuse_a_running_folder,
+    remove_if_empty,
 )
 from runtime.grading.questions import DataSet, Question, select_questions
 from runtime.grading.report import table_lines, write_reports
@@ -217,7 +218,7 @@ def generate_answers(
                 stats.usage.add(record)
         # A Ctrl-C while a batch is written: the lines before it are whole, a torn one is
         # dropped on resume; the count given is read from the file.
-        first = predictions.replaces_file
+        first = stats.asked_rows == 0
         try:
             predictions.append_batch([
                 prediction_line(q, answer, record, by, reply.replica)
@@ -226,7 +227,7 @@ def generate_answers(
         except KeyboardInterrupt as err:
             raise Interrupted(batch.where()) from err
         if first and on_first_batch is not None:
-            on_first_batch()  # the answers it describes are the file's now
+            on_first_batch()  # the run's first answers are on disk: say what made them
         slow = _slow_batch(batch, reply.seconds)
         if slow is not None:
             stats.slow_batches.append(slow)
@@ -464,6 +465,8 @@ def evaluate(config: EvaluationConfig, model: GraderModel | None = None) -> Resu
     cls = type(model) if model is not None else resolve_model_class(config.model)
     if model is None:
         check_weights_option(cls, config.model, config.weights)
+    if config.ray is not None:
+        check_cluster_address(config.ray)  # before anything is read or written
     dataset, questions, config = _load_data(config.data, config)
     spec = run_spec(config, cls, questions)
     by = answered_by(config, spec)
@@ -484,8 +487,12 @@ def evaluate(config: EvaluationConfig, model: GraderModel | None = None) -> Resu
             return _answer_and_score(config, model, dataset, questions, predictions, spec, by,
                                      saved, earlier, started_at, started)
         except KeyboardInterrupt as err:
+            predictions.remove_if_unanswered()
             where = err.where if isinstance(err, Interrupted) else "the run"
             raise Interrupted(where, _count(saved)) from err
+        except BaseException:
+            predictions.remove_if_unanswered()
+            raise
 
 
 def _replayed(out: Path, results: Results, spec: RunSpec) -> Results:
@@ -510,8 +517,8 @@ def _answer_and_score(config: EvaluationConfig, model: GraderModel | None, datas
     loading_s = time.perf_counter() - started
     resumed_rows = len(predictions.by_row)
     pending = [q for q in questions if q.row not in predictions.by_row]
-    if not predictions.replaces_file:
-        write_spec(out, spec)  # else once the first batch has replaced the old answers
+    # spec.json is written with the first batch written (before, a failed run leaves nothing
+    # behind; an earlier run's answers keep theirs until then), and again at the end.
     stats = GenerationStats()
     if pending and config.ray is not None:
         stats = _generate_on_cluster(config, pending, predictions, by, saved, spec)
@@ -523,8 +530,8 @@ def _answer_and_score(config: EvaluationConfig, model: GraderModel | None, datas
         stats = generate_answers(model, pending, predictions, config, by, saved,
                                  on_first_batch=lambda: write_spec(out, spec))
         stats.load_s = stats_load
-    write_spec(out, spec)
     scores, scoring_s = _score_into(predictions, questions, config)
+    write_spec(out, spec)
     report = stats.report
     timing = Timing(
         total_s=round(time.perf_counter() - started, 3),
@@ -583,9 +590,9 @@ def score_saved(
     holds none; scored where they lie, they are read and left as they are. Where the answers'
     folder holds the run's results, its specification, usage and timings are kept and the
     re-scoring is recorded beside them."""
-    started_at, started = _now(), time.perf_counter()
+    started_at = _now()
     dataset, questions, config = _load_data(data, config)
-    _say_what_cannot_be_scored(questions, config)
+    check_metric_models(questions, config.scoring)  # --strict: stop before anything
     if not predictions.is_file():
         raise OutputDirError(f"{predictions} is not a file: point --predictions at a "
                              f"{PREDICTIONS_FILE} written by local_evaluation.py")
@@ -595,6 +602,7 @@ def score_saved(
         raise OutputDirError(f"{predictions}: no line answers a question of "
                              f"{data_label(data)} (a line needs row, input_field and "
                              "model_output_str): check --predictions and --data")
+    _say_what_cannot_be_scored(questions, config)
     missing = len(questions) - len(saved.by_row)
     if missing:
         print(f"warning: {missing} questions have no saved answer and are not scored",
@@ -605,9 +613,26 @@ def score_saved(
         raise OutputDirError(f"{output_dir} already holds saved answers ({PREDICTIONS_FILE}): "
                              "score into another --output-dir")
     source = read_results(predictions.parent) if predictions.name == PREDICTIONS_FILE else None
+    created = not output_dir.exists()
+    try:
+        return _rescore(dataset, questions, saved, predictions, output_dir, config, source,
+                        in_place, started_at, data_label(data))
+    except BaseException:
+        if created:
+            remove_if_empty(output_dir)  # a failure leaves no empty folder behind
+        raise
+
+
+def _rescore(dataset: DataSet, questions: list[Question], saved: Predictions,
+             predictions: Path, output_dir: Path, config: EvaluationConfig,
+             source: Results | None, in_place: bool, started_at: str,
+             data: str) -> Results:
+    """Score the saved answers into `output_dir`, keeping the run's record where there is
+    one."""
+    started = time.perf_counter()
     with holding_output_dir(output_dir):
         if not in_place:
-            saved = saved.copy_to(target)
+            saved = saved.copy_to(output_dir / PREDICTIONS_FILE)
         scores, scoring_s = _score_into(saved, questions, config, write_back=not in_place)
         rescoring = Rescoring(at=started_at, scoring=str(config.scoring.semantics),
                               predictions=str(predictions.resolve()))
@@ -616,14 +641,14 @@ def score_saved(
             timing = Timing(total_s=round(time.perf_counter() - started, 3), model_s=0.0,
                             scoring_s=round(scoring_s, 3))
             run = _run_info(dataset, questions, answered, started_at, model=None,
-                            predictions=str(predictions), data=data_label(data),
+                            predictions=str(predictions), data=data,
                             resumed_rows=answered, asked_rows=0)
             return write_reports(output_dir, scores, timing, None, run, questions,
                                  saved.by_row, None, [rescoring])
         # The run's own record stays: what made the answers, their tokens and times.
         timing = source.timing.model_copy(update={"scoring_s": round(scoring_s, 3)})
         run = source.run.model_copy(update={
-            "predictions": str(predictions), "data": data_label(data),
+            "predictions": str(predictions), "data": data,
             "num_questions": len(questions), "answered": answered,
             "missing": len(questions) - answered, "partial": answered < len(questions),
             "skipped_invalid_rows": [s.message for s in dataset.skipped]})

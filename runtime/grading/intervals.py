@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runtime.common.competition import TRACKS
+from runtime.common.wording import naturally
 from runtime.grading.metrics import METRICS
 
 
@@ -124,7 +125,7 @@ class AllBounds:
 
 def too_few(sizes: dict[str, int], tasks: Iterable[str], minimum: int) -> str | None:
     """Why the tasks' questions are too few for an interval, or None when they are enough."""
-    small = sorted((name, sizes[name]) for name in tasks if sizes[name] < minimum)
+    small = [(name, sizes[name]) for name in naturally(tasks) if sizes[name] < minimum]
     if not small:
         return None
     if len(small) == 1:

@@ -27,11 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from runtime.common.competition import MetricName, TaskType
 from runtime.common.errors import one_line
+from runtime.common.files import as_any_new_file
 from runtime.common.records import AnswerRecord
 from runtime.grading.questions import Question, json_lines
+from runtime.grading.run_files import LOCK_FILE, PREDICTIONS_FILE, RUN_FILES
 from runtime.grading.scoring import parsed_answer
-
-PREDICTIONS_FILE = "predictions.jsonl"
 
 
 class OutputDirError(RuntimeError):
@@ -204,9 +204,11 @@ def _write_atomically(path: Path, lines: list[PredictionLine | dict[str, Any]]) 
     try:
         with _writing(path), os.fdopen(handle, "w", encoding="utf-8") as out:
             write_durably(out, (_as_text(line) for line in lines))
+            as_any_new_file(tmp)  # not mkstemp's 0600: the file reads as every other
             os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)  # only left when the write failed
+
 
 
 def _check_made_by(path: Path, number: int, line: PredictionLine, by: AnsweredBy,
@@ -226,13 +228,14 @@ def _check_made_by(path: Path, number: int, line: PredictionLine, by: AnsweredBy
             "--output-dir")
 
 
-LOCK_FILE = ".lock"
 
 
-def make_output_dir(out: Path) -> None:
-    """Create the output folder, or say in one line why it cannot be."""
+def make_output_dir(out: Path) -> bool:
+    """Create the output folder, or say in one line why it cannot be; whether this call
+    created it."""
     if out.exists() and not out.is_dir():
         raise OutputDirError(f"{out} is a file, not a folder: choose another --output-dir")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -241,6 +244,26 @@ def make_output_dir(out: Path) -> None:
     if not os.access(out, os.W_OK):
         raise OutputDirError(f"cannot write to {out}: permission denied: choose another "
                              "--output-dir")
+    return created
+
+
+def remove_if_empty(out: Path) -> None:
+    """A folder this command created, removed again when a failure left nothing in it."""
+    try:
+        out.rmdir()
+    except OSError:
+        pass  # not empty (a log of the failure, say), or gone: left as it is
+
+
+def refuse_linked_run_files(out: Path) -> None:
+    """A run's files are its own: one that is a link would send a write through to whatever
+    it points at (saved answers, another run), so the folder is refused; the link is left."""
+    for name in RUN_FILES:
+        path = out / name
+        if path.is_symlink():
+            raise OutputDirError(f"{path} is a link (to {os.readlink(path)}): a run folder's "
+                                 "files are written in place, never through links; remove the "
+                                 "link or choose another --output-dir")
 
 
 def lock_holder(folder: Path) -> str | None:
@@ -277,9 +300,12 @@ def holding_output_dir(out: Path) -> Iterator[None]:
     interleaved. An advisory lock (flock) on a file in the folder; the system releases it
     when the process ends, however it ends."""
     make_output_dir(out)
+    refuse_linked_run_files(out)
     path = out / LOCK_FILE
+    created = not path.exists()
     with _writing(path):
         handle = path.open("a+", encoding="utf-8")
+    failed, held = True, False
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -288,12 +314,16 @@ def holding_output_dir(out: Path) -> Iterator[None]:
             holder = handle.read().strip() or "another process"
             raise OutputDirError(f"{out} is in use by another run ({holder}): wait for it to "
                                  "end, or choose another --output-dir") from None
+        held = True
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()}")
         handle.flush()
         yield
+        failed = False
     finally:
+        if failed and created and held:  # ours, and still held: not left behind
+            path.unlink(missing_ok=True)
         handle.close()
 
 
@@ -308,6 +338,7 @@ class Predictions:
     # The file's earlier content is replaced by the first batch written, not before: a run that
     # stops before it has answered anything leaves the saved answers as they were.
     replaces_file: bool = False
+    created: bool = False  # this run made the (empty) file: a failure before any answer removes it
 
     @classmethod
     def empty(cls, path: Path) -> Predictions:
@@ -316,13 +347,18 @@ class Predictions:
         if not path.exists():
             with _writing(path):
                 path.write_text("", encoding="utf-8")
-            return cls(path)
+            return cls(path, created=True)
         return cls(path, replaces_file=True)
+
+    def remove_if_unanswered(self) -> None:
+        """The empty file this run made, removed when the run ends without an answer."""
+        if self.created and self.path.is_file() and self.path.stat().st_size == 0:
+            self.path.unlink()
 
     @classmethod
     def read(cls, path: Path, questions: list[Question], by: AnsweredBy | None = None,
              same_model: Callable[[str, str], bool] = operator.eq,
-             quiet: bool = False) -> Predictions:
+             quiet: bool = False, incomplete: str = "that row is asked again") -> Predictions:
         """The saved lines of `questions` by row; refuse lines written for other prompts, or
         (given `by`) under another model specification, or (lines of versions that saved no
         specification) with other weights or by a model for which `same_model(saved,
@@ -338,7 +374,7 @@ class Predictions:
         for number, line in _read_lines(path):
             if not isinstance(line, PredictionLine):
                 if not quiet:
-                    print(f"note: {path}:{number} is incomplete; that row is asked again",
+                    print(f"note: {path}:{number} is incomplete; {incomplete}",
                           file=sys.stderr)
                 if line is not None:
                     saved.other_lines.append(line)
@@ -381,7 +417,7 @@ class Predictions:
         lines = list(json_lines(_utf8(path, path.read_bytes())))
         first = lines[0][1] if lines else None
         if not isinstance(first, dict) or "row" in first:
-            return cls.read(path, questions)
+            return cls.read(path, questions, incomplete="that line is not scored")
         if len(lines) > len(questions):
             raise OutputDirError(f"{path}: {len(lines)} answers for {len(questions)} questions: "
                                  "these predictions belong to other data (check --data)")

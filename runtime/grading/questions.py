@@ -34,6 +34,7 @@ from runtime.common.competition import (
 )
 from runtime.common.prompt_lines import choice_options
 from runtime.common.shopping_mmlu import NO_SKILL, Semantics
+from runtime.common.wording import naturally
 from runtime.grading.metrics import METRICS
 
 LABEL_FIELDS = ("output_field", "task_name", "task_type", "metric", "track")
@@ -326,7 +327,7 @@ def select_questions(
     for name, wanted in (("track", tracks), ("task_name", tasks), ("task_type", task_types)):
         if not wanted:
             continue
-        present = sorted({str(getattr(q, name)) for q in questions})
+        present = naturally({str(getattr(q, name)) for q in questions})
         absent = [value for value in wanted if value not in present]
         if absent:
             raise DataError(f"no question has {name} {absent[0]!r}; the data has "

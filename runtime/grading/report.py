@@ -12,18 +12,17 @@ from runtime.common.competition import TRACKS
 from runtime.common.prompt_lines import choice_options
 from runtime.common.records import Usage
 from runtime.common.shopping_mmlu import SKILLS
-from runtime.grading.predictions import PREDICTIONS_FILE, PredictionLine
+from runtime.common.wording import counted
+from runtime.grading.predictions import PredictionLine
 from runtime.grading.questions import Question
 from runtime.grading.results import (
-    CHART_FILE,
-    REPORT_FILE,
-    RESULTS_FILE,
     Rescoring,
     Results,
     RunInfo,
     Timing,
     results_document,
 )
+from runtime.grading.run_files import CHART_FILE, PREDICTIONS_FILE, REPORT_FILE, RESULTS_FILE
 from runtime.grading.run_spec import RunSpec
 from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores, as_utf8
@@ -127,7 +126,7 @@ def answer_analysis_lines(scores: Scores, questions: list[Question],
         repairs = _repairs([saved[q.row] for q in members])
         reported = any(saved[q.row].runtime is not None for q in members)
         lines += [f"### {task.task_name} ({task.task_type}, {task.metric}): "
-                  f"{_fmt(task.score)} over {len(members)} answers", "",
+                  f"{_fmt(task.score)} over {counted(len(members), 'answer')}", "",
                   f"Parse failures {task.parse_failures}; repaired: "
                   + (f"{repairs['completed']} completed, {repairs['fallback']} replaced by a "
                      f"fallback, {repairs['deadline']} stopped by the deadline."
@@ -159,7 +158,8 @@ def report_markdown(results: Results, scores: Scores,
     parts = [
         f"# Local evaluation: {run.model or 'saved answers'} on {Path(run.data).name}",
         "",
-        f"{run.num_questions} questions; {run.resumed_rows} answers reused from an earlier "
+        f"{counted(run.num_questions, 'question')}; {counted(run.resumed_rows, 'answer')} "
+        "reused from an earlier "
         f"run; started {run.started_at}, finished {run.finished_at}.",
         "",
         *([f"**{partial_line(run)}**", ""] if run.partial else []),

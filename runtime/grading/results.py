@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 from runtime.common.competition import PER_QUESTION_LIMIT_S, TRACK5, MetricName, TaskType
 from runtime.common.records import Usage
 from runtime.common.shopping_mmlu import Semantics
+from runtime.grading.run_files import RESULTS_FILE
 from runtime.grading.run_spec import RunSpec
 from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores
@@ -22,9 +23,6 @@ SCHEMA_VERSION = 7  # 2: `usage` apart from `timing`; 3: answered, missing, part
 # 5: every score has its bootstrap `interval`; 6: `scoring` (whose semantics scored);
 # 7: `spec` (the run specification), `rescorings`, `overall` (was `track5`, named for either
 # scheme, with `name`), `interval_note` where an interval is withheld, questions per track
-CHART_FILE = "scores.png"
-REPORT_FILE = "report.md"
-RESULTS_FILE = "results.json"
 
 
 Interval = tuple[float, float] | None

@@ -32,8 +32,8 @@ from runtime.common.records import ModelInputs
 from runtime.grading.config import EvaluationConfig, ScoringConfig
 from runtime.grading.grader import GraderModel
 from runtime.grading.questions import Question
+from runtime.grading.run_files import SPEC_FILE
 
-SPEC_FILE = "spec.json"
 # Files larger than this are fingerprinted by name and size (and a safetensors file by its
 # header too), not read whole: the fingerprint must stay cheap on 40 GB of weights.
 HASHED_FILE_BYTES = 64 * 2**20

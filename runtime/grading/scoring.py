@@ -21,6 +21,7 @@ import numpy as np
 from runtime.common.competition import TRACKS, MetricName, TaskType
 from runtime.common.embeddings import Encoder, load_encoder
 from runtime.common.shopping_mmlu import Semantics
+from runtime.common.wording import natural_key
 from runtime.grading.config import ScoringConfig
 from runtime.grading.intervals import (
     AllBounds,
@@ -104,7 +105,7 @@ def missing_metric_models(questions: list[Question], config: ScoringConfig) -> d
         else:
             continue
         tasks = sorted({q.labels.task_name for q in questions if q.metric == metric},
-                       key=_natural)
+                       key=natural_key)
         problems[metric] = (
             f"metric {metric!r} needs the sentence-transformers model {model!r}, but {where}. "
             f"Provide a local copy with --embedding-model {model}=/path/to/{model} "
@@ -159,11 +160,6 @@ def _start_loading(models: list[str], config: ScoringConfig) -> dict[str, Future
     loading = {model: pool.submit(load_metric_model, model, config) for model in models}
     pool.shutdown(wait=False)  # the submitted loads still run; the thread ends after them
     return loading
-
-
-def _natural(name: str) -> tuple[str, int]:
-    digits = "".join(c for c in name if c.isdigit())
-    return (name.rstrip("0123456789"), int(digits) if digits else -1)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -300,7 +296,7 @@ def _task_results(
     for q in answered:
         by_task[q.labels.task_name].append(q)
     results = []
-    for name in sorted(by_task, key=_natural):
+    for name in sorted(by_task, key=natural_key):
         group = by_task[name]
         first = group[0].labels
         metric = first.metric

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,19 +122,33 @@ def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
         yield line, raw
 
 
+# The longest CSV field read (the csv module's own default is 131,072 characters): a product
+# description may be long, and a whole file is already in memory when it is parsed.
+CSV_FIELD_LIMIT = 64 * 2**20
+
+
 def _csv_rows(path: Path, task: str) -> Iterator[tuple[int, Any]]:
     rating = RATING_TASK in task
     needed = [c for c in CSV_COLUMNS if not (rating and c == "choices")]
-    reader = csv.DictReader(read_data_text(path).splitlines(keepends=True))
+    text = read_data_text(path)
+    limit = csv.field_size_limit(CSV_FIELD_LIMIT)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        records = [(reader.line_num, record) for record in reader]
+    except csv.Error as err:
+        raise DataError(f"{path}: line {reader.line_num}: not readable as CSV ({err}): a field "
+                        f"may be up to {CSV_FIELD_LIMIT // 2**20} MiB; check its quoting") from None
+    finally:
+        csv.field_size_limit(limit)
     absent = [c for c in needed if c not in (reader.fieldnames or [])]
     if absent:
         raise DataError(f"{path}: column '{absent[0]}' missing: a task-wise multiple-choice "
                         f"file has the columns {', '.join(needed)}")
-    for record in reader:
+    for number, record in records:
         try:
-            yield reader.line_num, _choice_row(record, rating)
+            yield number, _choice_row(record, rating)
         except ValueError as err:
-            yield reader.line_num, err
+            yield number, err
 
 
 def _choice_row(record: dict[str, Any], rating: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ trust_remote_code), and a smoke run of one batch of every task type.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from models.vllm_config import FewShotConfig, embedded_model_dirs, load_shop_model_config
@@ -76,14 +77,35 @@ def check_fewshot(repo: Path, fewshot: FewShotConfig) -> Check:
                  f"{model.name if model else 'all-MiniLM-L6-v2'}")
 
 
+class _Decided(list[Check]):
+    """The checks decided so far, each handed to `on_check` as it is added (so that a report
+    can print it at once, before the slow checks run)."""
+
+    def __init__(self, on_check: Callable[[Check], None] | None) -> None:
+        super().__init__()
+        self.on_check = on_check
+
+    def append(self, check: Check) -> None:
+        super().append(check)
+        if self.on_check is not None:
+            self.on_check(check)
+
+    def __iadd__(self, checks: Iterable[Check]) -> _Decided:  # type: ignore[override,misc]
+        for check in checks:
+            self.append(check)
+        return self
+
+
 def run_checks(repo: Path, target: Target, weights: Path | None = None,
-               data: Path | None = None, smoke: bool = True) -> list[Check]:
-    """Every check of the repository at `repo` for `target`; `data` is the file whose longest
-    prompt must fit (default: the repository's sample set)."""
+               data: Path | None = None, smoke: bool = True,
+               on_check: Callable[[Check], None] | None = None) -> list[Check]:
+    """Every check of the repository at `repo` for `target`, each handed to `on_check` as soon
+    as it is decided; `data` is the file whose longest prompt must fit (default: the
+    repository's sample set)."""
     repo = repo.resolve()
     sample = sample_set(repo)
     data = data or sample
-    checks: list[Check] = []
+    checks = _Decided(on_check)
     aicrowd_check, aicrowd = check_aicrowd(repo)
     checks.append(aicrowd_check)
     user_check, info = check_user_model(repo)
@@ -136,4 +158,4 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         else:
             checks.append(Check("smoke run", False, "not run: fix the problems above first",
                                 skipped=True))
-    return checks
+    return list(checks)

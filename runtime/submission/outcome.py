@@ -46,15 +46,20 @@ def target_line(target: Target) -> str:
             f"{target.gpu.memory_gb:g} GB each)")
 
 
-def report_lines(checks: list[Check], target: Target) -> list[str]:
-    lines = [target_line(target)]
-    for c in checks:
-        mark = "skip" if c.skipped else "ok  " if c.passed else "FAIL" if c.fatal else "warn"
-        lines.append(f"[{mark}] {c.name}: {c.message}")
+def check_line(c: Check) -> str:
+    """One check as the report shows it: its mark, name and message."""
+    mark = "skip" if c.skipped else "ok  " if c.passed else "FAIL" if c.fatal else "warn"
+    return f"[{mark}] {c.name}: {c.message}"
+
+
+def summary_line(checks: list[Check]) -> str:
     failed = [c for c in checks if not c.passed and c.fatal and not c.skipped]
-    lines.append(f"{len(failed)} problem(s) would make the submission fail" if failed
-                 else "no problem found that would make the submission fail")
-    return lines
+    return (f"{len(failed)} problem(s) would make the submission fail" if failed
+            else "no problem found that would make the submission fail")
+
+
+def report_lines(checks: list[Check], target: Target) -> list[str]:
+    return [target_line(target), *(check_line(c) for c in checks), summary_line(checks)]
 
 
 def as_json(checks: list[Check], target: Target) -> str:

@@ -19,7 +19,7 @@ MAX_REPO_BYTES = 200 * 10**9
 class AicrowdConfig(BaseModel):
     """aicrowd.json: which track the submission is for and whether it needs a GPU."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     challenge_id: str
     authors: list[str] = Field(min_length=1)

@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+# Lines of the probe's own progress on stderr start with this; the checker shows them (the
+# engine's log, also on stderr, it does not).
+PROGRESS = "smoke run progress: "
+
+
+def _progress(text: str) -> None:
+    print(PROGRESS + text, file=sys.stderr, flush=True)
 
 
 def smoke_run(repo: str, data: str, weights: str | None) -> dict[str, Any]:
@@ -19,14 +28,20 @@ def smoke_run(repo: str, data: str, weights: str | None) -> dict[str, Any]:
     from runtime.grading.questions import load_questions
     from runtime.grading.scoring import parsed_answer
 
+    started = time.perf_counter()
     model = UserModel(weights=Path(weights)) if weights else UserModel()
     questions = load_questions(data).questions
+    types = list(dict.fromkeys(q.labels.task_type for q in questions))
+    _progress(f"the UserModel is built ({time.perf_counter() - started:.0f} s); answering one "
+              f"batch of each of {len(types)} task types")
     seen: set[str] = set()
     problems: list[str] = []
     for batch in batches_as_grader(questions, model):
         if batch.task_type in seen:
             continue
         seen.add(batch.task_type)
+        _progress(f"{len(seen)}/{len(types)}: a batch of {len(batch.questions)} "
+                  f"{batch.task_type} questions ({time.perf_counter() - started:.0f} s so far)")
         reply = check_reply(model.batch_predict(
             {"prompt": [q.input_field for q in batch.questions]}, batch.is_multiple_choice),
             batch)

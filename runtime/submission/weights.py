@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from runtime.common.checkpoint import quantization_scheme
+from runtime.common.checkpoint import config_problem, quantization_scheme, safetensors_tensors
 from runtime.submission.outcome import Check, Target
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -101,6 +101,20 @@ def _json_object(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _header_problems(tensors: list[Path]) -> list[tuple[Path, str]]:
+    """The safetensors files whose header cannot be read, with why (git-lfs pointers are the
+    pointer check's)."""
+    found = []
+    for path in tensors:
+        if _starts_with(path, LFS_POINTER):
+            continue
+        try:
+            safetensors_tensors(path)
+        except ValueError as err:
+            found.append((path, str(err)))
+    return found
+
+
 def check_weight_files(repo: Path, weights: Path, submitted: bool = True) -> list[Check]:
     checks: list[Check] = []
     if not (weights / "config.json").is_file():
@@ -109,9 +123,13 @@ def check_weight_files(repo: Path, weights: Path, submitted: bool = True) -> lis
     files = [p for p in weights.rglob("*") if p.is_file()]
     tensors = [p for p in files if p.suffix == ".safetensors"]
     unsafe = [p.name for p in files if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt")]
+    unreadable = [f"{p.name} ({err})" for p, err in _header_problems(tensors)]
     if not tensors:
         checks.append(Check("safetensors", False, f"no *.safetensors in {weights}: convert "
                             "the weights to safetensors (the runtime loads nothing else)"))
+    elif unreadable:
+        checks.append(Check("safetensors", False, f"not safetensors files: "
+                            f"{'; '.join(unreadable[:3])}; save the weights again"))
     elif unsafe:
         checks.append(Check("safetensors", False, f"pickle weight files in {weights}: "
                             f"{', '.join(sorted(unsafe))}; delete them and keep safetensors"))
@@ -249,7 +267,8 @@ def read_model_config(weights: Path) -> dict[str, Any] | Check | None:
     except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
         return Check("model config", False, f"{path} cannot be read: {err}; write it again "
                      "(it comes with the checkpoint)")
-    if not isinstance(model, dict):
-        return Check("model config", False, f"{path} must be a JSON object; write it again "
-                     "(it comes with the checkpoint)")
+    problem = config_problem(model)
+    if problem is not None:
+        return Check("model config", False, f"{path}: {problem}; write it again (it comes "
+                     "with the checkpoint)")
     return model

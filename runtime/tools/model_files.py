@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.common.files import as_any_new_file
+
 
 class ModelDirError(ValueError):
     """A model directory that cannot be written, or a model that cannot be read into one; the
@@ -30,8 +32,10 @@ def save_weights(out: Path, weights: dict[str, np.ndarray]) -> None:
     import torch
     from safetensors.torch import save_file
 
+    path = out / "model.safetensors"
     save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()},
-              str(out / "model.safetensors"), metadata={"format": "pt"})
+              str(path), metadata={"format": "pt"})
+    as_any_new_file(path)  # safetensors writes it 0600
 
 
 def save_json(path: Path, value: object) -> None:

@@ -11,15 +11,19 @@ Calibration data are the prompts the runtime sends: each row of a data file in t
 format, routed and rendered exactly as `VLLMShopModel` renders it (system turn, task template,
 the checkpoint's chat template), with the row's truth appended as the runtime writes answers.
 
-The checkpoint is written beside `OUT_DIR` and renamed into place when complete, so an
-interrupted run never leaves a half-written `OUT_DIR`; its config.json records how it was made
-(`quantized_by`: method, group size, calibration file and sha256, samples).
+The checkpoint is written into a new folder of this run's own beside `OUT_DIR` and renamed into
+place when complete, so an interrupted run never leaves a half-written `OUT_DIR`, and a failed
+one removes that folder alone: `OUT_DIR` must not be, lie inside or contain the source
+checkpoint (links resolved), and nothing else is ever deleted. An output without a quantized
+layer is a failure. Its config.json records how it was made (`quantized_by`: method, group
+size, calibration file and sha256, samples).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +36,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from runtime.common.checkpoint import (
+    PACKED_SUFFIXES,
+    config_problem,
+    safetensors_tensors,
+)
+from runtime.common.errors import one_line
+from runtime.common.files import as_any_new_file, as_any_new_folder
 from runtime.common.paths import REPO_ROOT
 from runtime.tools.awq import GROUP_SIZES, quantization_config, quantize_linear_layers
 from runtime.tools.model_files import ModelDirError, fresh_model_dir, save_json, save_weights
@@ -73,10 +84,56 @@ def read_source(model_dir: Path) -> dict[str, Any]:
                             "safetensors only; convert it with save_pretrained("
                             "safe_serialization=True)")
     if config.get("quantization_config"):
-        raise QuantizeError(f"{model_dir} is quantized already "
-                            f"({config['quantization_config'].get('quant_method')}): quantize "
-                            "the float checkpoint")
+        quant = config["quantization_config"]
+        method = quant.get("quant_method") if isinstance(quant, dict) else quant
+        raise QuantizeError(f"{model_dir} is quantized already ({method}): quantize the "
+                            "float checkpoint")
+    problem = config_problem(config)
+    if problem is not None:
+        raise QuantizeError(f"{config_path}: {problem}: fix config.json (it comes with the "
+                            "checkpoint; save_pretrained writes it)")
+    tensors = 0
+    for path in sorted(model_dir.glob("*.safetensors")):
+        try:
+            tensors += len(safetensors_tensors(path))
+        except ValueError as err:
+            raise QuantizeError(f"{path} is not a safetensors file ({err}): save the "
+                                "checkpoint again with save_pretrained") from None
+    if tensors == 0:
+        raise QuantizeError(f"{model_dir}: its safetensors files hold no tensors, so there is "
+                            "nothing to quantize: save the model's weights there first")
     return config
+
+
+def check_out_dir(model_dir: Path, out: Path) -> None:
+    """Before any slow step: `out` is a new (or empty) real folder that is not the source
+    checkpoint, not inside it and does not contain it (links resolved), and can be written."""
+    if out.is_symlink():
+        raise QuantizeError(f"OUT_DIR {out} is a link: name a new folder for the 4-bit "
+                            "weights (the link and what it points to are left as they are)")
+    try:
+        source, target = model_dir.resolve(strict=True), out.resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: a link loop on the way
+        raise QuantizeError(f"OUT_DIR {out} cannot be used ({one_line(err)}): name a new "
+                            "folder for the 4-bit weights") from None
+    if target == source or target.is_relative_to(source) or source.is_relative_to(target):
+        where = "is" if target == source else "lies inside" if target.is_relative_to(
+            source) else "contains"
+        raise QuantizeError(f"OUT_DIR {out} {where} the source checkpoint {model_dir}: write "
+                            "the 4-bit weights to a folder outside it")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        fresh_model_dir(out)  # raises its one error line
+    parent = next((p for p in (out.parent, *out.parent.parents) if p.exists()), Path("/"))
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise QuantizeError(f"OUT_DIR {out} cannot be written ({parent} is not a writable "
+                            "folder): choose another")
+
+
+def packed_layers(folder: Path) -> int:
+    """How many quantized (packed 4-bit) layers a written checkpoint holds."""
+    names = [name for path in folder.glob("*.safetensors")
+             for name in safetensors_tensors(path)]
+    return sum(name.endswith(PACKED_SUFFIXES) for name in names)
 
 
 def quantized_inputs(config: dict[str, Any], gpus: int) -> dict[str, int]:
@@ -258,20 +315,22 @@ def write_rtn(model_dir: Path, config: dict[str, Any], out: Path, group_size: in
 
 @contextmanager
 def _written_in_place(out: Path) -> Iterator[Path]:
-    """A folder beside `out` (new or empty) to write into, renamed to `out` when the block
-    completes and removed when it does not (Ctrl-C included)."""
+    """A new folder of this run's own beside `out` to write into, renamed to `out` when the
+    block completes and removed (it alone) when it does not, Ctrl-C included."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    partial = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     try:
         yield partial
+        for path in partial.rglob("*"):
+            if path.is_file():
+                as_any_new_file(path)  # libraries write tensors 0600
+        if out.is_dir():
+            out.rmdir()  # empty: a folder with files was refused before anything was written
+        partial.rename(out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    if out.is_dir():
-        out.rmdir()  # empty: a folder with files was refused before anything was written
-    partial.rename(out)
+    as_any_new_folder(out)  # not mkdtemp's 0700: a model folder reads as any other
 
 
 def quantize(model_dir: Path, out: Path, method: Method, calibration: Path, samples: int,
@@ -288,14 +347,14 @@ def quantize(model_dir: Path, out: Path, method: Method, calibration: Path, samp
         raise QuantizeError(str(err)) from None
     config = read_source(model_dir)
     group = choose_group_size(config, parsed.count, group_size, parsed.name)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        fresh_model_dir(out)  # raises its one error line, before any slow step
+    check_out_dir(model_dir, out)
     texts: list[str] = []
     if method != "rtn":
         if not calibration.is_file():
             raise QuantizeError(f"--calibration {calibration}: no such file")
         texts = calibration_texts(calibration, model_dir, samples, skip, trust_remote_code)
     log = out.with_name(out.name + ".quantize.log")
+    ours = not log.exists()  # a log already there is not this run's to remove
     with _written_in_place(out) as partial:
         if method == "rtn":
             write_rtn(model_dir, config, partial, group)
@@ -316,5 +375,10 @@ def quantize(model_dir: Path, out: Path, method: Method, calibration: Path, samp
         }
         written = json.loads((partial / "config.json").read_text(encoding="utf-8"))
         save_json(partial / "config.json", {**written, "quantized_by": provenance})
-    log.unlink(missing_ok=True)
+        if packed_layers(partial) == 0:
+            raise QuantizeError(f"{method} wrote no quantized layer for {model_dir} (no linear "
+                                "layer it could pack): nothing was written to OUT_DIR; check "
+                                "that the checkpoint holds its linear layers' weights")
+    if ours:
+        log.unlink(missing_ok=True)
     return {**provenance, **summary}

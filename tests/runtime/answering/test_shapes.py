@@ -99,7 +99,7 @@ def test_configured_budgets_replace_the_defaults_and_unknown_shapes_are_refused(
     assert typical_new_tokens(config)["generation"] == 50  # translation keeps its 50
     with pytest.raises(ValidationError, match="unknown answer shape 'summary'"):
         DecodingConfig(new_tokens={"summary": 20})
-    with pytest.raises(ValidationError, match="at least 1 token"):
+    with pytest.raises(ValidationError, match="must be 1 to 65536 tokens, not 0"):
         DecodingConfig(new_tokens={"description": 0})
 
 

@@ -181,9 +181,25 @@ def test_replicas_the_cluster_cannot_place(cluster, tmp_path, sample_path, capsy
     saved = tmp_path / "out"
     assert evaluation_main(["--model", "dummy", "--output-dir", str(saved), "--no-progress"]) == 0
     before = (saved / "predictions.jsonl").read_bytes()
-    code = evaluation_main(["--model", "dummy", "--output-dir", str(saved), "--no-progress",
-                            "--overwrite", "--ray", cluster.address, *argv])
+    try:
+        code = evaluation_main(["--model", "dummy", "--output-dir", str(saved),
+                                "--no-progress", "--overwrite", "--ray", cluster.address, *argv])
+    except SystemExit as exit_:  # argparse's own refusal of the number
+        code = int(exit_.code or 0)
     err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    errors = [line for line in err.splitlines() if "error: " in line]
     assert code == 2 and len(errors) == 1 and words in errors[0], err
     assert (saved / "predictions.jsonl").read_bytes() == before
+
+
+def test_a_failed_cluster_run_leaves_no_lock_and_no_empty_answers(cluster, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    code = evaluation_main(["--model", "dummy", "--output-dir", str(out), "--no-progress",
+                            "--ray", cluster.address, "--gpus-per-replica", "2"])
+    assert code == 2 and "GPUs" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+    fresh = tmp_path / "fresh"
+    assert evaluation_main(["--model", "dummy", "--output-dir", str(fresh), "--no-progress",
+                            "--ray", cluster.address, "--gpus-per-replica", "2"]) == 2
+    assert not fresh.exists()

@@ -9,13 +9,13 @@ from runtime.grading.predictions import prediction_line
 from runtime.grading.questions import load_questions
 from runtime.grading.report import table_cell, write_reports
 from runtime.grading.results import (
-    RESULTS_FILE,
     SCHEMA_VERSION,
     Results,
     RunInfo,
     SlowBatch,
     Timing,
 )
+from runtime.grading.run_files import RESULTS_FILE
 from runtime.grading.scoring import score_answers
 from tests.conftest import SAMPLE
 
