@@ -15,9 +15,14 @@ copies by default), each form in its own process with one engine. Printed: track
 score per task type, parse failures, generated tokens, decode steps (a batch decodes until its
 longest answer ends: the sum over batches of the longest answer), and generation time (engine
 start and one untimed warm-up question per task type excluded; median of --repeats passes,
-the spread beside it), and each row's track-5 difference from the runtime on the first weights
-form with its paired 95% bootstrap interval (`runtime.grading.intervals`). Written: the same
-as JSON.
+the spread beside it), and each row's overall difference from the runtime on the first weights
+form with its paired 95% bootstrap interval (`runtime.grading.intervals`). Every table is
+printed under both scoring schemes (the KDD Cup grader's and Shopping MMLU's own), with the
+runtime's per-task-type paired differences against the winner's recipe and against Shopping
+MMLU's reference protocol (the organisers' recipe). Options measure the router: `--oracle-
+routing` runs the runtime once more with each question's task type taken from the data (the
+points routing costs), `--route-cost` with the entity questions routed as generation and the
+generation questions as entities (what a wrong route costs). Written: the same as JSON.
 
     .venv/bin/python benchmarks/recipes.py [--data PATH ...] [--weights DIR ...] [--repeats N]
 """
@@ -45,6 +50,7 @@ from runtime.grading.config import ScoringConfig
 from runtime.grading.grader import batches_as_grader, check_reply
 from runtime.grading.intervals import TaskUnits, excludes_zero, interval, resample_runs
 from runtime.grading.questions import Question, load_questions
+from runtime.grading.schemes import SCHEMES, scheme_of
 from runtime.grading.scoring import score_answers, task_units
 
 SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -178,6 +184,7 @@ def run_recipe(model: Any, questions: list[Question]) -> dict[str, Any]:
     """One pass as the grader calls: answers by row, generated tokens, decode steps, time, and
     prompt tokens and few-shot exemplars where the model reports per-answer records."""
     answers: dict[int, str] = {}
+    adapters: dict[str, int] = {}  # answers per LoRA adapter ("base": none)
     generated = steps = prompt_tokens = exemplars = 0
     seconds = 0.0
     reporter = reporting(model)
@@ -194,35 +201,56 @@ def run_recipe(model: Any, questions: list[Question]) -> dict[str, Any]:
         if reporter is not None:
             prompt_tokens += sum(r.prompt_tokens for r in reporter.last_batch_records)
             exemplars += sum(r.exemplars for r in reporter.last_batch_records)
+            for record in reporter.last_batch_records:
+                name = record.adapter["name"] if record.adapter else "base"
+                adapters[name] = adapters.get(name, 0) + 1
         else:  # the reference recipes count their own
             prompt_tokens += sum(getattr(model, "last_batch_prompt_tokens", []))
     return {"answers": answers, "generated_tokens": generated, "decode_steps": steps,
-            "prompt_tokens": prompt_tokens, "exemplars": exemplars, "seconds": seconds}
+            "prompt_tokens": prompt_tokens, "exemplars": exemplars, "seconds": seconds,
+            "adapters": adapters}
 
 
-def figures(questions: list[Question], passes: list[dict[str, Any]],
-            language_model: bool) -> dict[str, Any]:
-    """Scores of the first pass (greedy decoding repeats it), with the passes' timings."""
-    first = passes[0]
-    scores = score_answers(questions, first["answers"], ScoringConfig())
+def scheme_figures(questions: list[Question], answers: dict[str, str],
+                   scheme: str) -> dict[str, Any]:
+    """The scores of one row's answers under one scheme: overall, mean over tasks, per task
+    type (the mean of its tasks) and the answers that scheme's parser cannot read."""
+    by_row = {int(row): answer for row, answer in answers.items()}
+    scores = score_answers(questions, by_row, ScoringConfig(semantics=scheme))  # type: ignore[arg-type]
     by_type: dict[str, list[float]] = {}
     for task in scores.tasks:
         if task.score is not None:
             by_type.setdefault(task.task_type, []).append(task.score)
-    failures = sum(row.parse_failure for row in scores.rows.values())
+    return {"overall": scores.overall, "tasks_mean": scores.tasks_mean,
+            "task_types": {t: statistics.mean(v) for t, v in sorted(by_type.items())},
+            "parse_failures": sum(row.parse_failure for row in scores.rows.values())}
+
+
+def figures(questions: list[Question], passes: list[dict[str, Any]],
+            language_model: bool) -> dict[str, Any]:
+    """Scores of the first pass (greedy decoding repeats it) under each scheme, with the
+    passes' tokens and timings."""
+    first = passes[0]
+    answers = {str(row): a for row, a in first["answers"].items()}
     times = [p["seconds"] for p in passes]
     return {
-        "overall": scores.overall,
-        "tasks_mean": scores.tasks_mean,
-        "task_types": {t: statistics.mean(v) for t, v in sorted(by_type.items())},
-        "parse_failures": failures,
+        "schemes": {name: scheme_figures(questions, answers, name) for name in SCHEMES},
         "prompt_tokens": first["prompt_tokens"] if language_model else None,
         "generated_tokens": first["generated_tokens"] if language_model else None,
         "decode_steps": first["decode_steps"] if language_model else None,
         "generation_s": statistics.median(times),
         "generation_s_passes": times,
-        "answers": {str(row): a for row, a in first["answers"].items()},
+        "answers": answers,
     }
+
+
+def scored(questions: list[Question], row: dict[str, Any], scheme: str) -> dict[str, Any]:
+    """A row's figures under `scheme` (computed from its answers where a file written before
+    lacks them)."""
+    schemes = row.setdefault("schemes", {})
+    if scheme not in schemes:
+        schemes[scheme] = scheme_figures(questions, row["answers"], scheme)
+    return schemes[scheme]
 
 
 def run_ablations(engine: Any, questions: list[Question]) -> dict[str, Any]:
@@ -241,8 +269,45 @@ def run_ablations(engine: Any, questions: list[Question]) -> dict[str, Any]:
     return results
 
 
+def routed_by(questions: list[Question], forced: dict[str, str]) -> Any:
+    """A router that takes each question's task type from the data (`forced` maps a labelled
+    task type to the type to route it as; unlisted types keep their label)."""
+    from runtime.answering.router import route_as
+
+    label = {q.input_field: str(q.task_type) for q in questions}
+
+    def router(prompt: str, is_multiple_choice: bool) -> Any:
+        truth = label[prompt]
+        return route_as(prompt, is_multiple_choice, forced.get(truth, truth))
+    return router
+
+
+# Rows that price routing: the data's labels instead of the router, and each of the two
+# shapes a wrong route confuses sent the other way.
+ROUTINGS: dict[str, dict[str, str]] = {
+    "oracle routing": {},
+    "entities routed as generation": {"named_entity_recognition": "generation"},
+    "generation routed as entities": {"generation": "named_entity_recognition"},
+}
+
+
+def run_routings(engine: Any, questions: list[Question], names: list[str]) -> dict[str, Any]:
+    from models.vllm_config import load_shop_model_config
+    from models.vllm_model import VLLMShopModel
+
+    config = load_shop_model_config(None, engine.config.model)
+    results = {}
+    for name in names:
+        model = VLLMShopModel(config=config, engine=engine,
+                              router=routed_by(questions, ROUTINGS[name]))
+        engine.reset_prefix_cache()
+        results[f"runtime, {name}"] = figures(questions, [run_recipe(model, questions)], True)
+    return results
+
+
 def run_language_model_recipes(weights: Path, data: list[Path], repeats: int,
-                               recipes: list[str], ablation: bool) -> dict[str, Any]:
+                               recipes: list[str], ablation: bool,
+                               routings: list[str] | None = None) -> dict[str, Any]:
     """All language-model recipes on one engine over `weights` (run in a child process)."""
     from models.vllm_config import load_shop_model_config
     from models.vllm_model import VLLMShopModel
@@ -268,6 +333,8 @@ def run_language_model_recipes(weights: Path, data: list[Path], repeats: int,
     results = {name: figures(questions, passes[name], True) for name in recipes}
     if ablation:
         results.update(run_ablations(engine, questions))
+    if routings:
+        results.update(run_routings(engine, questions, routings))
     dtype = str(engine.llm.llm_engine.vllm_config.model_config.dtype).removeprefix("torch.")
     return {"engine": {"weights": str(weights), "dtype": dtype,
                        "start_s": round(engine.load_s, 1)}, "recipes": results}
@@ -283,63 +350,78 @@ def run_reference_models(data: list[Path]) -> dict[str, Any]:
 
 
 def _child(weights: Path, data: list[Path], repeats: int, recipes: list[str],
-           ablation: bool, out: Path) -> dict[str, Any]:
+           ablation: bool, routings: list[str], out: Path) -> dict[str, Any]:
     """A second vLLM engine cannot start in one process: each weights form gets its own."""
     command = [sys.executable, __file__, "--child", str(weights), "--output", str(out),
                "--repeats", str(repeats), "--recipes", *recipes, "--data", *map(str, data),
-               *(["--ablation"] if ablation else [])]
+               *(["--ablation"] if ablation else []),
+               *(["--routings", *routings] if routings else [])]
     subprocess.run(command, check=True, cwd=REPO_ROOT, stdout=sys.stderr)
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def _units(questions: list[Question], answers: dict[str, str]) -> list[TaskUnits]:
+def _units(questions: list[Question], answers: dict[str, str],
+           scheme: str) -> list[TaskUnits]:
     by_row = {int(row): answer for row, answer in answers.items()}
-    scores = score_answers(questions, by_row, ScoringConfig())
+    scores = score_answers(questions, by_row, ScoringConfig(semantics=scheme))  # type: ignore[arg-type]
     return task_units([q for q in questions if q.row in by_row], scores.rows, scores.tasks)
 
 
-def paired_differences(questions: list[Question], results: dict[str, Any]) -> None:
-    """Each row's track-5 difference from the shipped configuration (the runtime on the first
-    weights form) with its paired 95% interval, the questions resampled alike for both."""
+def paired_differences(questions: list[Question], results: dict[str, Any],
+                       scheme: str) -> None:
+    """Each row's overall difference from the shipped configuration (the runtime on the
+    first weights form) under `scheme`, with its paired 95% interval, the questions resampled
+    alike for both."""
     config = ScoringConfig()
     reference = results["runs"][0]["recipes"]["runtime"]
-    base = _units(questions, reference["answers"])
+    base = _units(questions, reference["answers"], scheme)
     for run in results["runs"]:
         for r in run["recipes"].values():
-            first, second = resample_runs([base, _units(questions, r["answers"])],
+            first, second = resample_runs([base, _units(questions, r["answers"], scheme)],
                                           config.bootstrap_resamples, config.bootstrap_seed)
             if first.overall is None or second.overall is None:
                 continue
             bounds = interval(second.overall - first.overall, config.confidence)
-            r["track5_vs_runtime"] = {"delta": r["overall"] - reference["overall"],
-                                      "paired_interval": bounds,
-                                      "excludes_zero": excludes_zero(bounds)}
+            delta = scored(questions, r, scheme)["overall"] - scored(
+                questions, reference, scheme)["overall"]
+            r.setdefault("vs_runtime", {})[scheme] = {
+                "delta": delta, "paired_interval": bounds, "excludes_zero": excludes_zero(bounds)}
 
 
-def type_differences(questions: list[Question], results: dict[str, Any],
-                     against: str = "winner") -> list[str]:
-    """Per task type (the mean of its tasks, as the table's columns), the runtime's score
-    minus the `against` recipe's on each weights form, with the paired 95% interval."""
+def type_differences(questions: list[Question], results: dict[str, Any], scheme: str,
+                     against: str = "winner", ours: str = "runtime") -> list[str]:
+    """Per task type (the mean of its tasks, as the table's columns) and overall, the `ours`
+    row's score minus the `against` row's on each weights form under `scheme`, with the
+    paired 95% interval."""
     config = ScoringConfig()
     type_of = {str(q.task_name): str(q.task_type) for q in questions}
-    lines = [f"| weights | task type | runtime - {against} (paired 95%) |", "|---|---|---:|"]
+    lines = [f"| weights | task type | {ours} - {against} (paired 95%) |", "|---|---|---:|"]
     for run in results["runs"]:
         recipes = run["recipes"]
-        if "runtime" not in recipes or against not in recipes:
+        if ours not in recipes or against not in recipes:
             continue
-        other, ours = resample_runs([_units(questions, recipes[against]["answers"]),
-                                     _units(questions, recipes["runtime"]["answers"])],
+        other, mine = resample_runs([_units(questions, recipes[against]["answers"], scheme),
+                                     _units(questions, recipes[ours]["answers"], scheme)],
                                     config.bootstrap_resamples, config.bootstrap_seed)
-        for task_type in sorted({type_of[name] for name in ours.tasks}):
-            names = [n for n in ours.tasks if type_of[n] == task_type]
-            difference = np.mean([ours.tasks[n] - other.tasks[n] for n in names], axis=0)
-            point = (recipes["runtime"]["task_types"][task_type]
-                     - recipes[against]["task_types"][task_type])
-            low, high = interval(difference, config.confidence)
-            star = " *" if excludes_zero((low, high)) else ""
-            lines.append(f"| {run['label']} | {task_type} | {point:+.3f} ({low:+.3f} to "
-                         f"{high:+.3f}){star} |")
+        a, b = scored(questions, recipes[against], scheme), scored(questions, recipes[ours],
+                                                                     scheme)
+        for task_type in sorted({type_of[name] for name in mine.tasks}):
+            names = [n for n in mine.tasks if type_of[n] == task_type]
+            difference = np.mean([mine.tasks[n] - other.tasks[n] for n in names], axis=0)
+            point = b["task_types"][task_type] - a["task_types"][task_type]
+            lines.append(_difference_row(run["label"], task_type, point,
+                                         interval(difference, config.confidence)))
+        if mine.overall is not None and other.overall is not None:
+            lines.append(_difference_row(run["label"], "overall", b["overall"] - a["overall"],
+                                         interval(mine.overall - other.overall,
+                                                  config.confidence)))
     return lines
+
+
+def _difference_row(label: str, name: str, point: float, bounds: tuple[float, float]) -> str:
+    low, high = bounds
+    star = " *" if excludes_zero((low, high)) else ""
+    return f"| {label} | {name} | {point:+.3f} ({low:+.3f} to {high:+.3f}){star} |"
 
 
 def print_tables(questions: list[Question], results: dict[str, Any]) -> None:
@@ -350,15 +432,26 @@ def print_tables(questions: list[Question], results: dict[str, Any]) -> None:
     print(f"{results['questions']} questions from "
           f"{', '.join(Path(p).name for p in results['data'])}; batches of 16 grouped by task "
           "type, as the grader calls")
-    print("\n".join(table(results)))
-    print("vs runtime: the row's track 5 minus the runtime's on the first weights form, with "
-          "the paired 95% bootstrap interval over questions; * where it excludes 0")
-    print()
-    print("\n".join(type_differences(questions, results)))
+    names = {name for run in results["runs"] for name in run["recipes"]}
+    for scheme in SCHEMES:
+        print(f"\n### Scored by {scheme} ({scheme_of(scheme).words})\n")
+        if "runtime" in results["runs"][0]["recipes"]:
+            paired_differences(questions, results, scheme)
+        print("\n".join(table(questions, results, scheme)))
+        print("vs runtime: the row's overall score minus the runtime's on the first weights "
+              "form, with the paired 95% bootstrap interval over questions; * where it excludes "
+              "0\n")
+        for against, ours in (("winner", "runtime"), ("organisers", "runtime"),
+                              ("runtime, oracle routing", "runtime"),
+                              ("runtime", "runtime, entities routed as generation"),
+                              ("runtime", "runtime, generation routed as entities")):
+            if {against, ours} <= names:
+                print("\n".join(type_differences(questions, results, scheme, against, ours)))
+                print()
 
 
-def _paired_cell(r: dict[str, Any]) -> str:
-    paired = r.get("track5_vs_runtime")
+def _paired_cell(r: dict[str, Any], scheme: str) -> str:
+    paired = r.get("vs_runtime", {}).get(scheme)
     if paired is None:
         return "-"
     low, high = paired["paired_interval"]
@@ -372,11 +465,12 @@ def _cell(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def table(results: dict[str, Any]) -> list[str]:
+def table(questions: list[Question], results: dict[str, Any], scheme: str) -> list[str]:
     types = sorted({t for run in results["runs"] for r in run["recipes"].values()
-                    for t in r["task_types"]})
+                    for t in scored(questions, r, scheme)["task_types"]})
     short = {"multiple-choice": "choice", "named_entity_recognition": "entities"}
-    header = ["weights", "recipe", "track 5", "vs runtime (paired 95%)",
+    header = ["weights", "recipe", scheme_of(scheme).overall_short.lower(),
+              "vs runtime (paired 95%)",
               *[short.get(t, t) for t in types],
               "parse fail", "prompt tokens", "gen tokens", "decode steps",
               "gen time s (passes)"]
@@ -384,8 +478,10 @@ def table(results: dict[str, Any]) -> list[str]:
     for run in results["runs"]:
         for name, r in run["recipes"].items():
             passes = ", ".join(f"{s:.1f}" for s in r["generation_s_passes"])
-            cells = [run["label"], name, _cell(r["overall"]), _paired_cell(r),
-                     *[_cell(r["task_types"].get(t)) for t in types], str(r["parse_failures"]),
+            mine = scored(questions, r, scheme)
+            cells = [run["label"], name, _cell(mine["overall"]), _paired_cell(r, scheme),
+                     *[_cell(mine["task_types"].get(t)) for t in types],
+                     str(mine["parse_failures"]),
                      _cell(r.get("prompt_tokens")), _cell(r["generated_tokens"]),
                      _cell(r["decode_steps"]),
                      f"{r['generation_s']:.1f} ({passes})"]
@@ -406,6 +502,15 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true",
                         help="also run the runtime once with each technique set the other way "
                         f"alone ({'; '.join(ABLATIONS)})")
+    parser.add_argument("--oracle-routing", action="store_true",
+                        help="also run the runtime with each question's task type from the data "
+                        "(the points routing costs: runtime - oracle routing, paired)")
+    parser.add_argument("--route-cost", action="store_true",
+                        help="also run the runtime with the entity questions routed as "
+                        "generation, and the generation questions as entities (what a wrong "
+                        "route costs each)")
+    parser.add_argument("--routings", nargs="*", choices=list(ROUTINGS), default=[],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "outputs" / "recipes.json")
     parser.add_argument("--tables-from", type=Path, metavar="JSON",
                         help="print the tables of a run written before (its --output), running "
@@ -418,7 +523,7 @@ def main() -> None:
         return
     if args.child:
         document = run_language_model_recipes(args.child, args.data, args.repeats, args.recipes,
-                                              args.ablation)
+                                              args.ablation, args.routings)
         args.output.write_text(json.dumps(document), encoding="utf-8")
         return
     _, awq_dir, float_dir = embedded_model_dirs()
@@ -431,7 +536,9 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     runs = []
     for label, weights in forms:
-        child = _child(weights, args.data, args.repeats, args.recipes, args.ablation,
+        routings = [*(["oracle routing"] if args.oracle_routing else []),
+                    *(list(ROUTINGS)[1:] if args.route_cost else [])]
+        child = _child(weights, args.data, args.repeats, args.recipes, args.ablation, routings,
                        args.output.with_suffix(f".{label}.json"))
         runs.append({"label": label, **child})
     started = time.perf_counter()
@@ -440,10 +547,8 @@ def main() -> None:
     questions = load_all(args.data)
     results = {"data": [str(p) for p in args.data], "questions": len(questions),
                "repeats": args.repeats, "runs": runs}
-    if runs[0]["recipes"].get("runtime"):
-        paired_differences(questions, results)
+    print_tables(questions, results)  # fills in the paired differences under each scheme
     args.output.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
-    print_tables(questions, results)
     print(f"written to {args.output}")
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from models.base_model import ShopBenchBaseModel
+from runtime.answering.postprocess import phrase_list
 from runtime.answering.router import Route, route
 from runtime.common.embeddings import (
     EmbeddingModelMissing,
@@ -117,7 +118,7 @@ class BaselineModel(ShopBenchBaseModel):
         spans = [" ".join(words[i:j]) for i in range(len(words))
                  for j in range(i + 1, min(i + 3, len(words)) + 1)]
         scores = self._closest(f"{decision.entity_type}", spans)
-        return repr([spans[int(np.argmax(scores))]])
+        return phrase_list([spans[int(np.argmax(scores))]])
 
     def generate_text(self, prompt: str, decision: Route) -> str:
         if decision.generation_kind == "translation" and decision.source_text:

@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from models.base_model import ShopBenchBaseModel
-from models.vllm_config import ShopModelConfig, load_shop_model_config, shop_model_inputs
+from models.vllm_config import (
+    ShopModelConfig,
+    checked_adapters,
+    load_shop_model_config,
+    served_adapters_config,
+    shop_model_inputs,
+)
 from runtime.answering.calibration import ChoicePrior, best_choice, calibrated, option_probabilities
 from runtime.answering.decoding import DecodingPlan
 from runtime.answering.engine import Engine, GenerationResult, check_4bit_kernels
@@ -46,8 +53,16 @@ class VLLMShopModel(ShopBenchBaseModel):
         config: ShopModelConfig | None = None,
         engine: Any = None,
         clock: Callable[[], float] = time.perf_counter,
+        router: Callable[[str, bool], Route] = route,
+        adapter: Path | None = None,
     ) -> None:
-        self.config = config or load_shop_model_config(config_path, weights)
+        self.config = served_adapters_config(config or load_shop_model_config(config_path,
+                                                                              weights), adapter)
+        # Every adapter checked against the base before the engine starts (one line each).
+        self.adapters = checked_adapters(self.config)
+        # The router's decision per prompt; a measurement may put the data's labels in its
+        # place (benchmarks/recipes.py --oracle-routing), the grader never does.
+        self.router = router
         if engine is None:
             check_4bit_kernels(self.config.engine)
         self.engine = engine if engine is not None else Engine(self.config.engine)
@@ -60,9 +75,18 @@ class VLLMShopModel(ShopBenchBaseModel):
         self.last_batch_engine_s = 0.0
 
     @classmethod
-    def answer_inputs(cls, weights: Path | None = None) -> ModelInputs:
-        """The weights and the files (configuration, templates, pool) its answers depend on."""
-        return shop_model_inputs(None, weights)
+    def answer_inputs(cls, weights: Path | None = None,
+                      adapter: Path | None = None) -> ModelInputs:
+        """The weights and the files (configuration, templates, pool, adapters) its answers
+        depend on."""
+        return shop_model_inputs(None, weights, adapter=adapter)
+
+    def adapter_for(self, decision: Route, shape_name: str) -> Path | None:
+        """The adapter folder that answers a question: its shape's, else its skill's (the
+        router's guess), else the default; None: the base alone."""
+        mapping = self.config.adapters
+        return (mapping.by_shape.get(shape_name) or mapping.by_skill.get(decision.skill)
+                or mapping.default)
 
     def get_batch_size(self) -> int:
         return self.config.batch_size
@@ -117,9 +141,10 @@ class VLLMShopModel(ShopBenchBaseModel):
         clock = self.guard.clock
         batch_started = clock()
         prompts: list[str] = list(batch["prompt"])
-        decisions = [route(p, is_multiple_choice) for p in prompts]
+        decisions = [self.router(p, is_multiple_choice) for p in prompts]
         shapes = [shape_of(d) for d in decisions]
-        plans = [self.guard.adjust(shape.decoding_plan(d, self.config.decoding), shape.guard)
+        plans = [replace(self.guard.adjust(shape.decoding_plan(d, self.config.decoding),
+                                           shape.guard), adapter=self.adapter_for(d, shape.name))
                  for d, shape in zip(decisions, shapes, strict=True)]
         shots = self.pool.exemplars(prompts, decisions, self.guard.exemplars(
             self.config.fewshot.k)) if self.pool is not None else [[] for _ in prompts]
@@ -157,6 +182,7 @@ class VLLMShopModel(ShopBenchBaseModel):
                 finish_reason=result.finish_reason,
                 exemplars=exemplars,
                 exemplars_excluded=left_out,
+                adapter=self.adapters[plan.adapter].record() if plan.adapter else None,
             ))
         self.last_batch_records = records
         self.guard.record_batch(len(prompts), clock() - batch_started)

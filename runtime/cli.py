@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import time
@@ -81,7 +82,9 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 EXAMPLES = """examples:
   python -m runtime score --data DATA --predictions RUN/predictions.jsonl --output-dir NEW
+  python -m runtime tasks --data ../shared/data/development.json
   python -m runtime compare outputs/before outputs/after
+  python -m runtime view outputs/before outputs/after    # every answer, side by side
   python -m runtime route --data ../shared/data/development.json > routes.jsonl
   python -m runtime profile --sample 60          # projected time per track
   python -m runtime estimate --params 72 --bits 4 --gpus 4
@@ -183,6 +186,9 @@ def evaluation_parser() -> argparse.ArgumentParser:
                         "shopping-mmlu-reference (default: UserModel from "
                         "models/user_config.py)")
     parser.add_argument("--weights", type=Path, help="model directory for models that take one")
+    parser.add_argument("--adapter", type=Path, metavar="DIR",
+                        help="a PEFT LoRA adapter folder served over the weights, unmerged, for "
+                        "every question (replaces the model configuration's adapters)")
     parser.add_argument("--output-dir", type=Path,
                         help="where results go (default: outputs/<model>_<data name>, "
                         "with the weights folder's name after the model when given)")
@@ -256,6 +262,9 @@ def _run(action: Callable[[], object]) -> int:
     with _noting_ctrl_c() as pressed:
         try:
             status = action()
+        except BrokenPipeError:  # the reader of stdout left (`| head`): nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
         except USER_ERRORS as err:
             print(f"error: {error_line(err)}", file=sys.stderr)
             return 2
@@ -282,7 +291,7 @@ def evaluation_main(argv: Sequence[str] | None = None) -> int:
 
 def _evaluate(args: argparse.Namespace) -> None:
     config = _config_from(
-        args, data=args.data, model=args.model, weights=args.weights,
+        args, data=args.data, model=args.model, weights=args.weights, adapter=args.adapter,
         output_dir=args.output_dir, limit=args.limit, resume=args.resume,
         overwrite=args.overwrite, progress=args.progress,
         batch_timeout_s=args.batch_timeout_s, tracks=args.tracks, tasks=args.tasks,
@@ -371,6 +380,16 @@ def _quantize_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge_adapter_command(args: argparse.Namespace) -> int:
+    from runtime.tools.merge_adapter import merge_adapter
+
+    made = merge_adapter(args.base, args.adapter, args.out_dir)
+    print(f"wrote {args.base} with adapter {args.adapter} merged (rank {made['rank']}, "
+          f"{made['library']}) to {args.out_dir}: quantize it with `python -m runtime "
+          "quantize`")
+    return 0
+
+
 def _embedded_model_command(args: argparse.Namespace) -> int:
     from models.vllm_config import embedded_model_dirs
     from runtime.tools.gguf_import import embedded_gguf, write_embedded_model
@@ -385,52 +404,65 @@ def _embedded_model_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mean_prompt_tokens(data: Path) -> dict[str, float]:
-    """Mean prompt size per task type, at about 4 characters per token."""
-    from runtime.grading.questions import load_questions
-
-    sizes: dict[str, list[int]] = {}
-    for q in load_questions(data).questions:
-        sizes.setdefault(q.labels.task_type, []).append(len(q.input_field))
-    return {t: sum(v) / len(v) / 4 for t, v in sizes.items()}
-
-
-def _shipped_exemplars() -> int:
-    """Few-shot exemplars per prompt in the shipped model configuration."""
-    from models.vllm_config import load_shop_model_config
-
-    fewshot = load_shop_model_config().fewshot
-    return fewshot.k if fewshot.active else 0
-
-
 def _estimate_command(args: argparse.Namespace) -> int:
+    from models.vllm_config import load_shop_model_config
     from runtime.budget.estimate import (
         BASELINE_NEW_TOKENS,
         GPUS,
         estimate_lines,
+        rendered_prompt_sizes,
         runtime_new_tokens,
     )
     from runtime.budget.profiler import load_counts
     from runtime.common.competition import TRACK5, TRACK5_NAME, TRACK_LIMITS_S, TRACKS
+    from runtime.grading.questions import load_questions
 
     counts, note = load_counts(args.counts or ESTIMATED_COUNTS)
     counts.pop(TRACK5, None)
     limits = {**TRACK_LIMITS_S, "all": TRACK_LIMITS_S[TRACK5]}
-    new_tokens = BASELINE_NEW_TOKENS if args.recipe == "baseline" else runtime_new_tokens()
-    exemplars = args.exemplars if args.exemplars is not None else _shipped_exemplars()
-    # An exemplar is a question of the same type and its (short) answer: one more prompt.
-    prompt_tokens = {t: n * (1 + exemplars) for t, n in _mean_prompt_tokens(args.data).items()}
+    shipped = load_shop_model_config()  # the model that ships: its budgets, prompts, folder
+    new_tokens = BASELINE_NEW_TOKENS if args.recipe == "baseline" else \
+        runtime_new_tokens(shipped.decoding)
+    exemplars = args.exemplars if args.exemplars is not None else (
+        shipped.fewshot.k if shipped.fewshot.active else 0)
+    prompts = rendered_prompt_sizes(load_questions(args.data).questions, shipped.prompts_dir,
+                                    Path(shipped.engine.model), exemplars)
     lines = estimate_lines(args.params, args.bits, GPUS[args.gpu], args.gpus, args.batch_size,
-                           counts, prompt_tokens, new_tokens, limits,
-                           {**TRACKS, "all": TRACK5_NAME})
+                           counts, prompts, new_tokens, limits, {**TRACKS, "all": TRACK5_NAME})
     print("\n".join(lines))
-    print(f"Prompt tokens per task type from {args.data} (about 4 characters per token"
-          + (f", times {1 + exemplars} for {exemplars} few-shot exemplars" if exemplars else "")
-          + "): " + ", ".join(f"{t} {n:.0f}" for t, n in prompt_tokens.items()))
-    print(f"New tokens per question ({args.recipe} recipe): "
-          + ", ".join(f"{t} {n}" for t, n in new_tokens.items()))
+    print(f"Prompt tokens per task type from {args.data}, as the shipped model sends them "
+          f"(counted with {prompts.counted_with}): shared start computed once + own part per "
+          "question: " + ", ".join(f"{t} {prompts.shared[t]:.0f} + {n:.0f}"
+                                   for t, n in prompts.per_question.items()))
+    print(f"New tokens per question ({args.recipe} recipe"
+          + (", the shipped models/vllm_config.json" if args.recipe == "runtime" else "")
+          + "): " + ", ".join(f"{t} {n}" for t, n in new_tokens.items()))
     print(f"Question counts: {note or args.counts}")
+    for line in _adapter_lines(shipped, args.gpus):
+        print(line)
     return 0
+
+
+def _adapter_lines(shipped: Any, gpus: int) -> list[str]:
+    """What serving the shipped configuration's adapters adds: the engine's LoRA slots per
+    GPU (for the served base's own dimensions) and the compute of each adapted token."""
+    import json
+
+    from runtime.answering.adapters import lora_slot_bytes, read_adapter
+
+    engine = shipped.engine
+    if not engine.enable_lora:
+        return []
+    base = json.loads((Path(engine.model) / "config.json").read_text(encoding="utf-8"))
+    slots = lora_slot_bytes(base, engine.max_loras, engine.max_lora_rank, gpus)
+    lines = [f"Adapters: the engine sets aside {engine.max_loras} LoRA slots of rank "
+             f"{engine.max_lora_rank} over every projection of {Path(engine.model).name}: "
+             f"{slots / 1e9:.3f} GB on each of {gpus} GPU(s) at tensor parallel {gpus}"]
+    for folder in shipped.adapters.folders:
+        adapter = read_adapter(folder)
+        lines.append(f"  {adapter.describe()}: {adapter.parameters:,} parameters, "
+                     f"2 x {adapter.parameters:,} FLOP more per adapted token")
+    return lines
 
 
 def _profile_command(args: argparse.Namespace) -> int:
@@ -487,9 +519,12 @@ def _profile_command(args: argparse.Namespace) -> int:
         records = profile_batches(model, sample, progress=args.progress)
     costs = fit_costs(records)
     projections = project_tracks(records, costs, counts, model.get_batch_size())
+    served = getattr(model, "adapters", {})  # a model that serves LoRA adapters says which
     run = ProfileRun(model=args.model, data=str(args.data), sampled_questions=len(sample),
                      warm_up_s=round(warm_up_s, 3), hardware=hardware,
-                     hardware_warning=warning)
+                     hardware_warning=warning,
+                     adapters=[a.describe() for a in served.values()]
+                     if isinstance(served, dict) else [])
     document = profile_document(projections, records, costs, engine_load_s, note, run)
     write_profile(args.output_dir, document)
     print(profile_markdown(document))
@@ -636,6 +671,50 @@ def _estimate_parser(commands: Any) -> None:
     estimate.set_defaults(handler=_estimate_command)
 
 
+def _view_command(args: argparse.Namespace) -> int:
+    from runtime.grading.view import write_page
+
+    written = write_page(args.runs, args.output)
+    print(f"written to {written}: open it in a browser (every answer, filters, "
+          + ("the runs side by side)" if len(args.runs) > 1 else "nothing fetched)"))
+    return 0
+
+
+def _tasks_command(args: argparse.Namespace) -> int:
+    import json
+
+    from runtime.grading.task_list import list_tasks, task_list_json, task_list_lines
+
+    config = _config_from(args)
+    listing = list_tasks(args.data, config.scoring, skip_invalid=config.skip_invalid)
+    print(json.dumps(task_list_json(listing), indent=2, ensure_ascii=False) if args.json
+          else "\n".join(task_list_lines(listing)))
+    return 0
+
+
+def _view_parser(commands: Any) -> None:
+    view = _command(commands, "view", help="every answer of one or several runs in one HTML "
+                    "page (filters, runs side by side; nothing fetched)")
+    view.add_argument("runs", type=Path, nargs="+", metavar="RUN",
+                      help="output folders of finished runs (the first is the reference for "
+                      "paired differences)")
+    view.add_argument("--output", type=Path,
+                      help="the page to write (default: RUN/view.html for one run, "
+                      "outputs/view-<A>-vs-<B>.html for several)")
+    view.set_defaults(handler=_view_command)
+
+
+def _tasks_parser(commands: Any) -> None:
+    tasks = _command(commands, "tasks", help="list the scoring scheme, groups and tasks of "
+                     "data files (loaded as the evaluation loads them)")
+    tasks.add_argument("--data", type=Path, nargs="+", default=[SAMPLE_DATA],
+                       help="data files or a folder, as local_evaluation.py takes them "
+                       "(default: data/sample.jsonl)")
+    tasks.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _add_scoring_options(tasks)
+    tasks.set_defaults(handler=_tasks_command)
+
+
 def _compare_parser(commands: Any) -> None:
     compare = _command(commands,
         "compare", help="what changed from one run to another: tracks, tasks, questions")
@@ -704,6 +783,13 @@ def _model_tool_parsers(commands: Any) -> None:
                           "size must divide every shard's input features")
     quantize.set_defaults(handler=_quantize_command)
 
+    merge = _command(commands, "merge-adapter", help="merge a LoRA adapter into its float "
+                     "base with peft (a float checkpoint, ready for quantize)")
+    merge.add_argument("base", type=Path, help="the float base checkpoint (safetensors)")
+    merge.add_argument("adapter", type=Path, help="the PEFT LoRA adapter folder")
+    merge.add_argument("out_dir", type=Path, help="a new (or empty) directory to write")
+    merge.set_defaults(handler=_merge_adapter_command)
+
     embedded = _command(commands,
         "embedded-model", help="write the embedded development model (4-bit and float) where "
         "models/vllm_config.json says, if missing (scripts/setup.sh runs this)")
@@ -718,8 +804,9 @@ def runtime_parser() -> argparse.ArgumentParser:
         description="The runtime's tools besides local_evaluation.py; `python -m runtime "
         "COMMAND --help` for each.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_score_parser, _route_parser, _profile_parser, _estimate_parser,
-                _compare_parser, _check_parser, _model_tool_parsers):
+    for add in (_score_parser, _tasks_parser, _route_parser, _profile_parser,
+                _estimate_parser, _compare_parser, _view_parser, _check_parser,
+                _model_tool_parsers):
         add(commands)
     return parser
 

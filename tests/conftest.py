@@ -105,3 +105,53 @@ def smollm2_awq_dir(smollm2_reference, tmp_path_factory) -> Path:
     out, _ = write_model_dir(tokenizer, model, tmp_path_factory.mktemp("smollm2") / "awq",
                              awq=True)
     return out
+
+
+def make_adapter(base: Path, out: Path, seed: int, rank: int = 8,
+                 targets: tuple[str, ...] = ("q_proj", "v_proj", "o_proj", "down_proj"),
+                 scale: float = 1.0) -> Path:
+    """A PEFT LoRA adapter of the model at `base`, with non-zero random weights (so that it
+    changes the outputs), saved as peft saves one."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+    adapted = get_peft_model(model, LoraConfig(r=rank, lora_alpha=2 * rank,
+                                               target_modules=list(targets),
+                                               init_lora_weights=False,
+                                               task_type="CAUSAL_LM"))
+    if scale != 1.0:
+        with torch.no_grad():
+            for name, parameter in adapted.named_parameters():
+                if "lora_" in name:
+                    parameter.mul_(scale)
+    adapted.save_pretrained(str(out))
+    return out
+
+
+def make_foreign_adapter(out: Path) -> Path:
+    """A LoRA adapter of a different (tiny, random) base: its matrices fit no model here."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    other = AutoModelForCausalLM.from_config(Qwen2Config(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, vocab_size=256))
+    torch.manual_seed(0)
+    get_peft_model(other, LoraConfig(r=4, target_modules=["q_proj"], task_type="CAUSAL_LM")
+                   ).save_pretrained(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_adapters(tiny_model_dir, tmp_path_factory) -> tuple[Path, Path]:
+    """Two adapters of the tiny model, A (q, v, o, down) and B (all seven projections)."""
+    pytest.importorskip("peft", reason="peft is the adapters extra: scripts/setup.sh installs it")
+    folder = tmp_path_factory.mktemp("adapters")
+    a = make_adapter(tiny_model_dir, folder / "a", seed=1)
+    b = make_adapter(tiny_model_dir, folder / "b", seed=2, targets=(
+        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"))
+    return a, b

@@ -317,6 +317,30 @@ def shop_model_file(settings: dict) -> Callable[[pytest.MonkeyPatch, Path], None
     return make
 
 
+def base_and_adapters(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """The tiny float model at {tmp}/w, an adapter of it at {tmp}/a (rank 8) and an adapter of
+    another base at {tmp}/other."""
+    pytest.importorskip("peft", reason="peft is the adapters extra: scripts/setup.sh installs it")
+    from tests.conftest import make_adapter, make_foreign_adapter
+
+    _tiny(tmp / "w")
+    make_adapter(tmp / "w", tmp / "a", seed=1)
+    make_foreign_adapter(tmp / "other")
+
+
+def adapters_file(engine: dict, adapters: dict) -> Callable[[pytest.MonkeyPatch, Path], None]:
+    """The base and adapters above, served by the shop model from {tmp}/model.json with these
+    engine settings and adapter mapping ("{tmp}" in a folder filled in)."""
+    def make(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        base_and_adapters(monkeypatch, tmp)
+        fill = json.loads(json.dumps(adapters).replace("{tmp}", str(tmp)))
+        shipped = json.loads((REPO_ROOT / "models" / "vllm_config.json").read_text())
+        shipped["engine"].update({"model": str(tmp / "w"), **engine})
+        (tmp / "model.json").write_text(json.dumps({**shipped, "adapters": fill}))
+        monkeypatch.setattr(ShopModelFromFile, "config_file", tmp / "model.json")
+    return make
+
+
 LONG_FIELD = "A long product description. " * 6_000  # 168,000 characters in one CSV field
 
 QUOTES = "Determine the 'x' in the product title '" + "'a' " * 25_000 + "'."
@@ -496,6 +520,67 @@ CASES = [
          files={"empty/readme.txt": "nothing here"}),
     Case("embedding-model-bad-form", [*EVAL, "--embedding-model", "MiniLM", "--output-dir",
                                       "{tmp}/o"], 2, ["NAME=PATH"]),
+    # LoRA adapters: refused before the engine starts, the saved run untouched.
+    Case("adapter-of-another-base", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                     "--adapter", "{tmp}/other", "--output-dir", "{saved}",
+                                     "--overwrite"], 2, ["other", "another base model"],
+         fault=base_and_adapters),
+    Case("adapter-is-the-base-folder", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                        "--adapter", "{tmp}/w", "--output-dir", "{tmp}/o"], 2,
+         ["adapter_config.json", "base model's folder"], fault=base_and_adapters),
+    Case("adapter-missing", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                             "--adapter", "{tmp}/nope", "--output-dir", "{saved}", "--overwrite"],
+         2, ["nope", "no such folder"], fault=base_and_adapters),
+    Case("adapter-without-its-weights", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                         "--adapter", "{tmp}/half", "--output-dir", "{tmp}/o"],
+         2, ["adapter_model.safetensors"], files={"half/adapter_config.json": '{"r": 8}'},
+         fault=base_and_adapters),
+    Case("adapter-pickle-only", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                 "--adapter", "{tmp}/p", "--output-dir", "{tmp}/o"], 2,
+         ["adapter_model.bin", "pickle"], files={"p/adapter_config.json": '{"r": 8}',
+                                                 "p/adapter_model.bin": b"\x80\x04"},
+         fault=base_and_adapters),
+    Case("adapter-config-not-json", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                     "--adapter", "{tmp}/a", "--output-dir", "{tmp}/o"], 2,
+         ["adapter_config.json", "cannot be read"],
+         fault=both(base_and_adapters, lambda mp, tmp: (tmp / "a" / "adapter_config.json")
+                    .write_text("{r: 8"))),
+    Case("adapter-a-link-loop", ["evaluate", "--model", "vllm", "--weights", "{tmp}/w",
+                                 "--adapter", "{tmp}/loop", "--output-dir", "{tmp}/o"], 2,
+         ["loop", "no such folder"], fault=both(base_and_adapters, link("loop", "loop"))),
+    Case("adapter-for-a-model-without", [*EVAL, "--adapter", "{tmp}", "--output-dir",
+                                         "{tmp}/o"], 2, ["dummy", "serves no adapter"]),
+    Case("adapter-rank-above-the-engines", ["evaluate", "--model", f"{HERE}:ShopModelFromFile",
+                                            "--output-dir", "{saved}", "--overwrite"], 2,
+         ["rank 8", "max_lora_rank 1", "set max_lora_rank to 8"],
+         fault=adapters_file({"enable_lora": True, "max_lora_rank": 1},
+                             {"default": "{tmp}/a"})),
+    Case("adapter-without-lora-in-the-engine", ["evaluate", "--model",
+                                                f"{HERE}:ShopModelFromFile", "--output-dir",
+                                                "{tmp}/o"], 2, ["enable_lora"],
+         fault=adapters_file({}, {"by_skill": {"1": "{tmp}/a"}})),
+    Case("adapter-mapping-an-unknown-skill", ["evaluate", "--model",
+                                              f"{HERE}:ShopModelFromFile", "--output-dir",
+                                              "{tmp}/o"], 2, ["by_skill", "9"],
+         fault=adapters_file({"enable_lora": True}, {"by_skill": {"9": "{tmp}/a"}})),
+    Case("adapter-mapping-an-unknown-shape", ["evaluate", "--model",
+                                              f"{HERE}:ShopModelFromFile", "--output-dir",
+                                              "{tmp}/o"], 2, ["summary", "answer shape"],
+         fault=adapters_file({"enable_lora": True}, {"by_shape": {"summary": "{tmp}/a"}})),
+    Case("adapter-of-another-base-in-the-mapping", ["evaluate", "--model",
+                                                    f"{HERE}:ShopModelFromFile",
+                                                    "--output-dir", "{tmp}/o"], 2,
+         ["other", "another base model"],
+         fault=adapters_file({"enable_lora": True}, {"by_skill": {"1": "{tmp}/a",
+                                                                  "2": "{tmp}/other"}})),
+    Case("merge-adapter-of-another-base", ["merge-adapter", "{tmp}/w", "{tmp}/other",
+                                           "{tmp}/m"], 2, ["another base model"],
+         fault=base_and_adapters),
+    Case("merge-adapter-into-the-base", ["merge-adapter", "{tmp}/w", "{tmp}/a", "{tmp}/w"], 2,
+         ["is the base model", "merged checkpoint"], fault=base_and_adapters),
+    Case("merge-adapter-into-the-adapter", ["merge-adapter", "{tmp}/w", "{tmp}/a",
+                                            "{tmp}/a/m"], 2, ["lies inside the adapter"],
+         fault=base_and_adapters),
     # Time.
     Case("batch-over-the-grader-limit", ["evaluate", "--model", f"{HERE}:SlowModel",
                                          "--output-dir", "{tmp}/o", "--no-progress"], 0,
@@ -503,7 +588,9 @@ CASES = [
     Case("batch-timeout", ["evaluate", "--model", f"{HERE}:HangingModel", "--output-dir",
                            "{tmp}/o", "--no-progress", "--batch-timeout", "1"], 2,
          ["1 s", "--batch-timeout"]),
-    Case("route-quote-heavy-prompt", ["route", "--data", "{tmp}/d.jsonl"], 0, ["generation"],
+    # Routed in time, and by its structure: a quoted attribute asked of a quoted title.
+    Case("route-quote-heavy-prompt", ["route", "--data", "{tmp}/d.jsonl"], 0,
+         ["named_entity_recognition", '"entity_type": "x"'],
          files={"d.jsonl": json.dumps({"input_field": QUOTES, "is_multiple_choice": False})
                 + "\n"}),
     # score
@@ -654,6 +741,12 @@ CASES = [
     Case("route-not-utf8", ["route", "--data", "{tmp}/d.jsonl"], 2, ["utf-8"],
          files={"d.jsonl": b"\xff\xfe{}\n"}),
     Case("route-data-missing", ["route", "--data", "{tmp}/nope.jsonl"], 2, ["nope.jsonl"]),
+    Case("tasks-data-missing", ["tasks", "--data", "{tmp}/nope.jsonl"], 2, ["nope.jsonl"]),
+    Case("tasks-data-given-twice", ["tasks", "--data", "{sample}", "{sample}"], 2,
+         ["sample.jsonl", "twice"]),
+    Case("view-run-missing", ["view", "{tmp}/nope"], 2, ["nope"]),
+    Case("view-run-given-twice", ["view", "{saved}", "{saved}", "--output", "{tmp}/x.html"],
+         2, ["given twice"]),
     # profile and estimate
     Case("profile-data-missing", ["profile", "--model", "dummy", "--data", "{tmp}/nope.jsonl",
                                   "--output-dir", "{tmp}/p"], 2, ["nope.jsonl"]),

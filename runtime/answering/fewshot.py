@@ -3,8 +3,8 @@
 A pool is a data file in the development format (JSON lines or a JSON array; `input_field`,
 `output_field`, `task_type`, `is_multiple_choice`). Each pool question is routed as an asked
 one would be, and kept where the router agrees with its label; its answer is its truth written
-the way the runtime writes answers (one option number, `1,3,7`, a Python list literal of
-entities, the reference text). For an asked prompt the k pool questions of the same answer
+the way the runtime writes answers (one option number, `1,3,7`, entities separated by ", ",
+the reference text). For an asked prompt the k pool questions of the same answer
 shape (task type and generation kind) with the most similar prompts are its exemplars, by the
 cosine of sentence embeddings (all-MiniLM-L6-v2, which the project already carries), most
 similar last, next to the question. A pool question that is the asked question itself
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from runtime.answering.postprocess import phrase_list
 from runtime.answering.router import Route, route
 from runtime.common.competition import TaskType
 from runtime.common.embeddings import Encoder, encode, load_encoder
@@ -68,7 +69,7 @@ def written_answer(question: PoolQuestion) -> str | None:
         return ",".join(str(i) for i in truth)
     if question.task_type == "named_entity_recognition" and isinstance(truth, list) \
             and all(isinstance(e, str) for e in truth):
-        return repr(list(truth))
+        return phrase_list(list(truth)) or None
     if question.task_type == "generation":
         if isinstance(truth, list) and truth and isinstance(truth[0], str):
             truth = truth[0]

@@ -81,9 +81,29 @@ _EXTRACT_CUE = re.compile(r"\b(extract|copy|quote|span|keyphrase|key phrase)\w*"
 _CATEGORY_ASK = re.compile(r"\b(?:categories|classifications|categori[sz]e|"
                            r"classify\b.*\bcategor\w*|"
                            r"categor(?:y|ies)\s+(?:path|hierarchy|tree|breadcrumbs?))\b", re.I)
-# Verbs that ask to find something in a given text (an attribute's value in a title).
-_FIND_CUE = re.compile(r"\b(determine|identify|find|extract|detect|recogni[sz]e|locate|spot|"
-                       r"pick out|list|what|which)\b", re.I)
+# A list of short phrases asked for ("extract four pivotal keywords", "5 tags", "the key
+# phrases of the title"): generation's keywords kind, answered as comma-separated phrases.
+_KEYWORDS_ASK = re.compile(
+    rf"\b(?:{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?)?(?:key\s*words?|key\s*phrases|tags|hashtags|"
+    r"search\s+terms|descriptive\s+phrases)\b", re.I)
+# A request to make something (a text, a summary) rather than find it: the imperative that
+# opens a sentence ("Write ...", "Please describe ...", "..., then summarise ..."), not a verb of
+# a relative clause ("the phrases that describe the material").
+_MAKE_CUE = re.compile(r"(?:^|[.!?:;\n]\s*|\b(?:please|then|and)\s+)(?:write|generate|create|"
+                       r"compose|craft|draft|produce|summari[sz]e|describe|explain|paraphrase|"
+                       r"rewrite|suggest|propose|invent)\b", re.I)
+# Verbs that ask for something given in a text: to find it, or to pick it out.
+_ASK_CUE = re.compile(r"\b(determine|identify|find|extract|detect|recogni[sz]e|locate|spot|"
+                      r"pick|list|what|which|select|choose|name|tell|state|output|return|"
+                      r"give|mark|highlight)\b", re.I)
+# The object of a request for something in a text ("pick out the brand", "select the
+# appropriate colour", "what brand is mentioned"), named without quotes.
+_ASKED_OBJECT = re.compile(
+    r"\b(?:select|choose|pick(?:\s+out)?|name|identify|find|extract|give|tell|state|output|"
+    r"return|determine|detect|locate|spot|list|what|which)\s+(?:me\s+)?(?:out\s+)?"
+    r"(?:the\s+|a\s+|an\s+|any\s+|all\s+|its\s+)?(?:appropriate\s+|correct\s+|right\s+|"
+    r"main\s+|exact\s+|specific\s+)?(?:product's\s+|item's\s+)?"
+    r"([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)", re.I)
 # Words that put an attribute inside a text ("the 'brand' mentioned in the title '...'").
 _IN_CUE = re.compile(r"\b(in|from|of|within|inside|mentioned|contained|given|following)\b",
                      re.I)
@@ -114,6 +134,7 @@ class Route:
     generation_kind: str = ""
     language: str = ""
     aspect: str = ""
+    skill: str = ""  # the skill (track id) guessed: which adapter answers, where mapped
 
     @property
     def num_candidates(self) -> int:
@@ -275,9 +296,11 @@ def _inside(text: str, span: tuple[int, int]) -> str:
 
 def _attribute_and_source(prompt: str, instruction: str) -> tuple[str, str] | None:
     """(attribute, source text) of an entity question worded without "entity": a short quoted
-    attribute name, then a longer quoted text it is to be found in, asked with a verb that
-    finds something ("Determine the 'brand' mentioned in the product title '...'")."""
-    if _TRANSLATE_CUE.search(instruction) or not _FIND_CUE.search(instruction):
+    attribute name, then a longer quoted text it is to be found in, asked for rather than made
+    ("Determine the 'brand' mentioned in the product title '...'", "select the appropriate
+    'Brand' from the product title '...'")."""
+    if (_TRANSLATE_CUE.search(instruction) or _MAKE_CUE.search(instruction)
+            or not _ASK_CUE.search(instruction)):
         return None
     quoted = quoted_spans(prompt)
     for first, attribute in enumerate(quoted):
@@ -323,20 +346,27 @@ _ATTRIBUTE_IN_TEXT = re.compile(
     r"(?:search\s+|product\s+|customer(?:'s)?\s+)?(?:query|title|name)\b", re.I)
 # Words that end an attribute's name ("material in the query": the attribute is "material").
 _LINKING_WORDS = {"in", "is", "are", "of", "that", "from", "for", "mentioned", "the", "within",
-                  "which", "given", "to", "and", "or", "on", "with", "as"}
+                  "which", "given", "to", "and", "or", "on", "with", "as", "appears",
+                  "appearing", "occurs", "shown", "present", "found", "used", "listed",
+                  "written", "stated", "named", "contained", "here", "there"}
 # Words that name where or how to answer, never an attribute.
 _NOT_ATTRIBUTES = {"query", "title", "product", "text", "following", "given", "search",
-                   "product title", "answer", "output", "same", "one", "only", "all", "any"}
+                   "product title", "answer", "output", "same", "one", "only", "all", "any",
+                   "language"}
 
 
-def _named_attribute(instruction: str) -> str:
+def _named_attribute(instruction: str, source: str = "") -> str:
     """The attribute an instruction asks the values of, quoted or named by the words around
-    the values ("the 'brand' ...", "the phrases that describe the colour")."""
+    the values ("the 'brand' ...", "the phrases that describe the colour"); never the source
+    text it is to be found in."""
     quoted = [_inside(instruction, span) for span in quoted_spans(instruction)]
     for name in quoted:
-        if 1 <= len(name.split()) <= 4 and len(name) <= 40:
+        if 1 <= len(name.split()) <= 4 and len(name) <= 40 and name != source.strip():
             return name
-    for pattern in (_VALUES_OF, _THAT_NAME, _NAMED_VALUES, _ATTRIBUTE_IN_TEXT):
+    patterns = [_VALUES_OF, _THAT_NAME, _NAMED_VALUES, _ATTRIBUTE_IN_TEXT]
+    if _IN_CUE.search(instruction):  # the thing asked for lies in a text
+        patterns.append(_ASKED_OBJECT)
+    for pattern in patterns:
         for match in pattern.finditer(instruction):
             words = match.group(1).split()
             cut = next((i for i, w in enumerate(words) if w.lower() in _LINKING_WORDS),
@@ -352,13 +382,35 @@ def _attribute_in_field(instruction: str, fields: dict[str, str]) -> tuple[str, 
     short `Label:` field: a verb that finds, the attribute it finds the values of, and a query
     or product title to find them in ("Extract the colour values from the product title.\n
     Title: ...")."""
-    if _TRANSLATE_CUE.search(instruction) or not _FIND_CUE.search(instruction):
+    if (_TRANSLATE_CUE.search(instruction) or _MAKE_CUE.search(instruction)
+            or not _ASK_CUE.search(instruction)):
         return None
-    source = next((fields[label] for label in _SHORT_SOURCES if fields.get(label)), "")
+    source = next((fields[label] for label in _SHORT_SOURCES if fields.get(label)), "") \
+        or _inline_source(instruction)
     if not source or fields.get("review") or fields.get("aspect"):
         return None
-    attribute = _named_attribute(instruction)
+    attribute = _named_attribute(instruction, source)
     return (attribute, source) if attribute else None
+
+
+# A short text given inside the instruction's own line: "... in this product title: Cotton
+# Crew Neck T-Shirt", or quoted after its name: "... in the product title 'Bose QC 45'".
+_INLINE_SOURCE = re.compile(r"\b(?:product\s+title|title|search\s+query|query|product\s+name)"
+                            r"\s*:\s*(\S.*)$", re.I | re.M)
+
+
+def _inline_source(instruction: str) -> str:
+    """The short text an instruction carries after "title:" or "query:", or quoted after the
+    word "title", "query" or "name"."""
+    match = _INLINE_SOURCE.search(instruction)
+    if match:
+        return match.group(1).strip()
+    named = re.search(r"\b(?:title|query|name)\s*(['\"“‘「])", instruction, re.I)
+    if named:
+        end = _close_after(_closes(instruction, _TITLE_QUOTES)[named.group(1)], named.end() + 1)
+        if end is not None:
+            return instruction[named.end():end].strip()
+    return ""
 
 
 def _quoted_title(prompt: str) -> str:
@@ -403,6 +455,14 @@ def route_generation(prompt: str, fields: dict[str, str], instruction: str) -> R
     if (aspect and text) or (text and _EXTRACT_CUE.search(request)):
         return Route(task_type="generation", generation_kind="extraction", source_text=text,
                      aspect=aspect, language=language)
+    keywords = _KEYWORDS_ASK.search(request)
+    if keywords:
+        count = re.search(rf"\b{_COUNT}\b", keywords.group(0))
+        given = "\n".join(value for label, value in fields.items()
+                          if label not in _FIELD_LABELS and label != "keywords" and value)
+        return Route(task_type="generation", generation_kind="keywords",
+                     source_text=text or given or subject, language=language,
+                     pick=_count(count.group(1)) if count else 0)
     if _CATEGORY_ASK.search(request):
         return Route(task_type="generation", generation_kind="category",
                      source_text=_quoted_title(prompt) or subject, language=language)
@@ -411,7 +471,14 @@ def route_generation(prompt: str, fields: dict[str, str], instruction: str) -> R
 
 
 def route(prompt: str, is_multiple_choice: bool) -> Route:
-    """Decide the task type and answer shape of one prompt."""
+    """Decide the task type and answer shape of one prompt, and guess its skill."""
+    decision = _route(prompt, is_multiple_choice)
+    decision.skill = guess_skill(prompt, decision)
+    return decision
+
+
+def _route(prompt: str, is_multiple_choice: bool) -> Route:
+    """The task type and answer shape of one prompt."""
     lines = prompt.splitlines()
     if is_multiple_choice:
         return route_multiple_choice(prompt, lines)
@@ -423,9 +490,87 @@ def route(prompt: str, is_multiple_choice: bool) -> Route:
     if blocks:
         _, candidates = max(blocks, key=lambda block: len(block[1]))
         return route_list_task(prompt, candidates, instruction)
-    attribute = _attribute_and_source(prompt, instruction) or _attribute_in_field(instruction,
-                                                                                fields)
+    attribute = None if _KEYWORDS_ASK.search(instruction) else (
+        _attribute_and_source(prompt, instruction) or _attribute_in_field(instruction, fields))
     if attribute:
         return Route(task_type="named_entity_recognition", entity_type=attribute[0],
                      source_text=attribute[1])
     return route_generation(prompt, fields, instruction)
+
+
+def route_as(prompt: str, is_multiple_choice: bool, task_type: str) -> Route:
+    """The decision for a prompt whose task type is given rather than inferred, its answer's
+    shape read from the prompt as `route` reads it: a measurement's seam (routing by the data's
+    labels, to price the router's mistakes), never the runtime's own path."""
+    decision = route(prompt, is_multiple_choice)
+    if decision.task_type == task_type:
+        return decision
+    forced = _route_as(prompt, is_multiple_choice, task_type)
+    forced.skill = guess_skill(prompt, forced)
+    return forced
+
+
+def _route_as(prompt: str, is_multiple_choice: bool, task_type: str) -> Route:
+    lines = prompt.splitlines()
+    fields = labelled_fields(prompt)
+    instruction = _instruction_text(prompt, fields)
+    if task_type == "multiple-choice":
+        return route_multiple_choice(prompt, lines)
+    if task_type in ("retrieval", "ranking"):
+        blocks = numbered_blocks(lines, first=1)
+        candidates = max(blocks, key=lambda block: len(block[1]))[1] if blocks else []
+        n = len(candidates)
+        if task_type == "ranking":
+            return Route(task_type="ranking", candidates=candidates, pick=n)
+        pick = _pick_count(instruction, n, (_PICK_CUE, _COUNT_OF_NUMBERS)) if n else 0
+        return Route(task_type="retrieval", candidates=candidates, pick=pick or min(3, n))
+    if task_type == "named_entity_recognition":
+        attribute = _attribute_and_source(prompt, instruction) or _attribute_in_field(
+            instruction, fields)
+        if attribute:
+            return Route(task_type="named_entity_recognition", entity_type=attribute[0],
+                         source_text=attribute[1])
+        return route_entities(prompt, fields)
+    return route_generation(prompt, fields, instruction)
+
+
+# Cues of a skill (Shopping MMLU's four, the KDD Cup's tracks 1-4) where a prompt's form does
+# not say it: the guess picks a skill's adapter (models/vllm_config.json's adapters.by_skill),
+# nothing else. Measured against the labels of the shared data sets (docs/measurements.md).
+_BEHAVIOUR_CUE = re.compile(
+    r"\b(?:you are a user|a user (?:on|has|made)|shopper|purchased|bought|click(?:ed|s)?|"
+    r"queries|query (?:and|keyword)|relation\w* (?:between|from|of) (?:the )?(?:query|search)|"
+    r"sequence of actions|rate this|scale of 1 to 5|headline|also buy|browsing|posting|"
+    r"sentiment)\b", re.I)
+_REASONING_CUE = re.compile(
+    r"\b(?:complement\w*|obstruct\w*|PersonX|total|how many|reasonable step|purchased or "
+    r"viewed together|similar, (?:if )?they|why|evaluate whether|referencing the product|"
+    r"harmony|per (?:unit|ounce|item)|cheaper|compatib\w*)\b", re.I)
+_NON_LATIN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff]")
+_SKILLS = ("amazon-kdd-cup-24-understanding-shopping-concepts",
+           "amazon-kdd-cup-24-shopping-knowledge-reasoning",
+           "amazon-kdd-cup-24-user-behavior-alignment",
+           "amazon-kdd-cup-24-multi-lingual-abilities")
+
+
+def guess_skill(prompt: str, decision: Route) -> str:
+    """The skill (track id) a prompt most likely belongs to: multilingual where it asks for
+    or holds another language, user behaviour where it is about a user's queries, purchases,
+    reviews' ratings or a ranking for a query, knowledge reasoning where it asks to reason
+    about products, else shopping concepts."""
+    letters = [c for c in prompt if c.isalpha()]
+    foreign = sum(not c.isascii() for c in letters) > 0.05 * max(len(letters), 1)
+    if (decision.generation_kind == "translation" or _NON_LATIN.search(prompt) or foreign
+            or (decision.language and decision.language != "English")):
+        return _SKILLS[3]
+    asked = decision.question or prompt  # a choice's question, without its options
+    if _REASONING_CUE.search(asked) or (decision.task_type == "generation"
+                                        and labelled_fields(prompt).get("query")):
+        return _SKILLS[1]  # reasoning about products, a shopper's question about one
+    rating = decision.task_type == "multiple-choice" and not decision.option_texts
+    made_from_review = decision.generation_kind == "title" and re.search(r"\breview", prompt,
+                                                                         re.I)
+    if (decision.task_type == "ranking" or rating or made_from_review
+            or _BEHAVIOUR_CUE.search(asked)):
+        return _SKILLS[2]
+    return _SKILLS[0]

@@ -1,11 +1,12 @@
 """The task-shape table: everything the runtime does with one shape of answer, in one entry.
 
 A shape is a task type, and for generation a kind (a copied span, a translation, a title, a
-list of categories, a description). Its entry holds the decoding plan builder, the
-post-processor, how the deadline guard may shorten it, its default new-token budget, the answer
-length the paper estimate assumes, and the line of the task prompt that states the answer's
-format. The router decides a prompt's shape; everything after looks the entry up once
-(`shape_of`). The official parsers belong to grading (runtime/grading/parsers.py).
+list of keywords, a list of categories, a description). Its entry holds the decoding plan
+builder, the post-processor, how the deadline guard may shorten it, its default new-token
+budget, the answer length the paper estimate assumes, and the line of the task prompt that
+states the answer's format. The router decides a prompt's shape; everything after looks the
+entry up once (`shape_of`). The official parsers belong to grading
+(runtime/grading/parsers.py).
 
 Adding a generation kind is one entry here and its post-processor in postprocess.py (and
 teaching the router to recognise it).
@@ -66,7 +67,7 @@ class DecodingConfig(BaseModel):
     extractive_entities: bool = Field(
         default=False, description="Entity lists may hold only spans of the source text "
         "(a regex per question); off: free text, then spans not in the source are dropped. "
-        "The default is the README's measurement.")
+        "The default is what docs/measurements.md measured.")
     extractive_spans: bool = Field(
         default=True, description="Copied spans (generation kind extraction) may only be "
         "spans of the source text.")
@@ -233,6 +234,9 @@ SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
     Shape("title", "generation", plan=_one_line, postprocess=post.postprocess_title,
           guard="short text", new_tokens=24,
           format_line="Answer with a short title of a few words{language_clause}, on one line."),
+    Shape("keywords", "generation", plan=_one_line, postprocess=post.postprocess_keywords,
+          guard="short text", new_tokens=24,
+          format_line="Answer with short phrases, separated by commas, on one line."),
     Shape("category", "generation", plan=_one_line, postprocess=post.postprocess_category,
           guard="short text", new_tokens=24,
           format_line="Answer with the categories it belongs to, broadest first, separated by "

@@ -3,6 +3,7 @@ and profile.png; `write_profile` writes profile.json (the profiler's `Profile`) 
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ def profile_markdown(document: Profile) -> str:
         "Projections exclude engine start-up "
         f"({document.engine_load_s:.1f} s measured, reported apart).",
         f"Question counts: {document.counts_note or 'from the --counts file'}",
+        *([f"Adapters served (their cost is in the times): {'; '.join(run.adapters)}"]
+          if run.adapters else []),
         *(["", f"**Warning: {run.hardware_warning}.**"] if run.hardware_warning else []),
         "",
         "| track | projected | limit | margin | slowest task type | verdict |",
@@ -61,14 +64,19 @@ def write_profile_chart(path: Path, document: Profile) -> None:
     import matplotlib.pyplot as plt
 
     with plt.rc_context({"text.parse_math": False}):  # names are text, not formulas
-        _draw_profile_chart(plt, path, document)
+        fig = profile_figure(plt, document)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
 
 
-def _draw_profile_chart(plt: Any, path: Path, document: Profile) -> None:
+def profile_figure(plt: Any, document: Profile) -> Any:
+    """The chart as a matplotlib figure (laid out, not yet saved)."""
     tracks = list(document.tracks.items())
     names = [track_name(t) for t, _ in tracks]
     shares = [100 * v.projected_s / v.limit_s for _, v in tracks]
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(tracks) + 1.6))
+    # The subtitle is wrapped to the figure's width, so that it fits inside it.
+    subtitle = textwrap.fill(f"question counts: {document.counts_note}", width=100)
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(tracks) + 1.6 + 0.16 * subtitle.count("\n")))
     ax.barh(names, shares, color=["C3" if share > 100 else "C2" if share <= 80 else "C1"
                                   for share in shares])
     ax.axvline(100, color="black", linewidth=1)
@@ -80,9 +88,8 @@ def _draw_profile_chart(plt: Any, path: Path, document: Profile) -> None:
     ax.set_xlim(0, right)
     ax.invert_yaxis()
     ax.set_xlabel("projected run time, % of the track's limit (line: the limit; dashed: 80%)")
-    ax.set_title(f"{document.run.model} on {document.run.hardware}: projected time per track "
-                 f"(engine start-up excluded)\nquestion counts: {document.counts_note}",
-                 fontsize=9)
+    # Over the whole figure (not the axes, which the track names push right).
+    fig.suptitle(f"{document.run.model} on {document.run.hardware}: projected time per track "
+                 f"(engine start-up excluded)\n{subtitle}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig

@@ -443,6 +443,8 @@ class ProfileRun(BaseModel):
     hardware: str = Field(description="What the profile ran on, e.g. 'cpu', '4x Tesla T4'.")
     hardware_warning: str | None = Field(description="Set when that is not the leaderboard's "
                                          "hardware.")
+    adapters: list[str] = Field(default_factory=list, description="The LoRA adapters the "
+                                "model served while profiled (their cost is in the times).")
 
 
 class Profile(BaseModel):

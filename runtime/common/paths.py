@@ -1,7 +1,9 @@
-"""Where this repository keeps the files the code reads by default, written once."""
+"""Where this repository keeps the files the code reads by default, written once, and how a
+path is shown."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -13,3 +15,16 @@ ESTIMATED_COUNTS = REPO_ROOT / "data" / "track_counts_estimate.json"
 PROMPTS_DIR = REPO_ROOT / "prompts"
 # Where commands write their results unless told otherwise.
 OUTPUTS_DIR = REPO_ROOT / "outputs"
+
+
+def shown_path(path: Path | str) -> str:
+    """A path as records and messages name it: relative to the repository where inside it,
+    else absolute (as given where a link loop keeps it from being resolved)."""
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, RuntimeError):  # a link loop
+        return os.path.abspath(path)
+    try:
+        return resolved.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(resolved)

@@ -39,6 +39,7 @@ class AnswerRecord:
     finish_reason: str | None = None  # the engine's: stop, length (budget), repetition, abort
     exemplars: int = 0  # few-shot exemplars in the prompt
     exemplars_excluded: int = 0  # pool questions left out as the asked question itself
+    adapter: dict[str, str] | None = None  # the LoRA adapter that answered: name, path, print
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +78,9 @@ class Usage(BaseModel):
     shortened_prompts: int = Field(default=0, description="Prompts shortened to fit.")
     exemplars_excluded: int = Field(default=0, description="Pool questions left out of the "
                                     "exemplars because they are the question being asked.")
+    answers_by_adapter: dict[str, int] = Field(
+        default_factory=dict, description="Answers per LoRA adapter that made them (by name; "
+        "'base' for the base weights alone).")
 
     def add(self, record: AnswerRecord) -> None:
         self.prompt_tokens += record.prompt_tokens
@@ -84,6 +88,8 @@ class Usage(BaseModel):
         self.cached_prompt_tokens += record.cached_prompt_tokens
         self.shortened_prompts += record.shortened
         self.exemplars_excluded += record.exemplars_excluded
+        name = record.adapter["name"] if record.adapter else "base"
+        self.answers_by_adapter[name] = self.answers_by_adapter.get(name, 0) + 1
         if record.repair is not None:
             self.repairs += 1
             self.repairs_by_kind[record.repair] = self.repairs_by_kind.get(record.repair, 0) + 1

@@ -59,8 +59,11 @@ class ReplicaLost(RuntimeError):
 class Replica:
     """One replica: the configured model built once, in the actor's process."""
 
-    def __init__(self, model_class: type, weights: str | None, index: int) -> None:
-        self.model = model_class() if weights is None else model_class(weights=Path(weights))
+    def __init__(self, model_class: type, weights: str | None, index: int,
+                 adapter: str | None = None) -> None:
+        given = {name: Path(value) for name, value in (("weights", weights),
+                                                        ("adapter", adapter)) if value}
+        self.model = model_class(**given)
         self.index = index
 
     def batch_size(self) -> Any:
@@ -157,7 +160,8 @@ class Cluster:
                 max_restarts=config.replica_retries, max_task_retries=config.replica_retries,
                 max_concurrency=2)
             weights = str(config.weights) if config.weights else None
-            self.replicas = [remote.remote(model_class, weights, index)
+            adapter = str(config.adapter) if config.adapter else None
+            self.replicas = [remote.remote(model_class, weights, index, adapter)
                              for index in range(config.replicas)]
             # Every replica built before the first batch: a model that cannot be built is
             # said here, once.

@@ -137,7 +137,8 @@ def open_for_results(output: Path) -> Iterator[TextIO]:
         yield handle
 
 
-def _results(run: Path) -> Results:
+def read_run_results(run: Path) -> Results:
+    """A finished run's results.json, or one line saying why it cannot be read."""
     path = run / RESULTS_FILE
     if not path.is_file():
         raise ConfigError(f"{run}: no {RESULTS_FILE}; give the output folder of a finished "
@@ -247,7 +248,7 @@ def compare_runs(before: Path, after: Path, top: int = 10,
     difference with its paired interval."""
     for run in (before, after):
         refuse_a_running_folder(run)
-    first, second = _results(before), _results(after)
+    first, second = read_run_results(before), read_run_results(after)
     lines_a, lines_b = _scored_lines(before), _scored_lines(after)
     matched = shared_rows(lines_a, lines_b)
     if not matched:
@@ -320,11 +321,15 @@ def _differences(first: Results, second: Results, scored_a: int, scored_b: int,
                      f"{second.scoring}): a difference of the same answers is the two "
                      "benchmarks' metrics")
     for name, results in (("A", first), ("B", second)):
-        if results.lacks:
+        if results.lacks and results.schema_version < SCHEMA_VERSION:
             notes.append(f"run {name} was written by an earlier version (results schema "
                          f"{results.schema_version}; this one writes {SCHEMA_VERSION}): it "
                          f"lacks {', '.join(results.lacks)}, so what made it cannot be "
                          "compared")
+        elif results.lacks:
+            notes.append(f"run {name} was scored from saved answers alone (runtime score), "
+                         f"which did not say what made them: it lacks "
+                         f"{', '.join(results.lacks)}, so what made it cannot be compared")
         if results.run.partial:
             notes.append(f"run {name} is partial ({results.run.answered} of "
                          f"{results.run.num_questions} questions answered)")

@@ -138,6 +138,10 @@ class EvaluationConfig(BaseModel):
     weights: Path | None = Field(
         default=None, description="Model directory handed to models that take one (vllm)."
     )
+    adapter: Path | None = Field(
+        default=None, description="A PEFT LoRA adapter folder served over the weights, "
+        "unmerged, for every question (models that serve one: vllm); replaces the model "
+        "configuration's adapters.")
     ray: str | None = Field(
         default=None, description="Answer on Ray: 'local' (a Ray instance on this machine), "
         "'auto' or the head node's host:port (an existing cluster); None: in this process.")

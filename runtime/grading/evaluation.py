@@ -34,6 +34,7 @@ from runtime.grading.grader import (
     ask,
     batches_as_grader,
     build_model,
+    check_adapter_option,
     check_reply,
     check_weights_option,
     grader_limit_s,
@@ -46,6 +47,7 @@ from runtime.grading.predictions import (
     PREDICTIONS_FILE,
     AnsweredBy,
     OutputDirError,
+    PredictionLine,
     Predictions,
     SpecChanged,
     holding_output_dir,
@@ -54,7 +56,7 @@ from runtime.grading.predictions import (
     remove_if_empty,
 )
 from runtime.grading.questions import DataSet, Question, select_questions
-from runtime.grading.report import table_lines, write_reports
+from runtime.grading.report import table_lines, write_reports, written_line
 from runtime.grading.results import (
     ReplicaStats,
     Rescoring,
@@ -64,6 +66,7 @@ from runtime.grading.results import (
     Timing,
     read_results,
 )
+from runtime.grading.run_files import VIEW_FILE
 from runtime.grading.run_spec import (
     RunSpec,
     differences,
@@ -75,6 +78,7 @@ from runtime.grading.run_spec import (
 )
 from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores, check_metric_models, score_answers
+from runtime.grading.view import write_page
 
 log = logging.getLogger(__name__)
 
@@ -465,6 +469,7 @@ def evaluate(config: EvaluationConfig, model: GraderModel | None = None) -> Resu
     cls = type(model) if model is not None else resolve_model_class(config.model)
     if model is None:
         check_weights_option(cls, config.model, config.weights)
+        check_adapter_option(cls, config.model, config.adapter)
     if config.ray is not None:
         check_cluster_address(config.ray)  # before anything is read or written
     dataset, questions, config = _load_data(config.data, config)
@@ -525,7 +530,7 @@ def _answer_and_score(config: EvaluationConfig, model: GraderModel | None, datas
     elif pending:
         load_started = time.perf_counter()
         if model is None:
-            model = build_model(config.model, config.weights)
+            model = build_model(config.model, config.weights, config.adapter)
         stats_load = time.perf_counter() - load_started
         stats = generate_answers(model, pending, predictions, config, by, saved,
                                  on_first_batch=lambda: write_spec(out, spec))
@@ -557,7 +562,19 @@ def _answer_and_score(config: EvaluationConfig, model: GraderModel | None, datas
     usage = stats.usage
     if usage is None and not pending and earlier is not None:
         usage = earlier.usage  # a resume that asked nothing keeps the run's usage
-    return write_reports(out, scores, timing, usage, run, questions, predictions.by_row, spec)
+    return _reported(out, scores, timing, usage, run, questions, predictions.by_row, spec)
+
+
+def _reported(out: Path, scores: Scores, timing: Timing, usage: Usage | None, run: RunInfo,
+              questions: list[Question], saved: dict[int, PredictionLine],
+              *more: Any) -> Results:
+    """The results, report and chart written and printed, then the page of every answer
+    beside them (from the answers in hand: the file is read once a run), and the console's
+    last line pointing at both."""
+    results = write_reports(out, scores, timing, usage, run, questions, saved, *more)
+    write_page([out], out / VIEW_FILE, writing=True, in_hand={out: saved})
+    print(written_line(out))
+    return results
 
 
 def _generate_on_cluster(config: EvaluationConfig, pending: list[Question],
@@ -643,7 +660,7 @@ def _rescore(dataset: DataSet, questions: list[Question], saved: Predictions,
             run = _run_info(dataset, questions, answered, started_at, model=None,
                             predictions=str(predictions), data=data,
                             resumed_rows=answered, asked_rows=0)
-            return write_reports(output_dir, scores, timing, None, run, questions,
+            return _reported(output_dir, scores, timing, None, run, questions,
                                  saved.by_row, None, [rescoring])
         # The run's own record stays: what made the answers, their tokens and times.
         timing = source.timing.model_copy(update={"scoring_s": round(scoring_s, 3)})
@@ -654,5 +671,5 @@ def _rescore(dataset: DataSet, questions: list[Question], saved: Predictions,
             "skipped_invalid_rows": [s.message for s in dataset.skipped]})
         spec = source.spec.model_copy(update={"scoring": scoring_part(config.scoring)}) \
             if source.spec is not None else None
-        return write_reports(output_dir, scores, timing, source.usage, run, questions,
+        return _reported(output_dir, scores, timing, source.usage, run, questions,
                              saved.by_row, spec, [*source.rescorings, rescoring])

@@ -120,12 +120,25 @@ def check_weights_option(cls: type, spec: str, weights: Path | None) -> None:
                           "(config.json, *.safetensors, the tokenizer)")
 
 
-def build_model(spec: str, weights: Path | None = None) -> GraderModel:
-    """The model `spec` names, built as the grader builds it (with `weights` where given)."""
+def check_adapter_option(cls: type, spec: str, adapter: Path | None) -> None:
+    """--adapter only for a model that serves one."""
+    if adapter is not None and "adapter" not in inspect.signature(cls).parameters:
+        raise ConfigError(f"model {spec!r} serves no adapter: drop --adapter, or use a model "
+                          "that does (vllm)")
+
+
+def build_model(spec: str, weights: Path | None = None,
+                adapter: Path | None = None) -> GraderModel:
+    """The model `spec` names, built as the grader builds it (with `weights` and an
+    `adapter` where given)."""
     cls = resolve_model_class(spec)
     check_weights_option(cls, spec, weights)
+    check_adapter_option(cls, spec, adapter)
+    given: dict[str, Path] = {name: value for name, value in (("weights", weights),
+                                                               ("adapter", adapter))
+                              if value is not None}
     try:
-        return cls() if weights is None else cls(weights=weights)  # type: ignore[call-arg]
+        return cls(**given)  # type: ignore[call-arg]
     except (ConfigError, OSError):  # already one line that says what to do
         raise
     except Exception as err:

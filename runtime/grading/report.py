@@ -5,6 +5,7 @@ beside them."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,13 @@ from runtime.grading.results import (
     Timing,
     results_document,
 )
-from runtime.grading.run_files import CHART_FILE, PREDICTIONS_FILE, REPORT_FILE, RESULTS_FILE
+from runtime.grading.run_files import (
+    CHART_FILE,
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+    RESULTS_FILE,
+    VIEW_FILE,
+)
 from runtime.grading.run_spec import RunSpec
 from runtime.grading.schemes import scheme_of
 from runtime.grading.scoring import Scores, as_utf8
@@ -168,6 +175,8 @@ def report_markdown(results: Results, scores: Scores,
         "",
         f"![scores by track and task]({CHART_FILE})",
         "",
+        f"Every answer, with filters: [{VIEW_FILE}]({VIEW_FILE}) (open it in a browser).",
+        "",
         "## Timing",
         "",
         *[f"- {name}: {value}" for name, value in results.timing if value is not None],
@@ -231,8 +240,10 @@ def chart_title(run: RunInfo) -> str:
     """Which model (and weights) answered which data, for the chart's title."""
     model = run.model or f"saved answers ({Path(run.predictions or '').name})"
     weights = f" on {Path(run.weights).name}" if run.weights else ""
+    files = [Path(part.strip()).name for part in run.data.split(", ")]
+    data = files[0] + (f" and {len(files) - 1} more" if len(files) > 1 else "")
     partial = f", partial: {run.answered} of {run.num_questions}" if run.partial else ""
-    return f"{model}{weights}: {Path(run.data).name} ({run.num_questions} questions{partial})"
+    return f"{model}{weights}: {data} ({run.num_questions} questions{partial})"
 
 
 # Abbreviations of the metrics in the task labels.
@@ -242,9 +253,11 @@ _METRIC_LABELS = {"accuracy": "acc", "hit rate@3": "hit@3", "ndcg": "ndcg", "mic
 
 
 def write_chart(path: Path, scores: Scores, title: str) -> None:
-    """Scores by track (left) and by task (right, coloured by track, labelled with the metric),
-    every bar labelled with its value, every task with its metric and question count; a score
-    of 0 shows as a mark on the axis, an unscored task as the word alone."""
+    """Scores by track or skill (left) and by task (right, coloured by its group, labelled with
+    the metric), every bar labelled with its value and drawn with its interval, every task with
+    its metric and question count; a score of 0 shows as a mark on the axis, an unscored task
+    as the word alone; where no task has a group (Shopping MMLU's task-wise files alone), the
+    left panel says why."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -256,41 +269,70 @@ def write_chart(path: Path, scores: Scores, title: str) -> None:
         _draw_chart(plt, Patch, path, scores, title)
 
 
+def group_colour(group: str) -> str:
+    """A track's (skill's) colour, the same whatever groups a run has and in whatever order."""
+    return f"C{list(TRACKS).index(group)}" if group in TRACKS else "grey"
+
+
 def _draw_chart(plt: Any, patch: Any, path: Path, scores: Scores, title: str) -> None:
-    tracks = list(scores.tracks.values())
+    scheme = scheme_of(scores.semantics)
+    groups = list(scores.tracks.values())
     fig, (left, right) = plt.subplots(
-        1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [1, 2.6]}
+        1, 2, figsize=(14, 5.4), gridspec_kw={"width_ratios": [1, 2.6]}
     )
-    fig.suptitle(title, fontsize=11)
-    colour_of = {t.track: f"C{i}" for i, t in enumerate(tracks)}
-    labels = [TRACKS[t.track].split(":")[0] for t in tracks] + ["Track 5"]
-    values = [t.score for t in tracks] + [scores.overall]
-    _bars(left, labels, values, [colour_of[t.track] for t in tracks] + ["black"], 8)
-    left.set_title("Score by track (track 5: their mean)", fontsize=10)
+    fig.suptitle(title, fontsize=11, wrap=True)
+    overall = scheme.overall_name(len(scores.tracks_in_overall), short=True)
+    _bars(left, [_wrapped(scheme.short_group_name(g.track), 16) for g in groups]
+          + [_wrapped(overall, 16)],
+          [g.score for g in groups] + [scores.overall],
+          [group_colour(g.track) for g in groups] + ["black"], 8,
+          [g.interval for g in groups] + [scores.overall_interval])
+    left.set_title(f"Score by {scheme.group} ({overall.lower()}: their mean)", fontsize=10)
+    if not groups:
+        left.text(0.5, 0.5, _wrapped(f"no {scheme.group} scores: {no_groups_reason(scores)}",
+                                     40), ha="center", va="center", fontsize=8,
+                  transform=left.transAxes)
+    left.tick_params(axis="x", labelsize=7)
     names = [f"{t.task_name} ({_METRIC_LABELS.get(t.metric, t.metric)}, n={t.num_samples})"
              for t in scores.tasks]
     _bars(right, names, [t.score for t in scores.tasks],
-          [colour_of.get(t.track, "grey") for t in scores.tasks], 6)
-    right.set_title("Score by task (metric and questions in brackets)", fontsize=10)
+          [group_colour(t.track) for t in scores.tasks], 6, [t.interval for t in scores.tasks])
+    right.set_title("Score by task (metric and questions in brackets; lines: 95% intervals)",
+                    fontsize=10)
     right.tick_params(axis="x", rotation=60, labelsize=7)
     for label in right.get_xticklabels():
         label.set_horizontalalignment("right")
-    right.legend(handles=[patch(color=colour_of[t.track], label=TRACKS[t.track])
-                          for t in tracks], fontsize=7, loc="upper center", ncol=4)
+    present = sorted({t.track for t in scores.tasks}, key=lambda g: (g not in TRACKS, g))
+    right.legend(handles=[patch(color=group_colour(g), label=scheme.group_name(g))
+                          for g in present], fontsize=7, loc="upper center", ncol=4)
     right.set_ylim(0, 1.2)  # room for the legend above the highest bar
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def _wrapped(text: str, width: int) -> str:
+    """A label broken into lines of at most `width` characters."""
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def no_groups_reason(scores: Scores) -> str:
+    """Why a run has no track (skill) scores."""
+    scheme = scheme_of(scores.semantics)
+    if scheme.leaderboard_row:
+        return ("task-wise files carry no skill; load the skill files with them to map tasks "
+                "to skills")
+    return "no task is of a track"
+
+
 def _bars(ax: Any, labels: list[str], values: list[float | None], colours: list[str],
-          fontsize: int) -> None:
-    """Bars with their values written above; 0 as a short mark on the axis; an unscored task
-    as no bar at all, the word "unscored" standing on the axis (a bar of any height would
-    read as a score)."""
+          fontsize: int, intervals: list[tuple[float, float] | None] | None = None) -> None:
+    """Bars with their values written above and their intervals as error bars; 0 as a short
+    mark on the axis; an unscored task as no bar at all, the word "unscored" standing on the
+    axis (a bar of any height would read as a score)."""
     heights = [0.0 if v is None else v for v in values]
     bars = ax.bar(labels, heights, color=colours)
-    for bar, value in zip(bars, values, strict=True):
+    for index, (bar, value) in enumerate(zip(bars, values, strict=True)):
         x = bar.get_x() + bar.get_width() / 2
         if value is None:
             ax.text(x, 0.02, "unscored", rotation=90, ha="center", va="bottom",
@@ -299,7 +341,13 @@ def _bars(ax: Any, labels: list[str], values: list[float | None], colours: list[
         if value == 0:
             ax.plot([bar.get_x(), bar.get_x() + bar.get_width()], [0.004, 0.004],
                     color=bar.get_facecolor(), linewidth=3, solid_capstyle="butt")
-        ax.text(x, value + 0.015, f"{value:.2f}", ha="center", va="bottom", fontsize=fontsize)
+        bounds = intervals[index] if intervals else None
+        top = value
+        if bounds is not None:
+            ax.errorbar(x, value, yerr=[[max(value - bounds[0], 0)], [max(bounds[1] - value, 0)]],
+                        fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+            top = max(value, bounds[1])
+        ax.text(x, top + 0.015, f"{value:.2f}", ha="center", va="bottom", fontsize=fontsize)
     ax.set_ylim(0, 1.08)
 
 
@@ -326,8 +374,13 @@ def write_reports(out: Path, scores: Scores, timing: Timing, usage: Usage | None
         print(f"note: {slow_line(run)}")
     for line in usage_lines(usage):
         print(f"note: {line}")
-    print(f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, {REPORT_FILE}, {CHART_FILE}")
     return results
+
+
+def written_line(out: Path) -> str:
+    """The console's last line: what the run left, and the page to open."""
+    return (f"\nwritten to {out}: {PREDICTIONS_FILE}, {RESULTS_FILE}, {REPORT_FILE}, "
+            f"{CHART_FILE}, {VIEW_FILE} (every answer: open {out / VIEW_FILE} in a browser)")
 
 
 # What each kind of repair means, for the console and the report.

@@ -27,10 +27,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from runtime.common.paths import REPO_ROOT
+from runtime.common.paths import REPO_ROOT, shown_path
 from runtime.common.records import ModelInputs
 from runtime.grading.config import EvaluationConfig, ScoringConfig
-from runtime.grading.grader import GraderModel
+from runtime.grading.grader import GraderModel, check_adapter_option
 from runtime.grading.questions import Question
 from runtime.grading.run_files import SPEC_FILE
 
@@ -67,6 +67,8 @@ class ModelSpec(BaseModel):
     model_class: str = Field(description="The class that answered, as module:Class.")
     weights: str | None = Field(description="The folder of weights it answers from, "
                                 "resolved (the embedded model's where none was given).")
+    adapter: str | None = Field(default=None, description="The --adapter folder, resolved "
+                                "(its files' digests are under `files`).")
     weights_files: dict[str, str] = Field(
         default_factory=dict, description="That folder's files, each with a fingerprint: the "
         "sha256 of a small file, the size (and header digest) of a large one.")
@@ -158,28 +160,22 @@ def folder_fingerprint(folder: Path) -> dict[str, str]:
     return found
 
 
-def shown_path(path: Path) -> str:
-    """A path as a spec names it: relative to the repository where inside it."""
-    resolved = Path(path).resolve()
-    try:
-        return resolved.relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return str(resolved)
-
-
-def model_inputs(cls: type, weights: Path | None) -> ModelInputs:
+def model_inputs(cls: type, weights: Path | None, adapter: Path | None = None) -> ModelInputs:
     """What the model class says decides its answers (its optional `answer_inputs`), or only
     the weights it is given."""
     declared = getattr(cls, "answer_inputs", None)
     if callable(declared):
-        inputs = declared(weights)
+        inputs = declared(weights, adapter=adapter) if adapter is not None else \
+            declared(weights)
         if isinstance(inputs, ModelInputs):
             return inputs
     return ModelInputs(weights=Path(weights) if weights is not None else None)
 
 
 def model_part(config: EvaluationConfig, cls: type[GraderModel]) -> ModelSpec:
-    inputs = model_inputs(cls, config.weights)
+    if config.adapter is not None:  # a model that serves none: one line, before reading it
+        check_adapter_option(cls, config.model, config.adapter)
+    inputs = model_inputs(cls, config.weights, config.adapter)
     files: dict[str, str] = {}
     try:
         source = inspect.getsourcefile(cls)
@@ -191,6 +187,7 @@ def model_part(config: EvaluationConfig, cls: type[GraderModel]) -> ModelSpec:
     return ModelSpec(
         spec=config.model, model_class=f"{cls.__module__}:{cls.__qualname__}",
         weights=str(Path(weights).resolve()) if weights is not None else None,
+        adapter=shown_path(config.adapter) if config.adapter is not None else None,
         weights_files=folder_fingerprint(Path(weights)) if weights is not None
         and Path(weights).is_dir() else {},
         files=files)

@@ -220,6 +220,12 @@ def score_answers(
     unscored = [t.task_name for t in tasks if t.score is None]
     if unscored:
         notes.append(f"Averages exclude unscored tasks: {', '.join(unscored)}.")
+    ungrouped = [t.task_name for t in tasks if t.track not in TRACKS]
+    if ungrouped and scheme.leaderboard_row:
+        notes.append(f"{len(ungrouped)} tasks have no {scheme.group} ({', '.join(ungrouped[:5])}"
+                     f"{', ...' if len(ungrouped) > 5 else ''}): task-wise files carry no "
+                     f"{scheme.group}; load the skill files with them to map tasks to "
+                     f"{scheme.group}s. They count in the mean over tasks only.")
     absent = [scheme.group_name(t) for t in TRACKS if t not in tracks or tracks[t].score is None]
     if absent and scored_tracks:
         notes.append(f"The overall score is the mean of the {scheme.group}s present, so it is "

@@ -17,6 +17,7 @@ from runtime.answering.engine import EngineConfig
 from runtime.answering.shapes import DecodingConfig, largest_new_tokens
 from runtime.common.competition import MAX_BATCH_SIZE
 from runtime.common.paths import SAMPLE_DATA
+from runtime.submission.adapters import check_adapters
 from runtime.submission.fit import (
     check_context,
     check_dtype,
@@ -116,6 +117,7 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         checks.append(check_gpu_flag(aicrowd, uses_vllm, target))
     config_path = repo / "models" / "vllm_config.json"
     engine: EngineConfig | None = None
+    adapters: list[Path] = []
     batch_size = MAX_BATCH_SIZE
     largest_budget = largest_new_tokens(DecodingConfig())
     if weights is not None:
@@ -126,6 +128,7 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         config = load_shop_model_config(config_path, weights)
         if config.fewshot.active:
             checks.append(check_fewshot(repo, config.fewshot))
+        adapters = config.adapters.folders
         engine = config.engine
         batch_size = config.batch_size
         largest_budget = largest_new_tokens(config.decoding)
@@ -143,6 +146,7 @@ def run_checks(repo: Path, target: Target, weights: Path | None = None,
         elif model is not None:
             engine = engine or EngineConfig(model=weights)  # the engine's defaults
             checks.append(check_custom_code(weights, model, engine.trust_remote_code))
+            checks += check_adapters(repo, adapters, weights, engine)
             tp_check, tp = check_tensor_parallel(engine, target)
             if tp_check is not None:
                 checks.append(tp_check)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from runtime.answering.adapters import lora_slot_bytes
 from runtime.answering.engine import EngineConfig
 from runtime.submission.outcome import Check, Target
 
@@ -49,11 +50,16 @@ def check_memory(weights: Path, model: dict[str, Any], engine: EngineConfig, tar
     max_len, fraction = engine.max_model_len, engine.gpu_memory_utilization
     kv_per_token = 2 * layers * kv_heads * head_dim * 2  # keys and values, float16
     kv_bytes = kv_per_token * max_len * batch_size
-    per_gpu = (weight_bytes + kv_bytes) / gpus
+    lora = lora_slot_bytes(model, engine.max_loras, engine.max_lora_rank, gpus) \
+        if engine.enable_lora else 0
+    per_gpu = (weight_bytes + kv_bytes) / gpus + lora
     budget = target.gpu.memory_gb * 1e9 * fraction
-    arithmetic = (f"weights {weight_bytes / 1e9:.2f} GB + KV cache 2 x {layers} layers x "
+    adapters = (f" + LoRA slots {engine.max_loras} x rank {engine.max_lora_rank} over every "
+                f"projection, {lora / 1e9:.2f} GB on each GPU" if lora else "")
+    arithmetic = (f"(weights {weight_bytes / 1e9:.2f} GB + KV cache 2 x {layers} layers x "
                   f"{kv_heads} kv heads x {head_dim} x 2 bytes x {max_len} tokens x "
-                  f"{batch_size} sequences = {kv_bytes / 1e9:.2f} GB; / {gpus} GPU(s) = "
+                  f"{batch_size} sequences = {kv_bytes / 1e9:.2f} GB) / {gpus} GPU(s)"
+                  f"{adapters} = "
                   f"{per_gpu / 1e9:.2f} GB per GPU against {fraction:g} x "
                   f"{target.gpu.memory_gb:g} GB = {budget / 1e9:.2f} GB")
     if per_gpu > budget:

@@ -60,7 +60,7 @@ class QuantizeError(ModelDirError):
     """A quantization that cannot run; the message says why and what to do."""
 
 
-def read_source(model_dir: Path) -> dict[str, Any]:
+def read_source(model_dir: Path, doing: str = "quantize") -> dict[str, Any]:
     """The float checkpoint's config.json, after checking that the folder holds a causal LM in
     safetensors that is not quantized already."""
     config_path = model_dir / "config.json"
@@ -76,7 +76,7 @@ def read_source(model_dir: Path) -> dict[str, Any]:
     if not isinstance(architectures, list) or not any(
             str(a).endswith("ForCausalLM") for a in architectures):
         raise QuantizeError(f"{model_dir} is not a causal language model checkpoint "
-                            f"(architectures: {architectures}): quantize a *ForCausalLM model")
+                            f"(architectures: {architectures}): {doing} a *ForCausalLM model")
     if not list(model_dir.glob("*.safetensors")):
         pickles = sorted(p.name for p in model_dir.iterdir() if p.suffix in (".bin", ".pt"))
         found = f" (only {', '.join(pickles)})" if pickles else ""
@@ -86,7 +86,7 @@ def read_source(model_dir: Path) -> dict[str, Any]:
     if config.get("quantization_config"):
         quant = config["quantization_config"]
         method = quant.get("quant_method") if isinstance(quant, dict) else quant
-        raise QuantizeError(f"{model_dir} is quantized already ({method}): quantize the "
+        raise QuantizeError(f"{model_dir} is quantized already ({method}): {doing} the "
                             "float checkpoint")
     problem = config_problem(config)
     if problem is not None:
@@ -101,26 +101,28 @@ def read_source(model_dir: Path) -> dict[str, Any]:
                                 "checkpoint again with save_pretrained") from None
     if tensors == 0:
         raise QuantizeError(f"{model_dir}: its safetensors files hold no tensors, so there is "
-                            "nothing to quantize: save the model's weights there first")
+                            f"nothing to {doing}: save the model's weights there first")
     return config
 
 
-def check_out_dir(model_dir: Path, out: Path) -> None:
+def check_out_dir(model_dir: Path, out: Path, written: str = "the 4-bit weights",
+                  source_is: str = "the source checkpoint") -> None:
     """Before any slow step: `out` is a new (or empty) real folder that is not the source
-    checkpoint, not inside it and does not contain it (links resolved), and can be written."""
+    checkpoint, not inside it and does not contain it (links resolved), and can be written.
+    `written` names what goes there and `source_is` what `model_dir` is, for the messages."""
     if out.is_symlink():
-        raise QuantizeError(f"OUT_DIR {out} is a link: name a new folder for the 4-bit "
-                            "weights (the link and what it points to are left as they are)")
+        raise QuantizeError(f"OUT_DIR {out} is a link: name a new folder for {written} "
+                            "(the link and what it points to are left as they are)")
     try:
         source, target = model_dir.resolve(strict=True), out.resolve()
     except (OSError, RuntimeError) as err:  # RuntimeError: a link loop on the way
         raise QuantizeError(f"OUT_DIR {out} cannot be used ({one_line(err)}): name a new "
-                            "folder for the 4-bit weights") from None
+                            f"folder for {written}") from None
     if target == source or target.is_relative_to(source) or source.is_relative_to(target):
         where = "is" if target == source else "lies inside" if target.is_relative_to(
             source) else "contains"
-        raise QuantizeError(f"OUT_DIR {out} {where} the source checkpoint {model_dir}: write "
-                            "the 4-bit weights to a folder outside it")
+        raise QuantizeError(f"OUT_DIR {out} {where} {source_is} {model_dir}: write "
+                            f"{written} to a folder outside it")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         fresh_model_dir(out)  # raises its one error line
     parent = next((p for p in (out.parent, *out.parent.parents) if p.exists()), Path("/"))
@@ -314,7 +316,7 @@ def write_rtn(model_dir: Path, config: dict[str, Any], out: Path, group_size: in
 
 
 @contextmanager
-def _written_in_place(out: Path) -> Iterator[Path]:
+def written_in_place(out: Path) -> Iterator[Path]:
     """A new folder of this run's own beside `out` to write into, renamed to `out` when the
     block completes and removed (it alone) when it does not, Ctrl-C included."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -355,7 +357,7 @@ def quantize(model_dir: Path, out: Path, method: Method, calibration: Path, samp
         texts = calibration_texts(calibration, model_dir, samples, skip, trust_remote_code)
     log = out.with_name(out.name + ".quantize.log")
     ours = not log.exists()  # a log already there is not this run's to remove
-    with _written_in_place(out) as partial:
+    with written_in_place(out) as partial:
         if method == "rtn":
             write_rtn(model_dir, config, partial, group)
             summary: dict[str, Any] = {}

@@ -8,7 +8,7 @@ points, group size 128).
 
 The AWQ form uses plain round-to-nearest quantisation, not activation-aware scaling: it proves
 the loading and kernel path, not quantisation quality. Real AWQ weights come from llm-compressor
-(see the README). Everything is random: answers are noise; only the plumbing is real.
+(docs/quantizing.md). Everything is random: answers are noise; only the plumbing is real.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def test_answers_are_written_the_way_the_runtime_writes_them():
     assert answer("multiple-choice", 2, True) == "2"
     assert answer("retrieval", [3, 1, 7]) == "3,1,7"
     assert answer("ranking", [2, 1, 3, 5, 4]) == "2,1,3,5,4"
-    assert answer("named_entity_recognition", ["nike", "men's"]) == "['nike', \"men's\"]"
+    assert answer("named_entity_recognition", ["nike", "men's"]) == "nike, men's"
     assert answer("generation", " A bag. ") == "A bag."
     assert answer("generation", ["First reference", "second"]) == "First reference"
     assert answer("retrieval", []) is None and answer("generation", "") is None

@@ -171,6 +171,38 @@ UNSEEN = [
     ("Arrange the candidates and select the top 3 for the query 'desk lamp'.\n"
      + "\n".join(f"{i}. lamp {i}" for i in range(1, 11)) + "\nOutput:",
      False, "retrieval", {"num_candidates": 10, "pick": 3}),
+    # Generation or entities decided by what is given and asked: a number of phrases to make
+    # up is generation's keyword list; the values of a named attribute in a given short text,
+    # asked with any verb that asks for them, are entities.
+    ("Given the product title and description below, extract four pivotal keywords that "
+     "capture what the product is.\nTitle: Stanley Classic Vacuum Bottle 1.1 qt\nDescription: "
+     "Keeps drinks hot or cold for 24 hours.\nKeywords:", False, "generation",
+     {"generation_kind": "keywords", "pick": 4}),
+    ("Generate 5 tags for this product.\nProduct: Lego Star Wars Millennium Falcon kit",
+     False, "generation", {"generation_kind": "keywords", "pick": 5}),
+    ("Please select the appropriate 'Brand' from the product title 'Sony WH-1000XM4 Wireless "
+     "Noise Cancelling Headphones'.", False, "named_entity_recognition",
+     {"entity_type": "Brand",
+      "source_text": "Sony WH-1000XM4 Wireless Noise Cancelling Headphones"}),
+    ("From the following product title, pick out the brand.\nTitle: Levi's 501 Original Fit "
+     "Jeans", False, "named_entity_recognition", {"entity_type": "brand"}),
+    ("Tell me which brand appears in this search query.\nQuery: adidas ultraboost 22 black",
+     False, "named_entity_recognition",
+     {"entity_type": "brand", "source_text": "adidas ultraboost 22 black"}),
+    ("Name the material that appears in this product title: Cotton Crew Neck T-Shirt",
+     False, "named_entity_recognition",
+     {"entity_type": "material", "source_text": "Cotton Crew Neck T-Shirt"}),
+    ("What brand is mentioned in the product title 'Bose QuietComfort 45'? Answer with the "
+     "brand only.", False, "named_entity_recognition",
+     {"entity_type": "brand", "source_text": "Bose QuietComfort 45"}),
+    # ... but a question about a product asks for an answer, not a value in its name.
+    ("Pertaining to the product \"Redmon Bongo Buckets\", offer a response to the "
+     "accompanying inquiry.\nQuery: Would these work well as laundry baskets?\nResponse:",
+     False, "generation", {"generation_kind": "description"}),
+    ("Which category does this product belong to?\nProduct: Lego Star Wars kit", False,
+     "generation", {}),
+    ("Which language is the product title written in? Title: Chaussures de randonnée",
+     False, "generation", {}),
 ]
 
 

@@ -66,3 +66,40 @@ def test_few_shot_exemplars_multiply_the_prompt_tokens(capsys):
     tokens = [dict(item.rsplit(" ", 1) for item in line.split("): ")[1].split(", "))
               for line in (plain, shots)]
     assert all(abs(float(tokens[1][t]) - 3 * float(n)) <= 1.5 for t, n in tokens[0].items())
+
+
+def test_a_shared_prompt_start_is_computed_once_per_track():
+    t4 = GPUS["T4"]
+    alone = lower_bound(72, 4, t4, 4, [Workload(questions=1000, prompt_tokens=100,
+                                                new_tokens=1)], batch_size=16)
+    shared = lower_bound(72, 4, t4, 4, [Workload(questions=1000, prompt_tokens=100,
+                                                 shared_prompt_tokens=400, new_tokens=1)],
+                         batch_size=16)
+    # 400 shared tokens cost what 4 questions' own tokens cost, not 1000 times that.
+    assert shared.prefill_s == pytest.approx(alone.prefill_s * 1004 / 1000)
+
+
+def test_prompt_sizes_split_the_shared_start_from_each_questions_own_part():
+    from runtime.budget.estimate import common_start, prompt_sizes
+
+    assert common_start([[1, 2, 3, 4], [1, 2, 9], [1, 2, 3]]) == 2
+    sizes = prompt_sizes({"ranking": [[1, 2, 3, 4], [1, 2, 9, 9, 9, 9]]}, 1.0, "ids")
+    assert sizes.shared == {"ranking": 2} and sizes.per_question == {"ranking": 3}
+
+
+def test_estimate_describes_the_configuration_that_ships(tmp_path, monkeypatch, capsys):
+    import json
+
+    import models.vllm_config
+    from runtime.cli import runtime_main
+
+    shipped = json.loads((REPO_ROOT / "models" / "vllm_config.json").read_text())
+    shipped.setdefault("decoding", {})["new_tokens"] = {"named_entity_recognition": 33}
+    config = tmp_path / "vllm_config.json"
+    config.write_text(json.dumps(shipped))
+    (tmp_path / "embedded").symlink_to(REPO_ROOT / "models" / "embedded")
+    monkeypatch.setattr(models.vllm_config, "DEFAULT_SHOP_MODEL_CONFIG", config)
+    assert runtime_main(["estimate"]) == 0
+    out = capsys.readouterr().out
+    assert "named_entity_recognition 33" in out
+    assert "counted with the tokenizer and chat template of" in out
