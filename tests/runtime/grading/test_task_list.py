@@ -10,7 +10,6 @@ from runtime.cli import runtime_main
 from runtime.grading.task_list import list_tasks
 from tests.conftest import REPO_ROOT, SAMPLE
 
-DEVELOPMENT = REPO_ROOT.parent / "shared" / "data" / "development.json"
 SHOPPING_MMLU = REPO_ROOT / "tests" / "fixtures" / "shopping_mmlu" / "data"
 
 
@@ -22,11 +21,12 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_the_development_set_lists_every_task_with_its_type_metric_and_count(capsys):
-    rows = read_rows(DEVELOPMENT)
+def test_the_development_set_lists_every_task_with_its_type_metric_and_count(
+        capsys, development_path):
+    rows = read_rows(development_path)
     counts = Counter(row["task_name"] for row in rows)
     first = {row["task_name"]: row for row in reversed(rows)}
-    assert runtime_main(["tasks", "--data", str(DEVELOPMENT), "--json"]) == 0
+    assert runtime_main(["tasks", "--data", str(development_path), "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert listing["scheme"] == "shopbench" and listing["group"] == "track"
     assert {t["name"]: t["questions"] for t in listing["tasks"]} == dict(counts)
