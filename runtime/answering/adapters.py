@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ _PROJECTION = re.compile(r"\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_([AB]
 @dataclass(frozen=True)
 class Adapter:
     """One adapter folder as read: its name (the folder's), rank, alpha, target modules, the
-    shape of every LoRA matrix by (layer, module, A or B), and a short fingerprint."""
+    shape of every LoRA matrix by (layer, module, A or B), and a short fingerprint (read
+    lazily)."""
 
     name: str
     path: Path
@@ -40,7 +42,18 @@ class Adapter:
     targets: tuple[str, ...]
     base: str  # base_model_name_or_path, as the adapter records it
     shapes: dict[tuple[int, str, str], tuple[int, ...]]
-    fingerprint: str
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """The sha256 of the configuration and every weight byte (16 hex digits), read when
+        first asked: checking an adapter needs its header alone, and a run reads it once."""
+        # Every byte, not the header alone: two trainings of one configuration have the same
+        # shapes, and an adapter is small beside its base (rank 16 on a 72B base: about 0.4 GB).
+        digest = hashlib.sha256((self.path / ADAPTER_CONFIG).read_bytes())
+        with (self.path / ADAPTER_WEIGHTS).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(2**20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()[:16]
 
     @property
     def parameters(self) -> int:
@@ -116,16 +129,9 @@ def read_adapter(path: Path) -> Adapter:
     if not shapes:
         raise _problem(path, f"{ADAPTER_WEIGHTS} holds no LoRA matrices of decoder "
                        "projections (…layers.N.self_attn|mlp.NAME.lora_A|B.weight)")
-    # Every byte, not the header alone: two trainings of one configuration have the same
-    # shapes, and an adapter is small beside its base (rank 16 on a 72B base: about 0.4 GB).
-    digest = hashlib.sha256(config_path.read_bytes())
-    with weights.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(2**20), b""):
-            digest.update(chunk)
     return Adapter(path.resolve().name, path.resolve(), rank, float(alpha),
                    tuple(sorted({module for _, module, _ in shapes})),
-                   str(config.get("base_model_name_or_path") or ""), shapes,
-                   digest.hexdigest()[:16])
+                   str(config.get("base_model_name_or_path") or ""), shapes)
 
 
 def projection_shapes(base: dict[str, Any]) -> dict[str, tuple[int, int]]:
