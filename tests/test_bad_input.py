@@ -745,6 +745,9 @@ CASES = [
     Case("tasks-data-given-twice", ["tasks", "--data", "{sample}", "{sample}"], 2,
          ["sample.jsonl", "twice"]),
     Case("view-run-missing", ["view", "{tmp}/nope"], 2, ["nope"]),
+    Case("view-run-link-loop", ["view", "{tmp}/loop", "--output", "{tmp}/x.html"], 2,
+         ["loop", "not a folder"],
+         fault=lambda monkeypatch, tmp: (tmp / "loop").symlink_to(tmp / "loop")),
     Case("view-run-given-twice", ["view", "{saved}", "{saved}", "--output", "{tmp}/x.html"],
          2, ["given twice"]),
     # profile and estimate

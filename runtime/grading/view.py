@@ -197,6 +197,9 @@ def write_page(runs: list[Path], output: Path | None = None, writing: bool = Fal
         raise ConfigError("give at least one run folder")
     seen: set[Path] = set()
     for run in runs:
+        if not run.is_dir():  # before resolving it: a link loop cannot be resolved
+            raise ConfigError(f"{run} is not a folder: give the output folder of a finished "
+                              "local_evaluation.py or `runtime score` run")
         if run.resolve() in seen:
             raise ConfigError(f"{run} is given twice: give each run once")
         seen.add(run.resolve())
